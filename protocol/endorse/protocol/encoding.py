@@ -1,0 +1,72 @@
+"""Strict base64url (RFC 4648 §5, no padding) and base58btc, each with one accepted form.
+
+Decoders refuse anything that would not re-encode to the same text: padding, characters
+outside the alphabet, non-zero trailing bits, and (for base58) a different length.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from endorse.protocol.errors import MalformedToken, NonCanonicalEncoding
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
+
+
+def b64url_encode(data: bytes) -> str:
+    """Encode bytes as base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str, *, what: str = "base64url") -> bytes:
+    """Decode canonical unpadded base64url.
+
+    Raises:
+        MalformedToken: characters outside the alphabet, padding, or an impossible length.
+        NonCanonicalEncoding: non-zero bits after the last full byte (a second spelling).
+    """
+    if _B64URL.fullmatch(text) is None:
+        raise MalformedToken(f"{what}: characters outside the base64url alphabet (or padding)")
+    if len(text) % 4 == 1:
+        raise MalformedToken(f"{what}: impossible base64url length {len(text)}")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as e:  # pragma: no cover - the regex rules these out
+        raise MalformedToken(f"{what}: invalid base64url") from e
+    if b64url_encode(data) != text:
+        raise NonCanonicalEncoding(f"{what}: non-canonical base64url (non-zero trailing bits)")
+    return data
+
+
+def b58_encode(data: bytes) -> str:
+    """Encode bytes as base58btc (Bitcoin alphabet), leading zero bytes as '1'."""
+    n = int.from_bytes(data, "big")
+    out = []
+    while n:
+        n, r = divmod(n, 58)
+        out.append(_B58_ALPHABET[r])
+    pad = len(data) - len(data.lstrip(b"\0"))
+    return "1" * pad + "".join(reversed(out))
+
+
+def b58_decode(text: str, *, what: str = "base58btc", max_chars: int = 128) -> bytes:
+    """Decode base58btc, refusing foreign characters and over-long input.
+
+    Raises:
+        MalformedToken: empty, too long, or characters outside the alphabet.
+    """
+    if not text or len(text) > max_chars:
+        raise MalformedToken(f"{what}: length must be 1..{max_chars} characters")
+    n = 0
+    for c in text:
+        digit = _B58_INDEX.get(c)
+        if digit is None:
+            raise MalformedToken(f"{what}: character {c!r} outside the base58btc alphabet")
+        n = n * 58 + digit
+    pad = len(text) - len(text.lstrip("1"))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
+    return b"\0" * pad + body

@@ -1,0 +1,143 @@
+"""Status lists: revocation bitstrings with herd privacy (spec §5).
+
+A list holds at least 131,072 entries (the W3C Bitstring Status List minimum), so one fetch
+reveals nothing about which of many tokens a verifier cared about. Bit ``i`` is the ``i``-th
+bit counting from the most significant bit of the first byte (W3C order); 1 means revoked.
+On the wire the bytes are gzip-compressed (RFC 1952) and base64url-encoded.
+
+Decoding inflates at most ``size / 8`` bytes and refuses anything that would inflate further,
+so a small token cannot expand into a large allocation.
+
+>>> bits = Bitstring(MIN_SIZE)
+>>> bits.set(42)
+>>> Bitstring.decode(bits.encode(), MIN_SIZE).get(42)
+True
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass
+
+from endorse.protocol.encoding import b64url_decode, b64url_encode
+from endorse.protocol.errors import MalformedToken
+from endorse.protocol.objects import StatusListToken
+
+MIN_SIZE = 131_072
+"""Fewest entries in a list (herd privacy)."""
+MAX_SIZE = 2**24
+"""Most entries in a list: 2 MiB of bits, bounding what a decoder allocates."""
+
+
+class Bitstring:
+    """A mutable bitstring of ``size`` entries, all 0 (not revoked) at first."""
+
+    __slots__ = ("_bytes", "size")
+
+    def __init__(self, size: int, data: bytes | None = None) -> None:
+        if not MIN_SIZE <= size <= MAX_SIZE or size % 8:
+            raise MalformedToken(
+                f"status list size must be a multiple of 8 from {MIN_SIZE} to {MAX_SIZE}"
+            )
+        if data is not None and len(data) != size // 8:
+            raise MalformedToken(f"status list holds {len(data) * 8} bits, declared {size}")
+        self.size = size
+        self._bytes = bytearray(data if data is not None else size // 8)
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        if type(index) is not int or not 0 <= index < self.size:
+            raise MalformedToken(f"status index {index!r} outside 0..{self.size - 1}")
+        return index >> 3, 0x80 >> (index & 7)
+
+    def get(self, index: int) -> bool:
+        """Whether entry ``index`` is set (revoked)."""
+        byte, mask = self._locate(index)
+        return bool(self._bytes[byte] & mask)
+
+    def set(self, index: int, value: bool = True) -> None:
+        """Set (or with ``value=False`` clear) entry ``index``."""
+        byte, mask = self._locate(index)
+        if value:
+            self._bytes[byte] |= mask
+        else:
+            self._bytes[byte] &= ~mask & 0xFF
+
+    def count(self) -> int:
+        """How many entries are set."""
+        return sum(b.bit_count() for b in self._bytes)
+
+    def to_bytes(self) -> bytes:
+        return bytes(self._bytes)
+
+    def encode(self) -> str:
+        """gzip (mtime 0, so equal lists encode equally) then base64url."""
+        return b64url_encode(gzip.compress(self._bytes, compresslevel=9, mtime=0))
+
+    @classmethod
+    def decode(cls, encoded: str, size: int) -> Bitstring:
+        """Decode ``encoded`` as a list of exactly ``size`` entries.
+
+        Raises:
+            MalformedToken: not base64url, not gzip, truncated, trailing data, or inflating
+                to anything but ``size / 8`` bytes.
+        """
+        if not MIN_SIZE <= size <= MAX_SIZE or size % 8:
+            raise MalformedToken("status list size out of range")
+        compressed = b64url_decode(encoded, what="status list bits")
+        expected = size // 8
+        # wbits 16+15: gzip container only. max_length caps the allocation; one extra byte
+        # lets us detect a stream that would inflate beyond the declared size.
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(compressed, expected + 1)
+        except zlib.error as e:
+            raise MalformedToken(f"status list bits are not valid gzip: {e}") from e
+        if len(data) > expected:
+            raise MalformedToken(f"status list inflates beyond its declared {size} entries")
+        if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
+            raise MalformedToken("status list gzip stream is truncated or has trailing data")
+        return cls(size, data)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusList:
+    """A status list whose registry signature has been checked; see :func:`verify_status_list`.
+
+    ``fresh_until`` is ``issued_at + max_age``: after it, a verifier must fetch anew.
+    """
+
+    registry: str
+    list_id: str
+    issued_at: int
+    max_age: int
+    bits: Bitstring
+
+    @property
+    def fresh_until(self) -> int:
+        return self.issued_at + self.max_age
+
+    def is_revoked(self, index: int) -> bool:
+        return self.bits.get(index)
+
+    @classmethod
+    def from_token_object(cls, obj: StatusListToken) -> StatusList:
+        """Decode the bits of an already verified status-list object."""
+        return cls(
+            obj.registry,
+            obj.list_id,
+            obj.issued_at,
+            obj.max_age,
+            Bitstring.decode(obj.bits, obj.size),
+        )
+
+    def to_token_object(self) -> StatusListToken:
+        """The object to sign for publishing this list."""
+        return StatusListToken(
+            registry=self.registry,
+            list_id=self.list_id,
+            issued_at=self.issued_at,
+            max_age=self.max_age,
+            size=self.bits.size,
+            bits=self.bits.encode(),
+        )

@@ -1,0 +1,208 @@
+"""The compact token form and signing contexts (spec §3).
+
+A token is three dot-separated parts, all URL- and QR-safe::
+
+    <type>-v1 . base64url(payload) . base64url(signature)
+
+The signature is Ed25519 over ``signing_context(type) || payload`` where the context is
+``b"endorse/v1/" + type + b"\\0"``: a signature made for one type never verifies as another,
+and the NUL ends the type name so no context is a prefix of another. The payload is the
+canonical JSON (spec §2.2) of the object, whose ``type`` member must agree with the prefix.
+
+>>> from endorse.protocol.keys import SigningKey
+>>> from endorse.protocol.objects import KeyRotation
+>>> old, new = SigningKey.from_seed(bytes(32)), SigningKey.from_seed(bytes(31) + b"\\1")
+>>> token = sign(KeyRotation(old.did, new.did, 1_700_000_000), old)
+>>> token.startswith("key-rotation-v1.")
+True
+>>> verify_token(token, KeyRotation).object.successor == new.did
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from endorse.protocol import canonical
+from endorse.protocol.encoding import b64url_decode, b64url_encode
+from endorse.protocol.errors import (
+    BadSignature,
+    InvalidKey,
+    MalformedToken,
+    WrongTokenType,
+)
+from endorse.protocol.keys import PublicKey, SigningKey
+from endorse.protocol.objects import OBJECT_TYPES, SignedObject
+
+T = TypeVar("T", bound=SignedObject)
+
+VERSION_SUFFIX = "-v1"
+_SIGNATURE_CHARS = 86  # 64 bytes in unpadded base64url
+_PREFIXES = {t + VERSION_SUFFIX: cls for t, cls in OBJECT_TYPES.items()}
+_MAX_ANY_TOKEN = max(cls.MAX_TOKEN_CHARS for cls in OBJECT_TYPES.values())
+_CONTEXTS = {t: b"endorse/v1/" + t.encode("ascii") + b"\0" for t in OBJECT_TYPES}
+
+
+def signing_context(type_name: str) -> bytes:
+    """The bytes that precede the payload in the signed message of ``type_name``."""
+    return _CONTEXTS[type_name]
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of the token's ASCII text, base64url: how receipts and presentations name it."""
+    return b64url_encode(hashlib.sha256(token.encode("utf-8")).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class Unverified(Generic[T]):
+    """A decoded token whose signature has NOT been checked. Do not trust ``object``."""
+
+    token: str
+    object: T
+    payload: bytes
+    signature: bytes
+
+    @property
+    def signed_message(self) -> bytes:
+        """The exact bytes the signature must cover: context, then payload."""
+        return _CONTEXTS[self.object.TYPE] + self.payload
+
+
+@dataclass(frozen=True, slots=True)
+class Verified(Generic[T]):
+    """A token whose signature verified under ``signer``; ``object`` is what was signed."""
+
+    token: str
+    object: T
+    payload: bytes
+    signer: PublicKey
+
+
+def sign(obj: SignedObject, key: SigningKey) -> str:
+    """Encode, check and sign ``obj``; return the compact token.
+
+    The payload is re-read with the same strict reader verifiers use, so nothing can be
+    signed that a verifier would refuse as malformed.
+
+    Raises:
+        MalformedToken: the object breaks a rule of spec §4.
+        InvalidKey: the object names a signer and ``key`` is not it.
+    """
+    payload = canonical.encode(obj.to_payload())
+    type(obj).from_payload(canonical.decode(payload, max_bytes=len(payload)))
+    if obj.signer is not None and obj.signer != key.did:
+        raise InvalidKey(f"this {obj.TYPE} must be signed by {obj.signer}, not {key.did}")
+    token = ".".join(
+        (
+            obj.TYPE + VERSION_SUFFIX,
+            b64url_encode(payload),
+            b64url_encode(key.sign(_CONTEXTS[obj.TYPE] + payload)),
+        )
+    )
+    if len(token) > obj.MAX_TOKEN_CHARS:
+        raise MalformedToken(f"{obj.TYPE}: token exceeds {obj.MAX_TOKEN_CHARS} characters")
+    return token
+
+
+def _split(
+    token: object, expected: type[SignedObject] | None
+) -> tuple[type[SignedObject], str, str]:
+    if type(token) is not str:
+        raise MalformedToken("a token is a text string")
+    limit = expected.MAX_TOKEN_CHARS if expected else _MAX_ANY_TOKEN
+    if len(token) > limit:
+        raise MalformedToken(f"token longer than {limit} characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedToken("a token has exactly three dot-separated parts")
+    prefix, payload, signature = parts
+    cls = _PREFIXES.get(prefix)
+    if cls is None:
+        raise MalformedToken(f"unknown token type or version {prefix[:40]!r}")
+    if expected is not None and cls is not expected:
+        raise WrongTokenType(f"expected a token of type {expected.TYPE!r}, got {cls.TYPE!r}")
+    if len(token) > cls.MAX_TOKEN_CHARS:
+        raise MalformedToken(f"{cls.TYPE} token longer than {cls.MAX_TOKEN_CHARS} characters")
+    if len(signature) != _SIGNATURE_CHARS:
+        raise MalformedToken(f"signature must be {_SIGNATURE_CHARS} base64url characters")
+    return cls, payload, signature
+
+
+def _decode(token: object, expected: type[T] | None) -> Unverified[T]:
+    cls, payload_text, signature_text = _split(token, expected)
+    payload = b64url_decode(payload_text, what="payload")
+    signature = b64url_decode(signature_text, what="signature")
+    obj = cls.from_payload(canonical.decode(payload, max_bytes=cls.MAX_TOKEN_CHARS))
+    return Unverified(token, obj, payload, signature)  # type: ignore[arg-type]
+
+
+def inspect(token: object) -> Unverified[SignedObject]:
+    """Decode a token of any type WITHOUT checking its signature.
+
+    For display and debugging only: nothing in the result is trustworthy.
+
+    Raises:
+        MalformedToken: the token is not a well-formed protocol v1 object.
+    """
+    return _decode(token, None)
+
+
+def decode_unverified(token: object, expected: type[T]) -> Unverified[T]:
+    """Decode a token of type ``expected`` WITHOUT checking its signature.
+
+    Raises:
+        WrongTokenType: a well-formed token of another type.
+        MalformedToken: any other defect.
+    """
+    return _decode(token, expected)
+
+
+def check_signature(unverified: Unverified[T], key: PublicKey | None = None) -> Verified[T]:
+    """Check the signature of a decoded token.
+
+    ``key`` is the registry's key for registry-signed types; for the others the signer named
+    in the object is used and ``key``, when given, must equal it.
+
+    Raises:
+        BadSignature: the signature does not verify, or the signer is not ``key``.
+        MalformedToken: the object names a signer that is not a valid key.
+    """
+    named = unverified.object.signer
+    if named is None:
+        if key is None:
+            raise InvalidKey(f"a {unverified.object.TYPE} is verified with the registry's key")
+        signer = key
+    else:
+        try:
+            signer = PublicKey.from_did(named)
+        except InvalidKey as e:  # pragma: no cover - objects check their did:keys
+            raise MalformedToken(str(e)) from e
+        if key is not None and key != signer:
+            raise BadSignature(f"signed by {named}, expected {key.did}")
+    signer.verify(unverified.signed_message, unverified.signature)
+    return Verified(unverified.token, unverified.object, unverified.payload, signer)
+
+
+def verify_token(token: object, expected: type[T], key: PublicKey | None = None) -> Verified[T]:
+    """Decode a token of type ``expected`` and check its signature (see :func:`check_signature`).
+
+    Raises:
+        MalformedToken: the token is not well-formed (:class:`WrongTokenType` for another type).
+        BadSignature: the signature does not verify.
+    """
+    return check_signature(decode_unverified(token, expected), key)
+
+
+__all__ = [
+    "Unverified",
+    "Verified",
+    "check_signature",
+    "decode_unverified",
+    "inspect",
+    "sign",
+    "signing_context",
+    "token_hash",
+    "verify_token",
+]

@@ -1,0 +1,306 @@
+"""Verification of an endorsement: one pure function, the algorithm of spec §6.3.
+
+Everything trusted is passed in: issuer keys and their states, status lists, the current time
+and the verifier's expectations. Nothing is fetched, stored or read from a clock, so the SDK,
+the server and the tests run exactly the same decision.
+
+>>> from endorse.protocol import *
+>>> key = SigningKey.from_seed(bytes(32))
+>>> token = issue(key, "Alice Smith", Subject("Bob Jones", email="bob@example.com"),
+...               Relationship("work", "manager", org="Acme"), ["employment-reference"],
+...               now=1_700_000_000)
+>>> result = verify_endorsement(token, now=1_700_000_100, purpose="employment-reference",
+...     issuers={key.did: TrustedIssuer.pinned(key.did)}, require_status=False)
+>>> result.verdict.value
+'valid'
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import ParamSpec
+
+from endorse.protocol.errors import (
+    BadSignature,
+    EndorseError,
+    InvalidKey,
+    MalformedToken,
+    VerificationFailed,
+)
+from endorse.protocol.objects import Endorsement, Presentation
+from endorse.protocol.status import StatusList
+from endorse.protocol.token import (
+    Unverified,
+    check_signature,
+    decode_unverified,
+    token_hash,
+    verify_token,
+)
+from endorse.protocol.trust import TrustedIssuer
+from endorse.protocol.verdicts import Verdict
+
+DEFAULT_CLOCK_SKEW = 300
+"""Seconds of clock difference tolerated on validity windows (spec §6.3)."""
+PRESENTATION_MAX_AGE = 300
+"""How old (or how far in the future) a presentation's ``iat`` may be, in seconds."""
+
+P = ParamSpec("P")
+
+StatusKey = tuple[str, str]
+"""How status lists are looked up: ``(registry, list_id)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One step of the verification: its name, whether it passed, and what was found."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """The outcome of :func:`verify_endorsement`.
+
+    ``endorsement`` holds the decoded claims when the signature was good, else None.
+    ``issuer`` is the trusted issuer the token was checked against, when known.
+    ``status`` is the status list consulted, when there was one.
+    """
+
+    verdict: Verdict
+    detail: str
+    checks: tuple[Check, ...]
+    checked_at: int
+    token_hash: str | None
+    endorsement: Endorsement | None = None
+    issuer: TrustedIssuer | None = None
+    status: StatusList | None = None
+
+    @property
+    def message(self) -> str:
+        """The verdict's sentence for a recruiter."""
+        return self.verdict.sentence
+
+    @property
+    def valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    def raise_for_verdict(self) -> Endorsement:
+        """Return the endorsement when valid.
+
+        Raises:
+            VerificationFailed: for every other verdict; the result is on the exception.
+        """
+        if self.verdict is not Verdict.VALID or self.endorsement is None:
+            raise VerificationFailed(self)
+        return self.endorsement
+
+
+def index_status_lists(lists: list[StatusList]) -> dict[StatusKey, StatusList]:
+    """Key status lists as :func:`verify_endorsement` looks them up; newest wins."""
+    out: dict[StatusKey, StatusList] = {}
+    for s in sorted(lists, key=lambda s: s.issued_at):
+        out[(s.registry, s.list_id)] = s
+    return out
+
+
+def normalize_name(text: str) -> str:
+    """How subject expectations compare: NFKC, case-folded, inner whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def verify_endorsement(
+    token: str,
+    *,
+    now: int,
+    issuers: Mapping[str, TrustedIssuer],
+    status_lists: Mapping[StatusKey, StatusList] | None = None,
+    subject: str | None = None,
+    purpose: str | None = None,
+    audience: str | None = None,
+    presentation: str | None = None,
+    nonce: str | None = None,
+    clock_skew: int = DEFAULT_CLOCK_SKEW,
+    max_status_staleness: int = 0,
+    require_status: bool = True,
+) -> VerificationResult:
+    """Verify an endorsement token against trusted inputs (spec §6.3); never raises.
+
+    Args:
+        token: the compact endorsement token, untrusted.
+        now: the current time, Unix seconds.
+        issuers: trusted issuer keys by did:key.
+        status_lists: verified status lists by ``(registry, list_id)``.
+        subject: the person the verifier expects (name, e-mail or handle), if any.
+        purpose: the use the verifier intends, if any.
+        audience: the verifier's own audience identifier, if any.
+        presentation: a holder-binding presentation token from the subject, if any.
+        nonce: the nonce the verifier gave the subject; required with ``presentation``.
+        clock_skew: seconds tolerated on ``nbf``/``exp``.
+        max_status_staleness: seconds a status list may be used past its max-age.
+        require_status: when False, a token that carries no status entry can be ``valid``
+            (the result then records that revocation could not be checked).
+
+    Returns:
+        A :class:`VerificationResult`; its ``verdict`` follows the first failing step.
+    """
+    checks: list[Check] = []
+    th: str | None = token_hash(token) if type(token) is str and len(token) <= 65536 else None
+
+    def done(
+        verdict: Verdict,
+        detail: str,
+        e: Endorsement | None = None,
+        issuer: TrustedIssuer | None = None,
+        status: StatusList | None = None,
+    ) -> VerificationResult:
+        return VerificationResult(verdict, detail, tuple(checks), now, th, e, issuer, status)
+
+    # Steps 1-2: parse the compact form, the canonical payload and the schema.
+    try:
+        unverified: Unverified[Endorsement] = decode_unverified(token, Endorsement)
+    except EndorseError as err:
+        checks.append(Check("format", False, str(err)))
+        return done(Verdict.MALFORMED, str(err))
+    e = unverified.object
+    checks.append(Check("format", True, "well-formed endorsement, canonical encoding"))
+
+    # Step 3: the signature, under the endorsement's signing context, by the named issuer.
+    try:
+        check_signature(unverified)
+    except (BadSignature, MalformedToken, InvalidKey) as err:
+        checks.append(Check("signature", False, str(err)))
+        return done(Verdict.BAD_SIGNATURE, f"Ed25519 signature: {err}")
+    checks.append(Check("signature", True, f"Ed25519 signature by {e.issuer}"))
+
+    # Step 4: is the key bound to a verified identity the verifier trusts?
+    issuer = issuers.get(e.issuer)
+    if issuer is None:
+        checks.append(Check("issuer", False, "key not bound to a verified identity"))
+        return done(Verdict.UNKNOWN_ISSUER, "issuer key is not trusted by this verifier", e)
+    checks.append(
+        Check("issuer", True, f"verified as {issuer.identity}" if issuer.identity else "pinned")
+    )
+
+    # Step 5: a revoked key vouches only for what it signed, and the registry recorded, before.
+    if issuer.revoked_from is not None and (e.issued_at >= issuer.revoked_from or e.status is None):
+        checks.append(Check("issuer_key", False, f"revoked from {issuer.revoked_from}"))
+        return done(
+            Verdict.ISSUER_KEY_REVOKED, "issued by a key revoked at or before iat", e, issuer
+        )
+    checks.append(Check("issuer_key", True, "not revoked"))
+
+    # Step 6: a revocation seen in any known list is final, however old the list.
+    status = None
+    if e.status is not None:
+        status = (status_lists or {}).get((e.status.registry, e.status.list_id))
+        if status is not None:
+            try:
+                revoked = status.is_revoked(e.status.index)
+            except MalformedToken as err:
+                checks.append(Check("status", False, str(err)))
+                return done(Verdict.MALFORMED, f"status index: {err}", e, issuer)
+            if revoked:
+                checks.append(Check("status", False, f"revoked (list of {status.issued_at})"))
+                return done(Verdict.REVOKED, "the status list marks it revoked", e, issuer, status)
+
+    # Step 7: the validity window, with clock skew.
+    if now + clock_skew < e.not_before:
+        checks.append(Check("validity", False, f"not before {e.not_before}"))
+        return done(Verdict.NOT_YET_VALID, "nbf is in the future", e, issuer, status)
+    if now - clock_skew >= e.expires:
+        checks.append(Check("validity", False, f"expired at {e.expires}"))
+        return done(Verdict.EXPIRED, "exp has passed", e, issuer, status)
+    checks.append(Check("validity", True, f"in force {e.not_before}..{e.expires}"))
+
+    # Step 8: scope — subject, holder binding, purpose, audience.
+    if subject is not None:
+        wanted = normalize_name(subject)
+        names = (e.subject.name, e.subject.email, e.subject.handle)
+        if wanted not in {normalize_name(n) for n in names if n is not None}:
+            checks.append(Check("subject", False, "expected subject not named by the token"))
+            return done(Verdict.SUBJECT_MISMATCH, "subject differs", e, issuer, status)
+        checks.append(Check("subject", True, "matches the expected subject"))
+    if presentation is not None:
+        problem = _presentation_problem(presentation, e, token, nonce, audience, now)
+        if problem is not None:
+            checks.append(Check("holder", False, problem))
+            return done(Verdict.SUBJECT_MISMATCH, problem, e, issuer, status)
+        checks.append(Check("holder", True, "presented by the subject's key"))
+    if purpose is not None:
+        if purpose not in e.purposes:
+            checks.append(Check("purpose", False, f"{purpose[:64]!r} not in token purposes"))
+            return done(Verdict.PURPOSE_NOT_ALLOWED, "purpose not allowed", e, issuer, status)
+        checks.append(Check("purpose", True, f"{purpose} allowed"))
+    if e.audience is not None:
+        if audience != e.audience:
+            checks.append(Check("audience", False, "token is restricted to another audience"))
+            return done(Verdict.AUDIENCE_MISMATCH, "audience differs", e, issuer, status)
+        checks.append(Check("audience", True, "addressed to this verifier"))
+
+    # Step 9: a fresh status list, or an explicit waiver for unregistered tokens.
+    if e.status is None:
+        if require_status:
+            checks.append(Check("status", False, "token carries no status entry"))
+            return done(Verdict.STATUS_UNAVAILABLE, "no status entry in the token", e, issuer)
+        checks.append(Check("status", True, "not checkable: token carries no status entry"))
+    elif status is None:
+        checks.append(Check("status", False, "no status list for this token"))
+        return done(Verdict.STATUS_UNAVAILABLE, "status list not available", e, issuer)
+    elif now > status.fresh_until + max_status_staleness:
+        checks.append(Check("status", False, f"list stale since {status.fresh_until}"))
+        return done(Verdict.STATUS_UNAVAILABLE, "status list is stale", e, issuer, status)
+    else:
+        checks.append(Check("status", True, f"not revoked as of {status.issued_at}"))
+    return done(Verdict.VALID, "all checks passed", e, issuer, status)
+
+
+def _presentation_problem(
+    presentation: str,
+    e: Endorsement,
+    token: str,
+    nonce: str | None,
+    audience: str | None,
+    now: int,
+) -> str | None:
+    # Spec §6.3 step 8b: the subject's key signed this verifier's nonce over this token.
+    if e.subject.key is None:
+        return "the endorsement names no subject key, so it cannot be presented"
+    if nonce is None:
+        return "a presentation needs the verifier's nonce"
+    try:
+        p = verify_token(presentation, Presentation).object
+    except EndorseError as err:
+        return f"presentation: {err}"
+    if p.key != e.subject.key:
+        return "presentation signed by another key than the subject's"
+    if p.token_hash != token_hash(token):
+        return "presentation is for another token"
+    if p.nonce != nonce:
+        return "presentation answers another nonce"
+    if p.audience is not None and p.audience != audience:
+        return "presentation is for another verifier"
+    if abs(now - p.issued_at) > PRESENTATION_MAX_AGE:
+        return "presentation is too old or from the future"
+    return None
+
+
+def _raising(fn: Callable[P, VerificationResult]) -> Callable[P, Endorsement]:
+    @functools.wraps(fn)
+    def strict(*args: P.args, **kwargs: P.kwargs) -> Endorsement:
+        return fn(*args, **kwargs).raise_for_verdict()
+
+    strict.__doc__ = """Like :func:`verify_endorsement`, but return the endorsement or raise.
+
+    Raises:
+        VerificationFailed: for every verdict but ``valid``; ``.result`` has the details.
+    """
+    strict.__name__ = strict.__qualname__ = "verify_endorsement_strict"
+    return strict
+
+
+verify_endorsement_strict = _raising(verify_endorsement)
