@@ -28,20 +28,25 @@ _REGISTRY = re.compile(
 _PERIOD = re.compile(r"[0-9]{4}(?:-(?:0[1-9]|1[0-2]))?")
 
 
-def check_text(value: str, name: str, max_chars: int, *, multiline: bool = False) -> str:
-    """Human text: 1..max_chars characters, NFC, no control characters, no outer spaces."""
+def check_text(value: str, where: str, key: str, max_chars: int, *, multiline: bool = False) -> str:
+    """Human text: 1..max_chars characters, NFC, no control characters, no outer spaces.
+
+    The member's name is passed as ``where`` and ``key`` and joined only for an error: this
+    runs for every text member of every token verified.
+    """
+    problem = None
     if not 1 <= len(value) <= max_chars:
-        raise MalformedToken(f"{name}: must be 1 to {max_chars} characters")
-    if value != value.strip():
-        raise MalformedToken(f"{name}: leading or trailing whitespace")
-    if not value.isprintable():
+        problem = f"must be 1 to {max_chars} characters"
+    elif value != value.strip():
+        problem = "leading or trailing whitespace"
+    elif not value.isprintable() and not (multiline and value.replace("\n", "").isprintable()):
         # isprintable() is False for every control, format and separator character except
         # the ASCII space; a statement may also contain line breaks.
-        stripped = value.replace("\n", "") if multiline else value
-        if not stripped.isprintable():
-            raise MalformedToken(f"{name}: control or invisible formatting characters")
-    if not unicodedata.is_normalized("NFC", value):
-        raise MalformedToken(f"{name}: text must be in Unicode normalization form NFC")
+        problem = "control or invisible formatting characters"
+    elif not unicodedata.is_normalized("NFC", value):
+        problem = "text must be in Unicode normalization form NFC"
+    if problem is not None:
+        raise MalformedToken(f"{where}.{key}: {problem}")
     return value
 
 
@@ -61,11 +66,11 @@ def check_registry(value: str, name: str = "registry") -> str:
     return value
 
 
-def check_did(value: str, name: str) -> str:
+def check_did(value: str, where: str, key: str) -> str:
     try:
         PublicKey.from_did(value)
     except InvalidKey as e:
-        raise MalformedToken(f"{name}: {e}") from e
+        raise MalformedToken(f"{where}.{key}: {e}") from e
     return value
 
 
@@ -76,51 +81,63 @@ def check_period(value: str, name: str) -> str:
 
 
 class Fields:
-    """Consumes the members of one decoded JSON object; see the module docstring."""
+    """Reads the members of one decoded JSON object; see the module docstring.
+
+    Members are looked up, not copied or popped: unknown members are refused up front by
+    comparing the object's names with the ones its reader accepts (``allowed``).
+    """
 
     __slots__ = ("_data", "_where")
 
-    def __init__(self, data: Any, where: str) -> None:
+    def __init__(self, data: Any, where: str, allowed: frozenset[str]) -> None:
         if type(data) is not dict:
             raise MalformedToken(f"{where}: must be a JSON object")
-        self._data: dict[str, Any] = dict(data)
+        if not data.keys() <= allowed:
+            names = ", ".join(sorted(data.keys() - allowed)[:5])
+            raise MalformedToken(f"{where}: unknown member(s) refused: {names[:120]}")
+        self._data: dict[str, Any] = data
         self._where = where
 
-    def _name(self, key: str) -> str:
+    def name(self, key: str) -> str:
+        """The member's path for error messages, e.g. ``endorsement.sub.email``."""
         return f"{self._where}.{key}"
 
-    def _pop(self, key: str, expected: type, optional: bool) -> Any:
-        if key not in self._data:
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def _get(self, key: str, expected: type, optional: bool) -> Any:
+        value = self._data.get(key)
+        if type(value) is expected:
+            return value
+        if value is None and key not in self._data:
             if optional:
                 return None
-            raise MalformedToken(f"{self._name(key)}: required member is missing")
-        value = self._data.pop(key)
-        if type(value) is not expected:
-            raise MalformedToken(f"{self._name(key)}: must be of JSON type {_JSON_NAMES[expected]}")
-        return value
+            raise MalformedToken(f"{self.name(key)}: required member is missing")
+        raise MalformedToken(f"{self.name(key)}: must be of JSON type {_JSON_NAMES[expected]}")
 
     def string(self, key: str) -> str:
-        value: str = self._pop(key, str, False)
+        value: str = self._get(key, str, False)
         return value
 
     def opt_string(self, key: str) -> str | None:
-        value: str | None = self._pop(key, str, True)
+        value: str | None = self._get(key, str, True)
         return value
 
     def text(self, key: str, max_chars: int, *, multiline: bool = False) -> str:
-        return check_text(self.string(key), self._name(key), max_chars, multiline=multiline)
+        value: str = self._get(key, str, False)
+        return check_text(value, self._where, key, max_chars, multiline=multiline)
 
     def opt_text(self, key: str, max_chars: int, *, multiline: bool = False) -> str | None:
-        value = self.opt_string(key)
+        value: str | None = self._get(key, str, True)
         if value is None:
             return None
-        return check_text(value, self._name(key), max_chars, multiline=multiline)
+        return check_text(value, self._where, key, max_chars, multiline=multiline)
 
     def ascii(self, key: str, max_chars: int) -> str:
         value = self.string(key)
         if not 1 <= len(value) <= max_chars or _TOKEN_TEXT.fullmatch(value) is None:
             raise MalformedToken(
-                f"{self._name(key)}: must be 1 to {max_chars} printable ASCII characters"
+                f"{self.name(key)}: must be 1 to {max_chars} printable ASCII characters"
             )
         return value
 
@@ -128,52 +145,52 @@ class Fields:
         return self.ascii(key, max_chars) if key in self._data else None
 
     def integer(self, key: str, lo: int = 0, hi: int = 2**53 - 1) -> int:
-        value: int = self._pop(key, int, False)
-        if not lo <= value <= hi:
-            raise MalformedToken(f"{self._name(key)}: must be an integer from {lo} to {hi}")
-        return value
+        value: int = self._get(key, int, False)
+        if lo <= value <= hi:
+            return value
+        raise MalformedToken(f"{self.name(key)}: must be an integer from {lo} to {hi}")
 
     def opt_integer(self, key: str, lo: int = 0, hi: int = 2**53 - 1) -> int | None:
         return self.integer(key, lo, hi) if key in self._data else None
 
     def boolean(self, key: str) -> bool:
-        value: bool = self._pop(key, bool, False)
+        value: bool = self._get(key, bool, False)
         return value
 
     def ident(self, key: str) -> str:
         value = self.string(key)
         if ID_PATTERN.fullmatch(value) is None:
-            raise MalformedToken(f"{self._name(key)}: must be 16 bytes in canonical base64url")
+            raise MalformedToken(f"{self.name(key)}: must be 16 bytes in canonical base64url")
         return value
 
     def did(self, key: str) -> str:
-        return check_did(self.string(key), self._name(key))
+        return check_did(self.string(key), self._where, key)
 
     def opt_did(self, key: str) -> str | None:
         value = self.opt_string(key)
-        return None if value is None else check_did(value, self._name(key))
+        return None if value is None else check_did(value, self._where, key)
 
     def registry(self, key: str) -> str:
-        return check_registry(self.string(key), self._name(key))
+        return check_registry(self.string(key), self.name(key))
 
     def email(self, key: str) -> str:
-        return check_email(self.string(key), self._name(key))
+        return check_email(self.string(key), self.name(key))
 
     def opt_email(self, key: str) -> str | None:
         value = self.opt_string(key)
-        return None if value is None else check_email(value, self._name(key))
+        return None if value is None else check_email(value, self.name(key))
 
-    def obj(self, key: str) -> Fields:
-        return Fields(self._pop(key, dict, False), self._name(key))
+    def obj(self, key: str, allowed: frozenset[str]) -> Fields:
+        return Fields(self._get(key, dict, False), self.name(key), allowed)
 
-    def opt_obj(self, key: str) -> Fields | None:
-        value = self._pop(key, dict, True)
-        return None if value is None else Fields(value, self._name(key))
+    def opt_obj(self, key: str, allowed: frozenset[str]) -> Fields | None:
+        value = self._get(key, dict, True)
+        return None if value is None else Fields(value, self.name(key), allowed)
 
     def array(self, key: str, max_items: int) -> list[Any]:
-        value: list[Any] = self._pop(key, list, False)
+        value: list[Any] = self._get(key, list, False)
         if not 1 <= len(value) <= max_items:
-            raise MalformedToken(f"{self._name(key)}: must hold 1 to {max_items} items")
+            raise MalformedToken(f"{self.name(key)}: must hold 1 to {max_items} items")
         return value
 
     def version(self, type_name: str) -> None:
@@ -183,11 +200,6 @@ class Fields:
             raise MalformedToken(f"type: payload says {found[:40]!r}, expected {type_name!r}")
         if self.integer("v", 0, 2**31) != 1:
             raise MalformedToken("v: unsupported protocol version (this implementation: 1)")
-
-    def done(self) -> None:
-        if self._data:
-            names = ", ".join(sorted(self._data)[:5])
-            raise MalformedToken(f"{self._where}: unknown member(s) refused: {names[:120]}")
 
 
 _JSON_NAMES = {str: "string", int: "integer", bool: "boolean", dict: "object", list: "array"}

@@ -6,8 +6,9 @@ removes every number-formatting ambiguity.
 
 :func:`encode` produces the canonical bytes. :func:`decode` parses untrusted bytes and
 refuses anything that is not exactly the canonical encoding of the value it decodes to;
-duplicate member names, reordered members, whitespace, escapes such as ``\\u0041`` and number
-spellings such as ``1e2`` or ``-0`` are all caught by that one comparison.
+duplicate member names, reordered members, whitespace, escapes such as ``\\u0041`` and
+spellings such as ``-0`` are all caught by that one comparison (``1e2`` and ``1.0`` parse as
+floats and are refused as such).
 
 Inside this domain orjson with sorted keys is byte-identical to RFC 8785 (UTF-16 code-unit
 ordering equals code-point ordering for ASCII names) and about 40x faster than the reference
@@ -51,8 +52,8 @@ def _check(value: JSONValue, depth: int, max_depth: int) -> None:
         if depth >= max_depth:
             raise MalformedToken(f"nesting deeper than {max_depth}")
         for k, v in value.items():
-            if not k.isascii():
-                raise MalformedToken("member names must be ASCII")
+            if type(k) is not str or not k.isascii():
+                raise MalformedToken("member names must be ASCII strings")
             _check(v, depth + 1, max_depth)
         return
     if t is list:
@@ -94,6 +95,35 @@ def decode(data: bytes, *, max_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH) -
         raise MalformedToken(f"invalid JSON or UTF-8: {e.msg}") from e
     _check(value, 0, max_depth)
     if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) != data:
+        raise NonCanonicalEncoding(
+            "JSON is not in canonical form (RFC 8785): duplicate or unsorted member names,"
+            " whitespace, escapes or number spelling"
+        )
+    return value
+
+
+def decode_for_schema(data: bytes, *, max_bytes: int) -> JSONValue:
+    """Parse canonical JSON for a caller that checks every value against a strict schema.
+
+    The fast path of token decoding: :func:`decode` without its domain walk. It is sound
+    only when the caller accepts nothing outside the domain anyway, as every protocol object
+    reader does (exact types, integer ranges, known ASCII member names, fixed nesting); for
+    values inside the domain the comparison below is the full RFC 8785 check.
+
+    Raises:
+        MalformedToken: over ``max_bytes``, invalid UTF-8 or JSON, lone surrogates.
+        NonCanonicalEncoding: not the canonical encoding of its value.
+    """
+    if len(data) > max_bytes:
+        raise MalformedToken(f"JSON of {len(data)} bytes exceeds the limit of {max_bytes}")
+    try:
+        value = orjson.loads(data)
+        # Nesting beyond orjson's recursion limit raises here; integers beyond 64 bits come
+        # back as floats, which every schema refuses.
+        encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError) as e:
+        raise MalformedToken(f"invalid JSON or UTF-8: {e}") from e
+    if encoded != data:
         raise NonCanonicalEncoding(
             "JSON is not in canonical form (RFC 8785): duplicate or unsorted member names,"
             " whitespace, escapes or number spelling"

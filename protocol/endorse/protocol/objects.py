@@ -83,6 +83,10 @@ def _token_hash(f: Fields, key: str) -> str:
     return value
 
 
+def _header(*names: str) -> frozenset[str]:
+    return frozenset(("type", "v", *names))
+
+
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     # Absent optional members are omitted, never null: one way to say "not given".
     return {k: v for k, v in d.items() if v is not None}
@@ -92,17 +96,17 @@ class SignedObject:
     """Base of every protocol object: a type name and a payload reader and writer."""
 
     TYPE: ClassVar[str]
+    MEMBERS: ClassVar[frozenset[str]]
+    """Every member name the payload may have, header included; others are refused."""
     MAX_TOKEN_CHARS: ClassVar[int] = 8192
     """Longest compact token of this type accepted before any decoding (spec §3.1)."""
 
     @classmethod
     def from_payload(cls, data: Any) -> Self:
         """Read a decoded payload. Raises :class:`MalformedToken` naming the defect."""
-        f = Fields(data, cls.TYPE)
+        f = Fields(data, cls.TYPE, cls.MEMBERS)
         f.version(cls.TYPE)
-        obj = cls._read(f)
-        f.done()
-        return obj
+        return cls._read(f)
 
     @classmethod
     def _read(cls, f: Fields) -> Self:
@@ -134,6 +138,8 @@ class Subject:
     key: str | None = None
     """did:key of the subject, for holder binding (spec §4.8)."""
 
+    MEMBERS: ClassVar[frozenset[str]] = frozenset({"name", "email", "handle", "key"})
+
     @classmethod
     def read(cls, f: Fields) -> Subject:
         s = cls(
@@ -142,7 +148,6 @@ class Subject:
             handle=f.opt_ascii("handle", 128),
             key=f.opt_did("key"),
         )
-        f.done()
         if s.email is None and s.handle is None:
             raise MalformedToken("endorsement.sub: needs an email or a handle besides the name")
         return s
@@ -166,6 +171,8 @@ class Relationship:
     """Period start, ``YYYY`` or ``YYYY-MM``."""
     end: str | None = None
 
+    MEMBERS: ClassVar[frozenset[str]] = frozenset({"context", "role", "org", "from", "to"})
+
     @classmethod
     def read(cls, f: Fields) -> Relationship:
         start = f.opt_string("from")
@@ -177,7 +184,6 @@ class Relationship:
             start=None if start is None else check_period(start, "endorsement.rel.from"),
             end=None if end is None else check_period(end, "endorsement.rel.to"),
         )
-        f.done()
         if r.start is not None and r.end is not None and r.end < r.start:
             raise MalformedToken("endorsement.rel: period ends before it starts")
         return r
@@ -202,11 +208,11 @@ class StatusRef:
     list_id: str
     index: int
 
+    MEMBERS: ClassVar[frozenset[str]] = frozenset({"reg", "list", "idx"})
+
     @classmethod
     def read(cls, f: Fields) -> StatusRef:
-        s = cls(f.registry("reg"), _list_id(f, "list"), f.integer("idx", 0, MAX_STATUS_INDEX))
-        f.done()
-        return s
+        return cls(f.registry("reg"), _list_id(f, "list"), f.integer("idx", 0, MAX_STATUS_INDEX))
 
     def members(self) -> dict[str, Any]:
         return {"reg": self.registry, "list": self.list_id, "idx": self.index}
@@ -217,6 +223,21 @@ class Endorsement(SignedObject):
     """A reference: the endorser (``issuer``) vouches for ``subject`` in ``relationship``."""
 
     TYPE: ClassVar[str] = "endorsement"
+    MEMBERS: ClassVar[frozenset[str]] = _header(
+        "id",
+        "iss",
+        "iss_name",
+        "sub",
+        "rel",
+        "purposes",
+        "iat",
+        "nbf",
+        "exp",
+        "contact",
+        "aud",
+        "stmt",
+        "status",
+    )
 
     id: str
     issuer: str
@@ -240,13 +261,13 @@ class Endorsement(SignedObject):
             check_purpose(p, "endorsement.purposes")
         if purposes != sorted(set(purposes)):
             raise MalformedToken("endorsement.purposes: must be sorted and without repeats")
-        status = f.opt_obj("status")
+        status = f.opt_obj("status", StatusRef.MEMBERS)
         e = cls(
             id=f.ident("id"),
             issuer=f.did("iss"),
             issuer_name=f.text("iss_name", 128),
-            subject=Subject.read(f.obj("sub")),
-            relationship=Relationship.read(f.obj("rel")),
+            subject=Subject.read(f.obj("sub", Subject.MEMBERS)),
+            relationship=Relationship.read(f.obj("rel", Relationship.MEMBERS)),
             purposes=tuple(purposes),
             issued_at=f.integer("iat"),
             not_before=f.integer("nbf"),
@@ -295,6 +316,7 @@ class Revocation(SignedObject):
     """
 
     TYPE: ClassVar[str] = "revocation"
+    MEMBERS: ClassVar[frozenset[str]] = _header("id", "iss", "by", "iat", "reason")
 
     endorsement_id: str
     issuer: str
@@ -331,6 +353,7 @@ class KeyRotation(SignedObject):
     """The old key names its successor (spec §4.4); signed by the old key."""
 
     TYPE: ClassVar[str] = "key-rotation"
+    MEMBERS: ClassVar[frozenset[str]] = _header("key", "next", "iat")
 
     key: str
     successor: str
@@ -359,6 +382,7 @@ class KeyRevocation(SignedObject):
     """
 
     TYPE: ClassVar[str] = "key-revocation"
+    MEMBERS: ClassVar[frozenset[str]] = _header("key", "from", "by", "iat", "reason")
 
     key: str
     revoked_from: int
@@ -395,6 +419,7 @@ class Presentation(SignedObject):
     """Holder binding: the subject's key signs a verifier's nonce and the token's hash."""
 
     TYPE: ClassVar[str] = "presentation"
+    MEMBERS: ClassVar[frozenset[str]] = _header("key", "th", "nonce", "iat", "aud")
 
     key: str
     token_hash: str
@@ -437,6 +462,9 @@ class KeyBinding(SignedObject):
     """The registry states that ``key`` belongs to the verified ``email`` since ``since``."""
 
     TYPE: ClassVar[str] = "key-binding"
+    MEMBERS: ClassVar[frozenset[str]] = _header(
+        "reg", "key", "email", "name", "since", "method", "iat"
+    )
 
     registry: str
     key: str
@@ -478,6 +506,7 @@ class StatusListToken(SignedObject):
     """A registry-signed revocation bitstring (spec §5); see :class:`StatusList` for bits."""
 
     TYPE: ClassVar[str] = "status-list"
+    MEMBERS: ClassVar[frozenset[str]] = _header("reg", "list", "iat", "ttl", "size", "bits")
     MAX_TOKEN_CHARS: ClassVar[int] = 262_144
 
     registry: str
@@ -520,6 +549,7 @@ class Receipt(SignedObject):
     """The registry's signed record that it checked a token (by hash) with a verdict."""
 
     TYPE: ClassVar[str] = "receipt"
+    MEMBERS: ClassVar[frozenset[str]] = _header("reg", "th", "verdict", "at")
 
     registry: str
     token_hash: str

@@ -134,7 +134,7 @@ def _decode(token: object, expected: type[T] | None) -> Unverified[T]:
     cls, payload_text, signature_text = _split(token, expected)
     payload = b64url_decode(payload_text, what="payload")
     signature = b64url_decode(signature_text, what="signature")
-    obj = cls.from_payload(canonical.decode(payload, max_bytes=cls.MAX_TOKEN_CHARS))
+    obj = cls.from_payload(canonical.decode_for_schema(payload, max_bytes=cls.MAX_TOKEN_CHARS))
     return Unverified(token, obj, payload, signature)  # type: ignore[arg-type]
 
 

@@ -21,7 +21,7 @@ import functools
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ParamSpec
+from typing import NamedTuple, ParamSpec
 
 from endorse.protocol.errors import (
     BadSignature,
@@ -53,8 +53,7 @@ StatusKey = tuple[str, str]
 """How status lists are looked up: ``(registry, list_id)``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(NamedTuple):
     """One step of the verification: its name, whether it passed, and what was found."""
 
     name: str
@@ -75,7 +74,7 @@ class VerificationResult:
     detail: str
     checks: tuple[Check, ...]
     checked_at: int
-    token_hash: str | None
+    token: str
     endorsement: Endorsement | None = None
     issuer: TrustedIssuer | None = None
     status: StatusList | None = None
@@ -84,6 +83,12 @@ class VerificationResult:
     def message(self) -> str:
         """The verdict's sentence for a recruiter."""
         return self.verdict.sentence
+
+    @property
+    def token_hash(self) -> str | None:
+        """SHA-256 of the token as given (base64url), how receipts name what was checked;
+        None when what was given was not text."""
+        return token_hash(self.token) if type(self.token) is str else None
 
     @property
     def valid(self) -> bool:
@@ -149,7 +154,6 @@ def verify_endorsement(
         A :class:`VerificationResult`; its ``verdict`` follows the first failing step.
     """
     checks: list[Check] = []
-    th: str | None = token_hash(token) if type(token) is str and len(token) <= 65536 else None
 
     def done(
         verdict: Verdict,
@@ -158,7 +162,7 @@ def verify_endorsement(
         issuer: TrustedIssuer | None = None,
         status: StatusList | None = None,
     ) -> VerificationResult:
-        return VerificationResult(verdict, detail, tuple(checks), now, th, e, issuer, status)
+        return VerificationResult(verdict, detail, tuple(checks), now, token, e, issuer, status)
 
     # Steps 1-2: parse the compact form, the canonical payload and the schema.
     try:
