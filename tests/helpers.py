@@ -49,10 +49,14 @@ def trusted_alice() -> dict[str, TrustedIssuer]:
     }
 
 
-def status_list(revoked: tuple[int, ...] = (), *, issued_at: int = NOW, max_age: int = 300) -> StatusList:
+def status_list(
+    revoked: tuple[int, ...] = (), *, issued_at: int = NOW, max_age: int = 300
+) -> StatusList:
     """A status list signed by the registry and verified back, as a verifier would hold it."""
     bits = Bitstring(MIN_SIZE)
     for i in revoked:
         bits.set(i)
-    token = sign(StatusList(REGISTRY, "list-1", issued_at, max_age, bits).to_token_object(), REGISTRY_KEY)
+    token = sign(
+        StatusList(REGISTRY, "list-1", issued_at, max_age, bits).to_token_object(), REGISTRY_KEY
+    )
     return verify_status_list(token, REGISTRY_KEY.public_key, REGISTRY)

@@ -7,6 +7,8 @@ import gzip
 import json
 
 import pytest
+from _vectors import third_party
+from helpers import MALLORY, REGISTRY, REGISTRY_KEY, status_list
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,8 +22,6 @@ from endorse.protocol import (
     verify_status_list,
 )
 from endorse.protocol.encoding import b64url_encode
-from tests._vectors import third_party
-from tests.helpers import MALLORY, REGISTRY, REGISTRY_KEY, status_list
 
 
 @given(st.sets(st.integers(0, MIN_SIZE - 1), max_size=50))
@@ -56,7 +56,8 @@ def test_size_limits(size: int) -> None:
 
 
 def test_w3c_vectors_decode() -> None:
-    cases = json.loads(third_party("bitstring-status-list", "encoded_lists.json").read_text())["cases"]
+    path = third_party("bitstring-status-list", "encoded_lists.json")
+    cases = json.loads(path.read_text())["cases"]
     checked = 0
     for case in cases:
         expected = case["expected"]

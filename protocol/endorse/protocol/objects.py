@@ -1,9 +1,10 @@
-"""The signed objects of protocol v1 as frozen, typed data classes (spec §4).
+"""The signed objects of protocol v1 as frozen, typed structs (spec §4).
 
-Each class knows its type name, how to read itself from a decoded payload (refusing unknown
-members and out-of-range values) and how to write its payload. Instances built in code are
-checked by the same reader when they are signed (see :func:`endorse.protocol.token.sign`), so
-there is one set of rules for what a valid object is.
+Each class is a frozen :class:`msgspec.Struct` whose fields carry the wire names, types and
+limits of spec §4; ``__post_init__`` adds the rules a type cannot say. The same checks run
+when an object is built in code and when one is read from a token, so there is one set of
+rules for what a valid object is. Reading is done in msgspec's C core, which keeps the strict
+parse a small fraction of a signature check (``bench/verify_offline.py``).
 
 Times are integer seconds since the Unix epoch, UTC.
 """
@@ -11,10 +12,29 @@ Times are integer seconds since the Unix epoch, UTC.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from endorse.protocol._fields import Fields, check_period
+import msgspec
+
+from endorse.protocol._rules import (
+    Ascii128,
+    Ascii256,
+    Did,
+    Email,
+    Id,
+    ListId,
+    Nonce,
+    Period,
+    Registry,
+    Text64,
+    Text128,
+    Text200,
+    Text1000,
+    Time,
+    TokenHash,
+    check_did,
+    check_text,
+)
 from endorse.protocol.errors import MalformedToken
 
 PROTOCOL_VERSION = 1
@@ -24,6 +44,9 @@ DEFAULT_VALIDITY = 365 * DAY
 """Validity of an endorsement when the endorser names no expiry (spec §4.2)."""
 MAX_VALIDITY = 5 * 365 * DAY + 2 * DAY
 """Longest allowed ``exp - nbf``: five years, leap days included (spec §4.2)."""
+MAX_STATUS_INDEX = 2**24 - 1
+MAX_PURPOSES = 8
+MAX_STATUS_LIST_AGE = 7 * DAY
 
 PURPOSES = frozenset(
     {
@@ -36,11 +59,12 @@ PURPOSES = frozenset(
 )
 """The defined purpose vocabulary; custom purposes are ``x-`` plus 1-40 of ``[a-z0-9-]``."""
 _CUSTOM_PURPOSE = re.compile(r"x-[a-z0-9-]{1,40}")
-_LIST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_TOKEN_HASH = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")  # 32 bytes, canonical
-_NONCE = re.compile(r"[A-Za-z0-9_-]{16,128}")
-MAX_STATUS_INDEX = 2**24 - 1
-MAX_PURPOSES = 8
+Purposes = Annotated[tuple[str, ...], msgspec.Meta(min_length=1, max_length=MAX_PURPOSES)]
+
+STATUS_LIST_MIN_SIZE = 131_072
+"""Fewest entries in a status list: the W3C Bitstring Status List herd-privacy minimum."""
+STATUS_LIST_MAX_SIZE = 2**24
+"""Most entries in a status list: 2 MiB of bits, bounding what a decoder allocates."""
 
 VERDICT_NAMES = frozenset(
     {
@@ -61,7 +85,11 @@ VERDICT_NAMES = frozenset(
 
 
 def check_purpose(value: object, name: str = "purpose") -> str:
-    """A purpose from :data:`PURPOSES` or a custom ``x-`` purpose."""
+    """A purpose from :data:`PURPOSES` or a custom ``x-`` purpose.
+
+    Raises:
+        MalformedToken: anything else.
+    """
     if type(value) is not str or not (value in PURPOSES or _CUSTOM_PURPOSE.fullmatch(value)):
         raise MalformedToken(
             f"{name}: unknown purpose (use one of {', '.join(sorted(PURPOSES))} or x-…)"
@@ -69,55 +97,53 @@ def check_purpose(value: object, name: str = "purpose") -> str:
     return value
 
 
-def _list_id(f: Fields, key: str) -> str:
-    value = f.string(key)
-    if _LIST_ID.fullmatch(value) is None:
-        raise MalformedToken(f"{key}: a status list id is 1-64 of [A-Za-z0-9_-]")
-    return value
+class _Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Common configuration: immutable, unknown members refused, absent optionals omitted."""
 
 
-def _token_hash(f: Fields, key: str) -> str:
-    value = f.string(key)
-    if _TOKEN_HASH.fullmatch(value) is None:
-        raise MalformedToken(f"{key}: must be a SHA-256 digest in canonical base64url")
-    return value
+def _refuse_nulls(data: dict[str, Any], where: str) -> None:
+    # Absent optional members are omitted, never null (spec §4.1): one way to say "not given".
+    # Objects nest one level (sub, rel, status), so one level is all there is to look at.
+    for key, value in data.items():
+        if value is None or (type(value) is dict and None in value.values()):
+            raise MalformedToken(f"{where}.{key}: null is not allowed; omit the member")
 
 
-def _header(*names: str) -> frozenset[str]:
-    return frozenset(("type", "v", *names))
-
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    # Absent optional members are omitted, never null: one way to say "not given".
-    return {k: v for k, v in d.items() if v is not None}
-
-
-class SignedObject:
+class SignedObject(_Struct, frozen=True):
     """Base of every protocol object: a type name and a payload reader and writer."""
 
     TYPE: ClassVar[str]
-    MEMBERS: ClassVar[frozenset[str]]
-    """Every member name the payload may have, header included; others are refused."""
     MAX_TOKEN_CHARS: ClassVar[int] = 8192
     """Longest compact token of this type accepted before any decoding (spec §3.1)."""
 
     @classmethod
     def from_payload(cls, data: Any) -> Self:
-        """Read a decoded payload. Raises :class:`MalformedToken` naming the defect."""
-        f = Fields(data, cls.TYPE, cls.MEMBERS)
-        f.version(cls.TYPE)
-        return cls._read(f)
+        """Read a decoded payload (a dict from canonical JSON), checking every rule.
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        raise NotImplementedError
+        The dict is consumed: its ``type`` and ``v`` members are removed.
 
-    def _members(self) -> dict[str, Any]:
-        raise NotImplementedError
+        Raises:
+            MalformedToken: the message names the member and the rule it breaks.
+        """
+        if type(data) is not dict:
+            raise MalformedToken(f"{cls.TYPE}: payload must be a JSON object")
+        found = data.pop("type", None)
+        if found != cls.TYPE:
+            raise MalformedToken(f"type: payload says {str(found)[:40]!r}, expected {cls.TYPE!r}")
+        version = data.pop("v", None)
+        if type(version) is not int or version != PROTOCOL_VERSION:
+            raise MalformedToken("v: unsupported protocol version (this implementation: 1)")
+        _refuse_nulls(data, cls.TYPE)
+        try:
+            return msgspec.convert(data, cls, strict=True)
+        except msgspec.ValidationError as e:
+            raise MalformedToken(f"{cls.TYPE}: {e}") from e
 
     def to_payload(self) -> dict[str, Any]:
         """The payload as a JSON-ready dict, header included."""
-        return {"type": self.TYPE, "v": PROTOCOL_VERSION, **_drop_none(self._members())}
+        # Through JSON rather than to_builtins: arrays come back as lists, not tuples.
+        members: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
+        return {"type": self.TYPE, "v": PROTOCOL_VERSION, **members}
 
     @property
     def signer(self) -> str | None:
@@ -128,177 +154,105 @@ class SignedObject:
 # --- endorsement (spec §4.2) -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Subject:
+class Subject(_Struct, frozen=True):
     """Whom the endorsement is about. At least one of ``email`` and ``handle`` is given."""
 
-    name: str
-    email: str | None = None
-    handle: str | None = None
-    key: str | None = None
+    name: Text128
+    email: Email | None = None
+    handle: Ascii128 | None = None
+    key: Did | None = None
     """did:key of the subject, for holder binding (spec §4.8)."""
 
-    MEMBERS: ClassVar[frozenset[str]] = frozenset({"name", "email", "handle", "key"})
-
-    @classmethod
-    def read(cls, f: Fields) -> Subject:
-        s = cls(
-            name=f.text("name", 128),
-            email=f.opt_email("email"),
-            handle=f.opt_ascii("handle", 128),
-            key=f.opt_did("key"),
-        )
-        if s.email is None and s.handle is None:
+    def __post_init__(self) -> None:
+        check_text(self.name, "endorsement.sub.name")
+        check_did(self.key, "endorsement.sub.key")
+        if self.email is None and self.handle is None:
             raise MalformedToken("endorsement.sub: needs an email or a handle besides the name")
-        return s
-
-    def members(self) -> dict[str, Any]:
-        return _drop_none(
-            {"name": self.name, "email": self.email, "handle": self.handle, "key": self.key}
-        )
 
 
-@dataclass(frozen=True, slots=True)
-class Relationship:
+class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
     """The network the statement was made in and the endorser's role there."""
 
-    context: str
+    context: Text64
     """The network or setting: "work", "university", a community's name."""
-    role: str
+    role: Text64
     """How the endorser knows the subject: "manager", "thesis supervisor", "landlord"."""
-    org: str | None = None
-    start: str | None = None
-    """Period start, ``YYYY`` or ``YYYY-MM``."""
-    end: str | None = None
+    org: Text128 | None = None
+    start: Period | None = None
+    """Period start, ``YYYY`` or ``YYYY-MM`` (wire name ``from``)."""
+    end: Period | None = None
+    """Period end (wire name ``to``)."""
 
-    MEMBERS: ClassVar[frozenset[str]] = frozenset({"context", "role", "org", "from", "to"})
-
-    @classmethod
-    def read(cls, f: Fields) -> Relationship:
-        start = f.opt_string("from")
-        end = f.opt_string("to")
-        r = cls(
-            context=f.text("context", 64),
-            role=f.text("role", 64),
-            org=f.opt_text("org", 128),
-            start=None if start is None else check_period(start, "endorsement.rel.from"),
-            end=None if end is None else check_period(end, "endorsement.rel.to"),
-        )
-        if r.start is not None and r.end is not None and r.end < r.start:
+    def __post_init__(self) -> None:
+        check_text(self.context, "endorsement.rel.context")
+        check_text(self.role, "endorsement.rel.role")
+        check_text(self.org, "endorsement.rel.org")
+        if self.start is not None and self.end is not None and self.end < self.start:
             raise MalformedToken("endorsement.rel: period ends before it starts")
-        return r
-
-    def members(self) -> dict[str, Any]:
-        return _drop_none(
-            {
-                "context": self.context,
-                "role": self.role,
-                "org": self.org,
-                "from": self.start,
-                "to": self.end,
-            }
-        )
 
 
-@dataclass(frozen=True, slots=True)
-class StatusRef:
+class StatusRef(
+    _Struct, frozen=True, rename={"registry": "reg", "list_id": "list", "index": "idx"}
+):
     """Where the revocation status of a token lives: registry, list id and bit index."""
 
-    registry: str
-    list_id: str
-    index: int
-
-    MEMBERS: ClassVar[frozenset[str]] = frozenset({"reg", "list", "idx"})
-
-    @classmethod
-    def read(cls, f: Fields) -> StatusRef:
-        return cls(f.registry("reg"), _list_id(f, "list"), f.integer("idx", 0, MAX_STATUS_INDEX))
-
-    def members(self) -> dict[str, Any]:
-        return {"reg": self.registry, "list": self.list_id, "idx": self.index}
+    registry: Registry
+    list_id: ListId
+    index: Time
 
 
-@dataclass(frozen=True, slots=True)
-class Endorsement(SignedObject):
+class Endorsement(
+    SignedObject,
+    frozen=True,
+    kw_only=True,
+    rename={
+        "issuer": "iss",
+        "issuer_name": "iss_name",
+        "subject": "sub",
+        "relationship": "rel",
+        "issued_at": "iat",
+        "not_before": "nbf",
+        "expires": "exp",
+        "audience": "aud",
+        "statement": "stmt",
+    },
+):
     """A reference: the endorser (``issuer``) vouches for ``subject`` in ``relationship``."""
 
     TYPE: ClassVar[str] = "endorsement"
-    MEMBERS: ClassVar[frozenset[str]] = _header(
-        "id",
-        "iss",
-        "iss_name",
-        "sub",
-        "rel",
-        "purposes",
-        "iat",
-        "nbf",
-        "exp",
-        "contact",
-        "aud",
-        "stmt",
-        "status",
-    )
 
-    id: str
-    issuer: str
-    issuer_name: str
+    id: Id
+    issuer: Did
+    issuer_name: Text128
     subject: Subject
     relationship: Relationship
-    purposes: tuple[str, ...]
-    issued_at: int
-    not_before: int
-    expires: int
-    contact: bool = False
+    purposes: Purposes
+    issued_at: Time
+    not_before: Time
+    expires: Time
+    contact: bool
     """Whether the endorser agrees to be contacted by verifiers about this reference."""
-    audience: str | None = None
-    statement: str | None = None
+    audience: Ascii256 | None = None
+    statement: Text1000 | None = None
     status: StatusRef | None = None
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        purposes = f.array("purposes", MAX_PURPOSES)
+    def __post_init__(self) -> None:
+        check_did(self.issuer, "endorsement.iss")
+        check_text(self.issuer_name, "endorsement.iss_name")
+        check_text(self.statement, "endorsement.stmt", multiline=True)
+        purposes = self.purposes
+        if not 1 <= len(purposes) <= MAX_PURPOSES:  # also checked here for code-built objects
+            raise MalformedToken(f"endorsement.purposes: must hold 1 to {MAX_PURPOSES} items")
         for p in purposes:
             check_purpose(p, "endorsement.purposes")
-        if purposes != sorted(set(purposes)):
+        if len(purposes) > 1 and list(purposes) != sorted(set(purposes)):
             raise MalformedToken("endorsement.purposes: must be sorted and without repeats")
-        status = f.opt_obj("status", StatusRef.MEMBERS)
-        e = cls(
-            id=f.ident("id"),
-            issuer=f.did("iss"),
-            issuer_name=f.text("iss_name", 128),
-            subject=Subject.read(f.obj("sub", Subject.MEMBERS)),
-            relationship=Relationship.read(f.obj("rel", Relationship.MEMBERS)),
-            purposes=tuple(purposes),
-            issued_at=f.integer("iat"),
-            not_before=f.integer("nbf"),
-            expires=f.integer("exp"),
-            contact=f.boolean("contact"),
-            audience=f.opt_ascii("aud", 256),
-            statement=f.opt_text("stmt", 1000, multiline=True),
-            status=None if status is None else StatusRef.read(status),
-        )
-        if e.not_before < e.issued_at:
+        if self.status is not None and self.status.index > MAX_STATUS_INDEX:
+            raise MalformedToken(f"endorsement.status.idx: at most {MAX_STATUS_INDEX}")
+        if self.not_before < self.issued_at:
             raise MalformedToken("endorsement.nbf: must not be before iat")
-        if not 0 < e.expires - e.not_before <= MAX_VALIDITY:
+        if not 0 < self.expires - self.not_before <= MAX_VALIDITY:
             raise MalformedToken("endorsement.exp: must be after nbf and at most five years")
-        return e
-
-    def _members(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "iss": self.issuer,
-            "iss_name": self.issuer_name,
-            "sub": self.subject.members(),
-            "rel": self.relationship.members(),
-            "purposes": list(self.purposes),
-            "iat": self.issued_at,
-            "nbf": self.not_before,
-            "exp": self.expires,
-            "contact": self.contact,
-            "aud": self.audience,
-            "stmt": self.statement,
-            "status": None if self.status is None else self.status.members(),
-        }
 
     @property
     def signer(self) -> str:
@@ -308,146 +262,93 @@ class Endorsement(SignedObject):
 # --- endorser-signed lifecycle objects (spec §4.3-§4.5) ----------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Revocation(SignedObject):
+class Revocation(
+    SignedObject,
+    frozen=True,
+    rename={"endorsement_id": "id", "issuer": "iss", "issued_at": "iat"},
+):
     """Withdraws endorsement ``endorsement_id`` of ``issuer``; signed by ``by``.
 
     ``by`` is the issuer's key, or the registry's key after a lost key (spec §4.3).
     """
 
     TYPE: ClassVar[str] = "revocation"
-    MEMBERS: ClassVar[frozenset[str]] = _header("id", "iss", "by", "iat", "reason")
 
-    endorsement_id: str
-    issuer: str
-    by: str
-    issued_at: int
-    reason: str | None = None
+    endorsement_id: Id
+    issuer: Did
+    by: Did
+    issued_at: Time
+    reason: Text200 | None = None
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        return cls(
-            endorsement_id=f.ident("id"),
-            issuer=f.did("iss"),
-            by=f.did("by"),
-            issued_at=f.integer("iat"),
-            reason=f.opt_text("reason", 200),
-        )
-
-    def _members(self) -> dict[str, Any]:
-        return {
-            "id": self.endorsement_id,
-            "iss": self.issuer,
-            "by": self.by,
-            "iat": self.issued_at,
-            "reason": self.reason,
-        }
+    def __post_init__(self) -> None:
+        check_did(self.issuer, "revocation.iss")
+        check_did(self.by, "revocation.by")
+        check_text(self.reason, "revocation.reason")
 
     @property
     def signer(self) -> str:
         return self.by
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRotation(SignedObject):
+class KeyRotation(SignedObject, frozen=True, rename={"successor": "next", "issued_at": "iat"}):
     """The old key names its successor (spec §4.4); signed by the old key."""
 
     TYPE: ClassVar[str] = "key-rotation"
-    MEMBERS: ClassVar[frozenset[str]] = _header("key", "next", "iat")
 
-    key: str
-    successor: str
-    issued_at: int
+    key: Did
+    successor: Did
+    issued_at: Time
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        r = cls(key=f.did("key"), successor=f.did("next"), issued_at=f.integer("iat"))
-        if r.key == r.successor:
+    def __post_init__(self) -> None:
+        check_did(self.key, "key-rotation.key")
+        check_did(self.successor, "key-rotation.next")
+        if self.key == self.successor:
             raise MalformedToken("key-rotation.next: must differ from key")
-        return r
-
-    def _members(self) -> dict[str, Any]:
-        return {"key": self.key, "next": self.successor, "iat": self.issued_at}
 
     @property
     def signer(self) -> str:
         return self.key
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRevocation(SignedObject):
+class KeyRevocation(SignedObject, frozen=True, rename={"revoked_from": "from", "issued_at": "iat"}):
     """Signatures by ``key`` made at or after ``revoked_from`` are not trusted (spec §4.5).
 
     Signed by the key itself, or by the registry (``by``) once the identity is re-verified.
     """
 
     TYPE: ClassVar[str] = "key-revocation"
-    MEMBERS: ClassVar[frozenset[str]] = _header("key", "from", "by", "iat", "reason")
 
-    key: str
-    revoked_from: int
-    by: str
-    issued_at: int
-    reason: str | None = None
+    key: Did
+    revoked_from: Time
+    by: Did
+    issued_at: Time
+    reason: Text200 | None = None
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        return cls(
-            key=f.did("key"),
-            revoked_from=f.integer("from"),
-            by=f.did("by"),
-            issued_at=f.integer("iat"),
-            reason=f.opt_text("reason", 200),
-        )
-
-    def _members(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "from": self.revoked_from,
-            "by": self.by,
-            "iat": self.issued_at,
-            "reason": self.reason,
-        }
+    def __post_init__(self) -> None:
+        check_did(self.key, "key-revocation.key")
+        check_did(self.by, "key-revocation.by")
+        check_text(self.reason, "key-revocation.reason")
 
     @property
     def signer(self) -> str:
         return self.by
 
 
-@dataclass(frozen=True, slots=True)
-class Presentation(SignedObject):
+class Presentation(
+    SignedObject, frozen=True, rename={"token_hash": "th", "issued_at": "iat", "audience": "aud"}
+):
     """Holder binding: the subject's key signs a verifier's nonce and the token's hash."""
 
     TYPE: ClassVar[str] = "presentation"
-    MEMBERS: ClassVar[frozenset[str]] = _header("key", "th", "nonce", "iat", "aud")
 
-    key: str
-    token_hash: str
-    nonce: str
-    issued_at: int
-    audience: str | None = None
+    key: Did
+    token_hash: TokenHash
+    nonce: Nonce
+    issued_at: Time
+    audience: Ascii256 | None = None
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        nonce = f.string("nonce")
-        if _NONCE.fullmatch(nonce) is None:
-            raise MalformedToken("presentation.nonce: 16-128 base64url characters")
-        return cls(
-            key=f.did("key"),
-            token_hash=_token_hash(f, "th"),
-            nonce=nonce,
-            issued_at=f.integer("iat"),
-            audience=f.opt_ascii("aud", 256),
-        )
-
-    def _members(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "th": self.token_hash,
-            "nonce": self.nonce,
-            "iat": self.issued_at,
-            "aud": self.audience,
-        }
+    def __post_init__(self) -> None:
+        check_did(self.key, "presentation.key")
 
     @property
     def signer(self) -> str:
@@ -457,124 +358,69 @@ class Presentation(SignedObject):
 # --- registry-signed objects (spec §4.6-§4.9) --------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class KeyBinding(SignedObject):
+class KeyBinding(SignedObject, frozen=True, rename={"registry": "reg", "issued_at": "iat"}):
     """The registry states that ``key`` belongs to the verified ``email`` since ``since``."""
 
     TYPE: ClassVar[str] = "key-binding"
-    MEMBERS: ClassVar[frozenset[str]] = _header(
-        "reg", "key", "email", "name", "since", "method", "iat"
-    )
 
-    registry: str
-    key: str
-    email: str
-    name: str
-    since: int
+    registry: Registry
+    key: Did
+    email: Email
+    name: Text128
+    since: Time
     method: str
-    issued_at: int
+    issued_at: Time
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        b = cls(
-            registry=f.registry("reg"),
-            key=f.did("key"),
-            email=f.email("email"),
-            name=f.text("name", 128),
-            since=f.integer("since"),
-            method=f.string("method"),
-            issued_at=f.integer("iat"),
-        )
-        if b.method != "email-code":
+    def __post_init__(self) -> None:
+        check_did(self.key, "key-binding.key")
+        check_text(self.name, "key-binding.name")
+        if self.method != "email-code":
             raise MalformedToken("key-binding.method: the only method in v1 is 'email-code'")
-        return b
-
-    def _members(self) -> dict[str, Any]:
-        return {
-            "reg": self.registry,
-            "key": self.key,
-            "email": self.email,
-            "name": self.name,
-            "since": self.since,
-            "method": self.method,
-            "iat": self.issued_at,
-        }
 
 
-@dataclass(frozen=True, slots=True)
-class StatusListToken(SignedObject):
+class StatusListToken(
+    SignedObject,
+    frozen=True,
+    rename={"registry": "reg", "list_id": "list", "issued_at": "iat", "max_age": "ttl"},
+):
     """A registry-signed revocation bitstring (spec §5); see :class:`StatusList` for bits."""
 
     TYPE: ClassVar[str] = "status-list"
-    MEMBERS: ClassVar[frozenset[str]] = _header("reg", "list", "iat", "ttl", "size", "bits")
     MAX_TOKEN_CHARS: ClassVar[int] = 262_144
 
-    registry: str
-    list_id: str
-    issued_at: int
-    max_age: int
-    size: int
+    registry: Registry
+    list_id: ListId
+    issued_at: Time
+    max_age: Time
+    size: Time
     bits: str
     """gzip-compressed bitstring, base64url; decoded by :class:`StatusList`."""
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        from endorse.protocol.status import MAX_SIZE, MIN_SIZE
-
-        s = cls(
-            registry=f.registry("reg"),
-            list_id=_list_id(f, "list"),
-            issued_at=f.integer("iat"),
-            max_age=f.integer("ttl", 1, 7 * DAY),
-            size=f.integer("size", MIN_SIZE, MAX_SIZE),
-            bits=f.string("bits"),
-        )
-        if s.size % 8:
-            raise MalformedToken("status-list.size: must be a multiple of 8")
-        return s
-
-    def _members(self) -> dict[str, Any]:
-        return {
-            "reg": self.registry,
-            "list": self.list_id,
-            "iat": self.issued_at,
-            "ttl": self.max_age,
-            "size": self.size,
-            "bits": self.bits,
-        }
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_age <= MAX_STATUS_LIST_AGE:
+            raise MalformedToken(f"status-list.ttl: 1 to {MAX_STATUS_LIST_AGE} seconds")
+        if not STATUS_LIST_MIN_SIZE <= self.size <= STATUS_LIST_MAX_SIZE or self.size % 8:
+            raise MalformedToken(
+                f"status-list.size: a multiple of 8 from {STATUS_LIST_MIN_SIZE}"
+                f" to {STATUS_LIST_MAX_SIZE}"
+            )
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt(SignedObject):
+class Receipt(
+    SignedObject, frozen=True, rename={"registry": "reg", "token_hash": "th", "checked_at": "at"}
+):
     """The registry's signed record that it checked a token (by hash) with a verdict."""
 
     TYPE: ClassVar[str] = "receipt"
-    MEMBERS: ClassVar[frozenset[str]] = _header("reg", "th", "verdict", "at")
 
-    registry: str
-    token_hash: str
+    registry: Registry
+    token_hash: TokenHash
     verdict: str
-    checked_at: int
+    checked_at: Time
 
-    @classmethod
-    def _read(cls, f: Fields) -> Self:
-        r = cls(
-            registry=f.registry("reg"),
-            token_hash=_token_hash(f, "th"),
-            verdict=f.string("verdict"),
-            checked_at=f.integer("at"),
-        )
-        if r.verdict not in VERDICT_NAMES:
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICT_NAMES:
             raise MalformedToken("receipt.verdict: not a verdict of protocol v1")
-        return r
-
-    def _members(self) -> dict[str, Any]:
-        return {
-            "reg": self.registry,
-            "th": self.token_hash,
-            "verdict": self.verdict,
-            "at": self.checked_at,
-        }
 
 
 OBJECT_TYPES: dict[str, type[SignedObject]] = {

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from endorse.protocol.encoding import b64url_decode, b64url_encode
 from endorse.protocol.errors import MalformedToken
-from endorse.protocol.objects import StatusListToken
+from endorse.protocol.objects import STATUS_LIST_MAX_SIZE, STATUS_LIST_MIN_SIZE, StatusListToken
 
-MIN_SIZE = 131_072
+MIN_SIZE = STATUS_LIST_MIN_SIZE
 """Fewest entries in a list (herd privacy)."""
-MAX_SIZE = 2**24
+MAX_SIZE = STATUS_LIST_MAX_SIZE
 """Most entries in a list: 2 MiB of bits, bounding what a decoder allocates."""
 
 

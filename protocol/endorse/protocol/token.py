@@ -52,7 +52,7 @@ def signing_context(type_name: str) -> bytes:
 
 def token_hash(token: str) -> str:
     """SHA-256 of the token's ASCII text, base64url: how receipts and presentations name it."""
-    return b64url_encode(hashlib.sha256(token.encode("utf-8")).digest())
+    return b64url_encode(hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())
 
 
 @dataclass(frozen=True, slots=True)

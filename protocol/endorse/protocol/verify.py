@@ -61,6 +61,21 @@ class Check(NamedTuple):
     detail: str
 
 
+# The passed steps' records are constants: immutable, shared, and free on the hot path.
+_FORMAT_OK = Check("format", True, "well-formed endorsement in canonical encoding")
+_SIGNATURE_OK = Check("signature", True, "Ed25519 signature of the issuer's key verified")
+_ISSUER_BOUND = Check("issuer", True, "key bound to a verified identity")
+_ISSUER_PINNED = Check("issuer", True, "key pinned by the verifier")
+_ISSUER_KEY_OK = Check("issuer_key", True, "issuer key not revoked for this token")
+_VALIDITY_OK = Check("validity", True, "within its validity window")
+_SUBJECT_OK = Check("subject", True, "names the expected subject")
+_HOLDER_OK = Check("holder", True, "presented by the subject's key")
+_PURPOSE_OK = Check("purpose", True, "allows the intended purpose")
+_AUDIENCE_OK = Check("audience", True, "addressed to this verifier")
+_STATUS_OK = Check("status", True, "not revoked per a fresh status list")
+_STATUS_WAIVED = Check("status", True, "not checkable: token carries no status entry")
+
+
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
     """The outcome of :func:`verify_endorsement`.
@@ -171,7 +186,7 @@ def verify_endorsement(
         checks.append(Check("format", False, str(err)))
         return done(Verdict.MALFORMED, str(err))
     e = unverified.object
-    checks.append(Check("format", True, "well-formed endorsement, canonical encoding"))
+    checks.append(_FORMAT_OK)
 
     # Step 3: the signature, under the endorsement's signing context, by the named issuer.
     try:
@@ -179,16 +194,14 @@ def verify_endorsement(
     except (BadSignature, MalformedToken, InvalidKey) as err:
         checks.append(Check("signature", False, str(err)))
         return done(Verdict.BAD_SIGNATURE, f"Ed25519 signature: {err}")
-    checks.append(Check("signature", True, f"Ed25519 signature by {e.issuer}"))
+    checks.append(_SIGNATURE_OK)
 
     # Step 4: is the key bound to a verified identity the verifier trusts?
     issuer = issuers.get(e.issuer)
     if issuer is None:
         checks.append(Check("issuer", False, "key not bound to a verified identity"))
         return done(Verdict.UNKNOWN_ISSUER, "issuer key is not trusted by this verifier", e)
-    checks.append(
-        Check("issuer", True, f"verified as {issuer.identity}" if issuer.identity else "pinned")
-    )
+    checks.append(_ISSUER_BOUND if issuer.identity else _ISSUER_PINNED)
 
     # Step 5: a revoked key vouches only for what it signed, and the registry recorded, before.
     if issuer.revoked_from is not None and (e.issued_at >= issuer.revoked_from or e.status is None):
@@ -196,7 +209,7 @@ def verify_endorsement(
         return done(
             Verdict.ISSUER_KEY_REVOKED, "issued by a key revoked at or before iat", e, issuer
         )
-    checks.append(Check("issuer_key", True, "not revoked"))
+    checks.append(_ISSUER_KEY_OK)
 
     # Step 6: a revocation seen in any known list is final, however old the list.
     status = None
@@ -219,7 +232,7 @@ def verify_endorsement(
     if now - clock_skew >= e.expires:
         checks.append(Check("validity", False, f"expired at {e.expires}"))
         return done(Verdict.EXPIRED, "exp has passed", e, issuer, status)
-    checks.append(Check("validity", True, f"in force {e.not_before}..{e.expires}"))
+    checks.append(_VALIDITY_OK)
 
     # Step 8: scope — subject, holder binding, purpose, audience.
     if subject is not None:
@@ -228,30 +241,30 @@ def verify_endorsement(
         if wanted not in {normalize_name(n) for n in names if n is not None}:
             checks.append(Check("subject", False, "expected subject not named by the token"))
             return done(Verdict.SUBJECT_MISMATCH, "subject differs", e, issuer, status)
-        checks.append(Check("subject", True, "matches the expected subject"))
+        checks.append(_SUBJECT_OK)
     if presentation is not None:
         problem = _presentation_problem(presentation, e, token, nonce, audience, now)
         if problem is not None:
             checks.append(Check("holder", False, problem))
             return done(Verdict.SUBJECT_MISMATCH, problem, e, issuer, status)
-        checks.append(Check("holder", True, "presented by the subject's key"))
+        checks.append(_HOLDER_OK)
     if purpose is not None:
         if purpose not in e.purposes:
             checks.append(Check("purpose", False, f"{purpose[:64]!r} not in token purposes"))
             return done(Verdict.PURPOSE_NOT_ALLOWED, "purpose not allowed", e, issuer, status)
-        checks.append(Check("purpose", True, f"{purpose} allowed"))
+        checks.append(_PURPOSE_OK)
     if e.audience is not None:
         if audience != e.audience:
             checks.append(Check("audience", False, "token is restricted to another audience"))
             return done(Verdict.AUDIENCE_MISMATCH, "audience differs", e, issuer, status)
-        checks.append(Check("audience", True, "addressed to this verifier"))
+        checks.append(_AUDIENCE_OK)
 
     # Step 9: a fresh status list, or an explicit waiver for unregistered tokens.
     if e.status is None:
         if require_status:
             checks.append(Check("status", False, "token carries no status entry"))
             return done(Verdict.STATUS_UNAVAILABLE, "no status entry in the token", e, issuer)
-        checks.append(Check("status", True, "not checkable: token carries no status entry"))
+        checks.append(_STATUS_WAIVED)
     elif status is None:
         checks.append(Check("status", False, "no status list for this token"))
         return done(Verdict.STATUS_UNAVAILABLE, "status list not available", e, issuer)
@@ -259,7 +272,7 @@ def verify_endorsement(
         checks.append(Check("status", False, f"list stale since {status.fresh_until}"))
         return done(Verdict.STATUS_UNAVAILABLE, "status list is stale", e, issuer, status)
     else:
-        checks.append(Check("status", True, f"not revoked as of {status.issued_at}"))
+        checks.append(_STATUS_OK)
     return done(Verdict.VALID, "all checks passed", e, issuer, status)
 
 

@@ -1,0 +1,319 @@
+"""Verification: properties over generated claims and tampering, and the trust helpers.
+
+The named table of verdict cases lives in ``spec/vectors/verification.json`` and is run by
+``test_spec_vectors.py``; this file checks the properties that must hold for all inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import string
+
+import pytest
+from helpers import (
+    ALICE,
+    BOB_KEY,
+    EMPLOYMENT,
+    MALLORY,
+    NOW,
+    REGISTRY,
+    REGISTRY_KEY,
+    alice_token,
+    status_list,
+    trusted_alice,
+)
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from endorse.protocol import (
+    PURPOSES,
+    BadSignature,
+    EndorseError,
+    Endorsement,
+    InvalidKey,
+    KeyBinding,
+    KeyRevocation,
+    MalformedToken,
+    Presentation,
+    Receipt,
+    Relationship,
+    Revocation,
+    Subject,
+    TrustedIssuer,
+    Verdict,
+    VerificationFailed,
+    WrongTokenType,
+    inspect,
+    issue,
+    sign,
+    token_hash,
+    verify_endorsement,
+    verify_endorsement_strict,
+    verify_key_binding,
+    verify_key_revocation,
+    verify_receipt,
+    verify_revocation,
+    verify_token,
+)
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Text the protocol accepts: printable, NFC, trimmed (letters of several scripts included).
+_ALPHABET = string.ascii_letters + string.digits + " .,'-éüßøÅ李Ωж"
+text = st.text(_ALPHABET, min_size=1, max_size=40).map(str.strip).filter(bool)
+emails = st.from_regex(r"[a-z0-9]{1,12}@[a-z]{1,10}\.(com|org|example)", fullmatch=True)
+purposes = st.sets(
+    st.sampled_from(sorted(PURPOSES)) | st.from_regex(r"x-[a-z0-9-]{1,12}", fullmatch=True),
+    min_size=1,
+    max_size=8,
+)
+subjects = st.builds(Subject, name=text, email=emails)
+relationships = st.builds(
+    Relationship,
+    context=text,
+    role=text,
+    org=st.none() | text,
+    start=st.none() | st.sampled_from(["2019", "2020-01"]),
+    end=st.none() | st.sampled_from(["2023", "2024-12"]),
+)
+
+
+@SETTINGS
+@given(
+    subject=subjects,
+    relationship=relationships,
+    purposes=purposes,
+    statement=st.none()
+    | st.text(_ALPHABET + '\n<>&"', min_size=1, max_size=300).map(str.strip).filter(bool),
+    validity=st.integers(1, 5 * 365 * 86400),
+    contact=st.booleans(),
+)
+def test_issue_then_verify_is_valid(
+    subject: Subject,
+    relationship: Relationship,
+    purposes: set[str],
+    statement: str | None,
+    validity: int,
+    contact: bool,
+) -> None:
+    token = issue(
+        ALICE, "Alice Smith", subject, relationship, purposes,
+        now=NOW, expires=NOW + validity, statement=statement, contact=contact,
+    )  # fmt: skip
+    purpose = sorted(purposes)[0]
+    result = verify_endorsement(
+        token, now=NOW, issuers=trusted_alice(), require_status=False,
+        subject=subject.email, purpose=purpose,
+    )  # fmt: skip
+    assert result.verdict is Verdict.VALID, result.detail
+    e = result.endorsement
+    assert e is not None
+    assert (e.subject, e.relationship, e.statement, e.contact) == (
+        subject,
+        relationship,
+        statement,
+        contact,
+    )
+
+
+_TOKEN = alice_token()
+
+
+@settings(max_examples=400, deadline=None)
+@given(position=st.integers(0, len(_TOKEN) - 1), replacement=st.characters(codec="ascii"))
+def test_single_character_change_is_never_valid(position: int, replacement: str) -> None:
+    assume(_TOKEN[position] != replacement)
+    tampered = _TOKEN[:position] + replacement + _TOKEN[position + 1 :]
+    result = verify_endorsement(
+        tampered,
+        now=NOW,
+        issuers=trusted_alice(),
+        status_lists={("https://registry.example", "list-1"): status_list()},
+    )
+    assert result.verdict in {Verdict.MALFORMED, Verdict.BAD_SIGNATURE}, result.detail
+
+
+@settings(max_examples=300, deadline=None)
+@given(position=st.integers(0, 10_000), xor=st.integers(1, 255))
+def test_single_byte_change_in_payload_or_signature_is_never_valid(position: int, xor: int) -> None:
+    from endorse.protocol.encoding import b64url_decode, b64url_encode
+
+    prefix, payload_text, sig_text = _TOKEN.split(".")
+    blob = bytearray(b64url_decode(payload_text) + b64url_decode(sig_text))
+    i = position % len(blob)
+    blob[i] ^= xor
+    cut = len(b64url_decode(payload_text))
+    tampered = ".".join(
+        (prefix, b64url_encode(bytes(blob[:cut])), b64url_encode(bytes(blob[cut:])))
+    )
+    result = verify_endorsement(tampered, now=NOW, issuers=trusted_alice(), require_status=False)
+    assert result.verdict in {Verdict.MALFORMED, Verdict.BAD_SIGNATURE}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
+def test_arbitrary_text_only_raises_endorse_errors(data: str) -> None:
+    with contextlib.suppress(EndorseError):
+        inspect(data)
+    result = verify_endorsement(data, now=NOW, issuers=trusted_alice())
+    assert result.verdict is Verdict.MALFORMED
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["endorsement-v1.", "revocation-v1.", "status-list-v1."]), st.text(max_size=200)
+)
+def test_arbitrary_bodies_after_real_prefix(prefix: str, body: str) -> None:
+    with pytest.raises(EndorseError):
+        inspect(prefix + body)
+
+
+@pytest.mark.parametrize("bad", [None, 42, b"endorsement-v1.x.y", ["a"], "x" * 100_000])
+def test_non_text_and_huge_inputs_are_malformed(bad: object) -> None:
+    result = verify_endorsement(bad, now=NOW, issuers={})  # type: ignore[arg-type]
+    assert result.verdict is Verdict.MALFORMED
+    with pytest.raises(MalformedToken):
+        inspect(bad)
+
+
+def test_strict_variant_raises_with_result() -> None:
+    token = alice_token()
+    lists = {(REGISTRY, "list-1"): status_list((7,))}
+    with pytest.raises(VerificationFailed) as info:
+        verify_endorsement_strict(token, now=NOW, issuers=trusted_alice(), status_lists=lists)
+    assert info.value.verdict == "revoked"
+    assert info.value.result.endorsement is not None
+    ok = verify_endorsement_strict(
+        token, now=NOW, issuers=trusted_alice(), status_lists={(REGISTRY, "list-1"): status_list()}
+    )
+    assert isinstance(ok, Endorsement)
+
+
+def test_result_names_every_step_checked() -> None:
+    result = verify_endorsement(
+        alice_token(), now=NOW, issuers=trusted_alice(),
+        status_lists={(REGISTRY, "list-1"): status_list()},
+        subject="Bob Jones", purpose=EMPLOYMENT,
+    )  # fmt: skip
+    assert result.valid and result.message == Verdict.VALID.sentence
+    assert [c.name for c in result.checks] == [
+        "format", "signature", "issuer", "issuer_key", "validity", "subject", "purpose", "status",
+    ]  # fmt: skip
+    assert all(c.passed for c in result.checks)
+    assert result.token_hash == token_hash(result.token)
+
+
+def test_every_verdict_has_a_sentence() -> None:
+    for verdict in Verdict:
+        assert verdict.sentence.endswith(".") and len(verdict.sentence) > 20
+
+
+# --- holder binding ----------------------------------------------------------------------
+
+
+def _presentation(token: str, nonce: str, key=BOB_KEY, iat: int = NOW) -> str:  # type: ignore[no-untyped-def]
+    return sign(Presentation(key.did, token_hash(token), nonce, iat), key)
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("good", Verdict.VALID),
+        ("wrong_nonce", Verdict.SUBJECT_MISMATCH),
+        ("other_key", Verdict.SUBJECT_MISMATCH),
+        ("other_token", Verdict.SUBJECT_MISMATCH),
+        ("stale", Verdict.SUBJECT_MISMATCH),
+        ("garbage", Verdict.SUBJECT_MISMATCH),
+    ],
+)
+def test_presentation(case: str, expected: Verdict) -> None:
+    token = alice_token()
+    nonce = "n0nce-from-the-verifier"
+    pres = {
+        "good": lambda: _presentation(token, nonce),
+        "wrong_nonce": lambda: _presentation(token, "another-nonce-value"),
+        "other_key": lambda: _presentation(token, nonce, key=MALLORY),
+        "other_token": lambda: _presentation(alice_token(index=8), nonce),
+        "stale": lambda: _presentation(token, nonce, iat=NOW - 3600),
+        "garbage": lambda: "presentation-v1.AAAA.BBBB",
+    }[case]()
+    result = verify_endorsement(
+        token, now=NOW, issuers=trusted_alice(), status_lists={(REGISTRY, "list-1"): status_list()},
+        presentation=pres, nonce=nonce,
+    )  # fmt: skip
+    assert result.verdict is expected, result.detail
+
+
+# --- registry-signed statements ----------------------------------------------------------
+
+
+def test_key_binding_becomes_trusted_issuer() -> None:
+    binding = KeyBinding(
+        REGISTRY, ALICE.did, "alice@example.com", "Alice Smith", NOW - 10, "email-code", NOW
+    )
+    token = sign(binding, REGISTRY_KEY)
+    trusted = TrustedIssuer.from_binding(
+        verify_key_binding(token, REGISTRY_KEY.public_key, REGISTRY)
+    )
+    assert (trusted.key, trusted.identity, trusted.since) == (
+        ALICE.did,
+        "alice@example.com",
+        NOW - 10,
+    )
+    with pytest.raises(BadSignature):
+        verify_key_binding(sign(binding, MALLORY), REGISTRY_KEY.public_key, REGISTRY)
+    with pytest.raises(WrongTokenType):
+        verify_key_binding(alice_token(), REGISTRY_KEY.public_key, REGISTRY)
+
+
+def test_key_revocation_by_owner_or_registry_only() -> None:
+    own = sign(KeyRevocation(ALICE.did, NOW, ALICE.did, NOW), ALICE)
+    assert verify_key_revocation(own).revoked_from == NOW
+    by_registry = sign(KeyRevocation(ALICE.did, NOW, REGISTRY_KEY.did, NOW), REGISTRY_KEY)
+    assert verify_key_revocation(by_registry, REGISTRY_KEY.public_key).key == ALICE.did
+    with pytest.raises(BadSignature):
+        verify_key_revocation(by_registry)  # registry key not given: not an allowed signer
+    by_mallory = sign(KeyRevocation(ALICE.did, NOW, MALLORY.did, NOW), MALLORY)
+    with pytest.raises(BadSignature):
+        verify_key_revocation(by_mallory, REGISTRY_KEY.public_key)
+
+
+def test_revoked_key_keeps_earlier_registered_tokens() -> None:
+    binding = KeyBinding(
+        REGISTRY, ALICE.did, "alice@example.com", "Alice Smith", 0, "email-code", 0
+    )
+    revoked = TrustedIssuer.from_binding(binding, KeyRevocation(ALICE.did, NOW, ALICE.did, NOW))
+    lists = {(REGISTRY, "list-1"): status_list()}
+    before = alice_token(now=NOW - 100)
+    after = alice_token(now=NOW)
+    assert verify_endorsement(
+        before, now=NOW, issuers={ALICE.did: revoked}, status_lists=lists
+    ).valid
+    assert (
+        verify_endorsement(after, now=NOW, issuers={ALICE.did: revoked}, status_lists=lists).verdict
+        is Verdict.ISSUER_KEY_REVOKED
+    )
+
+
+def test_revocation_signers() -> None:
+    e = inspect(alice_token()).object
+    assert isinstance(e, Endorsement)
+    own = sign(Revocation(e.id, ALICE.did, ALICE.did, NOW, "changed my mind"), ALICE)
+    assert verify_revocation(own).endorsement_id == e.id
+    forged = sign(Revocation(e.id, ALICE.did, MALLORY.did, NOW), MALLORY)
+    with pytest.raises(BadSignature):
+        verify_revocation(forged, REGISTRY_KEY.public_key)
+
+
+def test_receipt_round_trip() -> None:
+    receipt = Receipt(REGISTRY, token_hash(alice_token()), "valid", NOW)
+    token = sign(receipt, REGISTRY_KEY)
+    assert verify_receipt(token, REGISTRY_KEY.public_key, REGISTRY) == receipt
+    with pytest.raises(MalformedToken):
+        sign(Receipt(REGISTRY, token_hash("x"), "maybe", NOW), REGISTRY_KEY)
+
+
+def test_signer_must_be_the_named_key() -> None:
+    with pytest.raises(InvalidKey):
+        sign(inspect(alice_token()).object, MALLORY)
+    assert verify_token(alice_token(), Endorsement).signer == ALICE.public_key
