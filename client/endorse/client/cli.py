@@ -167,7 +167,7 @@ def _passphrase_from_env() -> bytes | None:
 
 def _prompt_passphrase(prompt: str, *, confirm: bool) -> bytes:
     try:
-        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     except typer.Abort:
         _err("")
         _usage_error("no passphrase given")
@@ -191,13 +191,22 @@ def _load_key(path: Path | None) -> SigningKey:
 
 # --- endorse key ---------------------------------------------------------------------------
 
-_KEY_FILE_HELP = "Key file (default: $ENDORSE_HOME or $XDG_DATA_HOME/endorse/keys/default.pem)."
+_DEFAULT_KEY_HELP = (
+    "$ENDORSE_HOME/keys/default.pem, else ${XDG_DATA_HOME:-~/.local/share}/endorse/keys/default.pem"
+)
+_KEY_FILE_HELP = f"Key file; default: {_DEFAULT_KEY_HELP}."
 
 
 @key_app.command("new")
 def key_new(
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Where to write the new key file.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help=f"Where to write the new key; default: {_DEFAULT_KEY_HELP}.",
+        ),
     ] = None,
     passphrase: Annotated[
         bool,
@@ -210,6 +219,8 @@ def key_new(
 ) -> None:
     """Generate a new Ed25519 signing key; print its did:key and where it was written."""
     path = keystore.default_key_path() if out is None else out
+    if os.path.lexists(path):  # checked again, atomically, when the file is created
+        _usage_error(f"{path}: already exists; refusing to overwrite a key file")
     secret: bytes | None = None
     if passphrase:
         secret = _passphrase_from_env() or _prompt_passphrase("Passphrase", confirm=True)
@@ -222,7 +233,9 @@ def key_new(
 
 @key_app.command("show")
 def key_show(
-    file: Annotated[Path | None, typer.Argument(help=_KEY_FILE_HELP, show_default=False)] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help=_KEY_FILE_HELP, show_default=False, metavar="FILE")
+    ] = None,
 ) -> None:
     """Print the did:key of a key file (asks for the passphrase if it is encrypted)."""
     _out(_load_key(file).did)
@@ -233,46 +246,68 @@ def key_show(
 
 @app.command("issue")
 def issue_command(
-    name: Annotated[str, typer.Option("--name", help="Your name as the endorser.")],
-    subject: Annotated[str, typer.Option("--subject", help="The subject's full name.")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Your name as the endorser.")],
+    subject: Annotated[
+        str, typer.Option("--subject", metavar="NAME", help="The subject's full name.")
+    ],
     relationship: Annotated[
-        str, typer.Option("--relationship", help="Your role towards the subject: manager, …")
+        str,
+        typer.Option(
+            "--relationship", metavar="ROLE", help="Your role towards the subject: manager, …"
+        ),
     ],
     purpose: Annotated[
         list[str],
         typer.Option(
             "--purpose",
+            metavar="PURPOSE",
             help="A use the reference may be put to (repeatable): employment-reference,"
             " tenancy-reference, academic-reference, volunteer-reference,"
             " character-reference, or x-….",
         ),
     ],
     key: Annotated[
-        Path | None, typer.Option("--key", help=_KEY_FILE_HELP, show_default=False)
+        Path | None, typer.Option("--key", metavar="FILE", help=_KEY_FILE_HELP, show_default=False)
     ] = None,
     subject_email: Annotated[
-        str | None, typer.Option("--subject-email", help="The subject's e-mail address.")
+        str | None,
+        typer.Option("--subject-email", metavar="EMAIL", help="The subject's e-mail address."),
     ] = None,
     subject_handle: Annotated[
-        str | None, typer.Option("--subject-handle", help="The subject's handle.")
+        str | None, typer.Option("--subject-handle", metavar="HANDLE", help="The subject's handle.")
     ] = None,
     subject_key: Annotated[
         str | None,
-        typer.Option("--subject-key", help="The subject's did:key, for holder binding."),
+        typer.Option(
+            "--subject-key", metavar="DID", help="The subject's did:key, for holder binding."
+        ),
     ] = None,
-    org: Annotated[str | None, typer.Option("--org", help="The organisation.")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", metavar="ORG", help="The organisation.")
+    ] = None,
     context: Annotated[
-        str, typer.Option("--context", help="The network: work, university, a community…")
+        str,
+        typer.Option(
+            "--context", metavar="CONTEXT", help="The network: work, university, a community…"
+        ),
     ] = "work",
     period: Annotated[
         str | None,
-        typer.Option("--period", help="When you knew them, FROM..TO, e.g. 2019-01..2023-06."),
+        typer.Option(
+            "--period",
+            metavar="FROM..TO",
+            help="When you knew them, FROM..TO, e.g. 2019-01..2023-06.",
+        ),
     ] = None,
     audience: Annotated[
-        str | None, typer.Option("--audience", help="Restrict the reference to one recipient.")
+        str | None,
+        typer.Option(
+            "--audience", metavar="AUDIENCE", help="Restrict the reference to one recipient."
+        ),
     ] = None,
     statement: Annotated[
-        str | None, typer.Option("--statement", help="A short statement (at most 1000).")
+        str | None,
+        typer.Option("--statement", metavar="TEXT", help="A short statement (at most 1000)."),
     ] = None,
     contact: Annotated[
         bool,
@@ -280,11 +315,17 @@ def issue_command(
     ] = False,
     expires: Annotated[
         str | None,
-        typer.Option("--expires", help="YYYY-MM-DD (00:00 UTC) or ISO datetime; default 1y."),
+        typer.Option(
+            "--expires", metavar="WHEN", help="YYYY-MM-DD (00:00 UTC) or ISO datetime; default 1y."
+        ),
     ] = None,
     not_before: Annotated[
         str | None,
-        typer.Option("--not-before", help="YYYY-MM-DD (00:00 UTC) or ISO datetime; default now."),
+        typer.Option(
+            "--not-before",
+            metavar="WHEN",
+            help="YYYY-MM-DD (00:00 UTC) or ISO datetime; default now.",
+        ),
     ] = None,
 ) -> None:
     """Sign an endorsement with your key and print the token.
@@ -328,7 +369,7 @@ _TOKEN_HELP = "The token, or - to read it from stdin."  # noqa: S105 - help text
 
 @app.command("inspect")
 def inspect_command(
-    token: Annotated[str, typer.Argument(help=_TOKEN_HELP)],
+    token: Annotated[str, typer.Argument(help=_TOKEN_HELP, metavar="TOKEN")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Decode a token of any type WITHOUT checking its signature."""
@@ -356,19 +397,26 @@ def inspect_command(
 
 @app.command("verify")
 def verify_command(
-    token: Annotated[str, typer.Argument(help=_TOKEN_HELP)],
+    token: Annotated[str, typer.Argument(help=_TOKEN_HELP, metavar="TOKEN")],
     issuer: Annotated[
-        str, typer.Option("--issuer", help="The endorser's did:key, the only key trusted.")
+        str,
+        typer.Option(
+            "--issuer", metavar="DID", help="The endorser's did:key, the only key trusted."
+        ),
     ],
     subject: Annotated[
         str | None,
-        typer.Option("--subject", help="Who presents it: their name, e-mail or handle."),
+        typer.Option(
+            "--subject", metavar="WHO", help="Who presents it: their name, e-mail or handle."
+        ),
     ] = None,
     purpose: Annotated[
-        str | None, typer.Option("--purpose", help="What you will use the reference for.")
+        str | None,
+        typer.Option("--purpose", metavar="PURPOSE", help="What you will use the reference for."),
     ] = None,
     audience: Annotated[
-        str | None, typer.Option("--audience", help="Your own audience identifier.")
+        str | None,
+        typer.Option("--audience", metavar="AUDIENCE", help="Your own audience identifier."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -394,10 +442,6 @@ def verify_command(
     raise typer.Exit(EXIT_OK if result.valid else EXIT_VERDICT)
 
 
-def _revocation_checked(result: VerificationResult) -> bool:
-    return result.status is not None
-
-
 def _result_json(result: VerificationResult) -> dict[str, Any]:
     e = result.endorsement
     return {
@@ -407,7 +451,7 @@ def _result_json(result: VerificationResult) -> dict[str, Any]:
         "detail": result.detail,
         "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
         "claims": None if e is None else e.to_payload(),
-        "revocation_checked": _revocation_checked(result),
+        "revocation_checked": result.revocation_checked,
         "checked_at": result.checked_at,
         "token_hash": result.token_hash,
     }
@@ -429,7 +473,7 @@ def _print_result(result: VerificationResult, trusted: TrustedIssuer) -> None:
         _out(f"note: signed by {e.issuer}, not by the --issuer key {trusted.key}")
     if e.status is None:
         _out("note: revocation could not be checked: the token carries no status entry")
-    elif e.status is not None and not _revocation_checked(result):
+    elif not result.revocation_checked:
         _out(
             f"note: revocation status lives at {e.status.registry} (list {e.status.list_id});"
             " this offline check does not fetch it"

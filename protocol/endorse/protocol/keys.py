@@ -150,12 +150,17 @@ class SigningKey:
         return self._signing_key.sign(message).signature
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
-        """PKCS#8 PEM, encrypted with the best available scheme when a passphrase is given."""
+        """PKCS#8 PEM, encrypted with the best available scheme when a passphrase is given.
+
+        Raises:
+            KeyFileError: the passphrase is empty (it would protect nothing).
+        """
+        _refuse_empty(passphrase)
         private = ed25519.Ed25519PrivateKey.from_private_bytes(self.seed())
         encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(passphrase)
-            if passphrase
-            else serialization.NoEncryption()
+            serialization.NoEncryption()
+            if passphrase is None
+            else serialization.BestAvailableEncryption(passphrase)
         )
         return private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
@@ -169,10 +174,11 @@ class SigningKey:
             KeyFileError: not PEM, not Ed25519, encrypted without a passphrase given, or the
                 passphrase is wrong.
         """
+        _refuse_empty(passphrase)
         if len(data) > 16384:
             raise KeyFileError("key file is too large to be an Ed25519 PEM key")
         try:
-            private = serialization.load_pem_private_key(data, password=passphrase or None)
+            private = serialization.load_pem_private_key(data, password=passphrase)
         except TypeError as e:
             raise KeyFileError(
                 "the key file is encrypted: a passphrase is needed"
@@ -193,3 +199,10 @@ class SigningKey:
 
     def __repr__(self) -> str:
         return f"SigningKey(public={self._public.did!r})"
+
+
+def _refuse_empty(passphrase: bytes | None) -> None:
+    # An empty passphrase is almost always a mistake (an unset variable, an empty prompt);
+    # treating it as "no encryption" would silently write the key in the clear.
+    if passphrase is not None and not passphrase:
+        raise KeyFileError("an empty passphrase is not allowed; omit it for an unencrypted key")

@@ -62,3 +62,9 @@ SENTENCES: dict[Verdict, str] = {
         " try again later or ask the endorser."
     ),
 }
+
+VALID_UNREGISTERED_SENTENCE = (
+    "The endorser signed this reference and it is in force, but it is not registered with a"
+    " registry, so whether it has been withdrawn cannot be checked."
+)
+"""The sentence of ``valid`` when the verifier waived the status check (spec §6.2)."""

@@ -40,7 +40,7 @@ from endorse.protocol.token import (
     verify_token,
 )
 from endorse.protocol.trust import TrustedIssuer
-from endorse.protocol.verdicts import Verdict
+from endorse.protocol.verdicts import VALID_UNREGISTERED_SENTENCE, Verdict
 
 DEFAULT_CLOCK_SKEW = 300
 """Seconds of clock difference tolerated on validity windows (spec §6.3)."""
@@ -96,8 +96,19 @@ class VerificationResult:
 
     @property
     def message(self) -> str:
-        """The verdict's sentence for a recruiter."""
+        """The verdict's sentence for a recruiter.
+
+        A ``valid`` token whose revocation status was waived (``require_status=False`` and no
+        status entry) must not claim it "has not been withdrawn": it gets its own sentence.
+        """
+        if self.verdict is Verdict.VALID and not self.revocation_checked:
+            return VALID_UNREGISTERED_SENTENCE
         return self.verdict.sentence
+
+    @property
+    def revocation_checked(self) -> bool:
+        """Whether a status list was consulted for this token."""
+        return self.status is not None
 
     @property
     def token_hash(self) -> str | None:

@@ -1,0 +1,74 @@
+"""The public surface is what we mean it to be: exported names, types, no stray errors."""
+
+from __future__ import annotations
+
+import importlib
+import inspect as pyinspect
+import pathlib
+
+import endorse.protocol
+from endorse.protocol import EndorseError
+
+EXPECTED_PROTOCOL_API = {
+    # constants
+    "DEFAULT_CLOCK_SKEW", "DEFAULT_VALIDITY", "MAX_VALIDITY", "MIN_SIZE", "PROTOCOL_VERSION",
+    "PURPOSES",
+    # errors
+    "EndorseError", "MalformedToken", "NonCanonicalEncoding", "WrongTokenType", "InvalidKey",
+    "BadSignature", "KeyFileError", "VerificationFailed",
+    # keys
+    "PublicKey", "SigningKey",
+    # objects
+    "SignedObject", "Endorsement", "Subject", "Relationship", "StatusRef", "Revocation",
+    "KeyRotation", "KeyRevocation", "Presentation", "KeyBinding", "StatusListToken", "Receipt",
+    "check_purpose",
+    # issuing and tokens
+    "build_endorsement", "issue", "new_id", "sign", "signing_context", "token_hash",
+    "inspect", "decode_unverified", "Unverified", "Verified", "check_signature", "verify_token",
+    # status lists
+    "Bitstring", "StatusList",
+    # trust and verification
+    "TrustedIssuer", "verify_key_binding", "verify_key_revocation", "verify_receipt",
+    "verify_revocation", "verify_status_list", "Verdict", "Check", "VerificationResult",
+    "index_status_lists", "verify_endorsement", "verify_endorsement_strict",
+}  # fmt: skip
+
+
+def test_protocol_exports_exactly_the_intended_names() -> None:
+    assert set(endorse.protocol.__all__) == EXPECTED_PROTOCOL_API
+    for name in endorse.protocol.__all__:
+        assert hasattr(endorse.protocol, name), name
+
+
+def test_one_exception_tree() -> None:
+    for name in endorse.protocol.__all__:
+        obj = getattr(endorse.protocol, name)
+        if pyinspect.isclass(obj) and issubclass(obj, Exception):
+            assert issubclass(obj, EndorseError), name
+
+
+def test_namespace_package_without_init() -> None:
+    # PEP 420: three source roots share the "endorse" namespace; none may own it.
+    import endorse
+
+    assert getattr(endorse, "__file__", None) is None
+    roots = {pathlib.Path(p).parent.name for p in endorse.__path__}
+    assert {"protocol", "client"} <= roots
+
+
+def test_typed_markers_shipped() -> None:
+    for package in ("endorse.protocol", "endorse.client"):
+        module = importlib.import_module(package)
+        assert module.__file__ is not None
+        assert (pathlib.Path(module.__file__).parent / "py.typed").is_file(), package
+
+
+def test_protocol_imports_no_io_layers() -> None:
+    # The core is pure: it never imports the server, the client or network libraries.
+    source_dir = pathlib.Path(endorse.protocol.__file__).parent  # type: ignore[arg-type]
+    forbidden = ("endorse.server", "endorse.client", "httpx", "fastapi", "sqlalchemy", "socket")
+    for path in source_dir.glob("*.py"):
+        text = path.read_text()
+        for name in forbidden:
+            assert f"import {name}" not in text, (path.name, name)
+            assert f"from {name}" not in text, (path.name, name)
