@@ -506,6 +506,14 @@ def _print_claims(e: Endorsement, trusted: TrustedIssuer) -> None:
 # --- entry point ---------------------------------------------------------------------------
 
 
+@app.command("demo")
+def demo_command() -> None:
+    """Tell the story of one reference, from issuing to withdrawal, with real keys."""
+    from endorse.client import demo
+
+    raise typer.Exit(EXIT_OK if demo.run(_out) else EXIT_VERDICT)
+
+
 def main() -> None:
     """Console script entry point: ``endorse``."""
     for stream in (sys.stdout, sys.stderr):
