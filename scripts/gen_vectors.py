@@ -1,0 +1,1786 @@
+"""Generate the protocol test vectors under ``spec/vectors`` deterministically.
+
+    python scripts/gen_vectors.py           # write spec/vectors/*.json
+    python scripts/gen_vectors.py --check   # exit 1 if the committed files differ
+
+Every input is fixed: keys come from ``sha256`` of fixed labels, times are constants, ids are
+derived from labels, Ed25519 signatures are deterministic, and status-list bits are gzip
+streams built here bit by bit (fixed-Huffman deflate), not by the platform's zlib, whose output
+differs between builds (zlib, zlib-ng). Running the script twice gives the same bytes.
+
+Defective tokens are built by hand (payload bytes, signing context, signature) so that each
+case has exactly the defect it is named after and is otherwise correctly signed.
+
+Files:
+
+* ``keys.json``: the named keys (seed, public key, did:key), including a small-order key.
+* ``valid.json``: one correctly signed token of every object type, decoded.
+* ``verification.json``: named cases for ``verify_endorsement`` with every input recorded and
+  the expected verdict, plus a ``decoding`` section of cases for the decoding and trust
+  functions with the expected exception class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import hashlib
+import json
+import pathlib
+import sys
+import zlib
+from typing import Any
+
+from endorse.protocol import canonical
+from endorse.protocol.encoding import b58_encode, b64url_encode
+from endorse.protocol.keys import SigningKey
+from endorse.protocol.objects import (
+    DAY,
+    MAX_VALIDITY,
+    Endorsement,
+    KeyBinding,
+    KeyRevocation,
+    KeyRotation,
+    Presentation,
+    Receipt,
+    Relationship,
+    Revocation,
+    SignedObject,
+    StatusListToken,
+    StatusRef,
+    Subject,
+)
+from endorse.protocol.token import sign, signing_context, token_hash
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "spec" / "vectors"
+
+# --- fixed inputs ---------------------------------------------------------------------------
+
+NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
+IAT = NOW - 30 * DAY  # when the ordinary vector endorsements were issued
+YEAR = 365 * DAY
+SKEW = 300
+REGISTRY = "https://registry.example"
+LIST_ID = "vectors-1"
+LIST_SIZE = 131_072
+REVOKED_INDEXES = (7, 42, 1000, 131_071)
+INDEX_OK = 5  # status index of the ordinary registered endorsement (not revoked)
+INDEX_REVOKED = 42
+NONCE = "vector-nonce-0123456789"
+AUDIENCE = "https://hr.example.com"
+ISSUER_EMAIL = "alice@example.org"
+L = 2**252 + 27742317777372353535851937790883648493
+"""The order of the Ed25519 prime-order subgroup."""
+SMALL_ORDER_KEY = bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+"""A point of order 8: refused by ``PublicKey`` (small-order keys verify forged signatures)."""
+
+
+def seed(label: str) -> bytes:
+    return hashlib.sha256(label.encode("ascii")).digest()
+
+
+def ident(label: str) -> str:
+    """A fixed endorsement id: 16 bytes derived from ``label``, canonical base64url."""
+    return b64url_encode(
+        hashlib.sha256(b"endorse-vector-id/" + label.encode("ascii")).digest()[:16]
+    )
+
+
+KEY_LABELS = {
+    "issuer": "endorse-vector-issuer",
+    "issuer_2": "endorse-vector-issuer-2",
+    "issuer_next": "endorse-vector-issuer-next",
+    "registry": "endorse-vector-registry",
+    "subject": "endorse-vector-subject",
+}
+KEYS = {name: SigningKey.from_seed(seed(label)) for name, label in KEY_LABELS.items()}
+ALICE = KEYS["issuer"]
+CAROL = KEYS["issuer_2"]
+REG = KEYS["registry"]
+BOB = KEYS["subject"]
+SMALL_ORDER_DID = "did:key:z" + b58_encode(b"\xed\x01" + SMALL_ORDER_KEY)
+X25519_DID = "did:key:z" + b58_encode(b"\xec\x01" + ALICE.public_key.raw)
+
+
+# --- deterministic gzip ---------------------------------------------------------------------
+
+_LENGTH_BASE: tuple[int, ...] = (
+    *(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83),
+    *(99, 115, 131, 163, 195, 227, 258),
+)
+"""Base lengths of the deflate length symbols 257..285 (RFC 1951 §3.2.5)."""
+_LENGTH_EXTRA: tuple[int, ...] = (
+    *(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0),
+)
+"""Extra bits of the deflate length symbols 257..285."""
+
+
+class _Bits:
+    """An LSB-first bit writer, as deflate (RFC 1951 §3.1.1) packs its stream."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.count = 0
+
+    def extra(self, value: int, n: int) -> None:
+        self.value |= value << self.count
+        self.count += n
+
+    def huffman(self, code: int, n: int) -> None:
+        for i in reversed(range(n)):  # Huffman codes go most significant bit first
+            self.extra((code >> i) & 1, 1)
+
+    def literal_length(self, symbol: int) -> None:
+        if symbol < 144:
+            self.huffman(0x30 + symbol, 8)
+        elif symbol < 256:
+            self.huffman(0x190 + symbol - 144, 9)
+        elif symbol < 280:
+            self.huffman(symbol - 256, 7)
+        else:
+            self.huffman(0xC0 + symbol - 280, 8)
+
+    def to_bytes(self) -> bytes:
+        return self.value.to_bytes((self.count + 7) // 8, "little")
+
+
+def gzip_fixed(data: bytes) -> bytes:
+    """gzip of ``data``: one fixed-Huffman deflate block, repeats as distance-1 matches."""
+    bits = _Bits()
+    bits.extra(1, 1)  # BFINAL
+    bits.extra(1, 2)  # BTYPE 01: fixed Huffman codes
+    i = 0
+    while i < len(data):
+        run = 0
+        if i:
+            while run < 258 and i + run < len(data) and data[i + run] == data[i - 1]:
+                run += 1
+        if run >= 3:
+            k = max(j for j, base in enumerate(_LENGTH_BASE) if base <= run)
+            bits.literal_length(257 + k)
+            bits.extra(run - _LENGTH_BASE[k], _LENGTH_EXTRA[k])
+            bits.huffman(0, 5)  # distance code 0: distance 1
+            i += run
+        else:
+            bits.literal_length(data[i])
+            i += 1
+    bits.literal_length(256)  # end of block
+    header = bytes((0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF))  # no flags, mtime 0, OS unknown
+    trailer = zlib.crc32(data).to_bytes(4, "little") + (len(data) % 2**32).to_bytes(4, "little")
+    out = header + bits.to_bytes() + trailer
+    assert zlib.decompress(out, wbits=31) == data
+    return out
+
+
+def bitstring(size: int, indexes: tuple[int, ...]) -> bytes:
+    """Bits in W3C order: index 0 is the most significant bit of the first byte."""
+    out = bytearray(size // 8)
+    for i in indexes:
+        out[i >> 3] |= 0x80 >> (i & 7)
+    return bytes(out)
+
+
+# --- token crafting -------------------------------------------------------------------------
+
+
+def jcs(value: Any) -> bytes:
+    """Canonical bytes of ``value`` (deeper nesting allowed, for crafting defects)."""
+    return canonical.encode(value, max_depth=16)
+
+
+def raw_token(
+    payload: bytes,
+    key: SigningKey,
+    *,
+    type_name: str = "endorsement",
+    context: str | None = None,
+    prefix: str | None = None,
+) -> str:
+    """A compact token over arbitrary payload bytes, bypassing every check of ``sign``."""
+    signature = key.sign(signing_context(context or type_name) + payload)
+    return ".".join((prefix or f"{type_name}-v1", b64url_encode(payload), b64url_encode(signature)))
+
+
+def parts(token: str) -> tuple[str, str, str]:
+    prefix, payload, signature = token.split(".")
+    return prefix, payload, signature
+
+
+def with_trailing_bit(text: str, n_bytes: int) -> str:
+    """``text`` (base64url of ``n_bytes`` bytes) with its lowest unused trailing bit set."""
+    assert n_bytes % 3, "no trailing bits when the length is a multiple of 3"
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return text[:-1] + alphabet[alphabet.index(text[-1]) | 1]
+
+
+def endorsement(label: str, **changes: Any) -> Endorsement:
+    """The ordinary registered vector endorsement by Alice about Bob, with ``changes``."""
+    base = Endorsement(
+        id=ident(label),
+        issuer=ALICE.did,
+        issuer_name="Alice Example",
+        subject=Subject(name="Bob Jones", email="bob@example.com", key=BOB.did),
+        relationship=Relationship(context="work", role="manager", org="Acme Ltd"),
+        purposes=("character-reference", "employment-reference"),
+        issued_at=IAT,
+        not_before=IAT,
+        expires=IAT + YEAR,
+        contact=False,
+        status=status_ref(INDEX_OK),
+    )
+    changed: Endorsement = replace(base, **changes)
+    return changed
+
+
+JSON_NULL = object()
+"""Marks a member to be set to JSON null (``None`` in :func:`payload_of` deletes it)."""
+
+
+def payload_of(obj: SignedObject, **changes: Any) -> dict[str, Any]:
+    """The payload dict of ``obj`` with members replaced (``None`` deletes a member)."""
+    payload = obj.to_payload()
+    for k, v in changes.items():
+        if v is None:
+            payload.pop(k, None)
+        else:
+            payload[k] = None if v is JSON_NULL else v
+    return payload
+
+
+def status_list_object(
+    issued_at: int, ttl: int, gzipped: bytes, *, size: int = LIST_SIZE, list_id: str = LIST_ID
+) -> StatusListToken:
+    return StatusListToken(
+        registry=REGISTRY,
+        list_id=list_id,
+        issued_at=issued_at,
+        max_age=ttl,
+        size=size,
+        bits=b64url_encode(gzipped),
+    )
+
+
+def status_list_token(
+    issued_at: int,
+    ttl: int,
+    indexes: tuple[int, ...] = REVOKED_INDEXES,
+    *,
+    list_id: str = LIST_ID,
+) -> str:
+    gzipped = gzip_fixed(bitstring(LIST_SIZE, indexes))
+    return sign(status_list_object(issued_at, ttl, gzipped, list_id=list_id), REG)
+
+
+def status_ref(index: int) -> StatusRef:
+    return StatusRef(registry=REGISTRY, list_id=LIST_ID, index=index)
+
+
+def binding_object(key: SigningKey, email: str, name: str) -> KeyBinding:
+    return KeyBinding(
+        registry=REGISTRY,
+        key=key.did,
+        email=email,
+        name=name,
+        since=IAT - YEAR,
+        method="email-code",
+        issued_at=IAT - YEAR,
+    )
+
+
+def revocation_object(
+    by: SigningKey, *, endorsement_id: str | None = None, reason: str | None = None
+) -> Revocation:
+    return Revocation(
+        endorsement_id=endorsement_id or ident("full"),
+        issuer=ALICE.did,
+        by=by.did,
+        issued_at=NOW - DAY,
+        reason=reason,
+    )
+
+
+def key_revocation_object(by: SigningKey, *, reason: str | None = None) -> KeyRevocation:
+    """Alice's key revoked from ten days before NOW, stated nine days before NOW."""
+    return KeyRevocation(
+        key=ALICE.did,
+        revoked_from=NOW - 10 * DAY,
+        by=by.did,
+        issued_at=NOW - 9 * DAY,
+        reason=reason,
+    )
+
+
+def presentation(endorsement_token: str, *, key: SigningKey = BOB, nonce: str = NONCE) -> str:
+    return sign(
+        Presentation(
+            key=key.did, token_hash=token_hash(endorsement_token), nonce=nonce, issued_at=NOW - 60
+        ),
+        key,
+    )
+
+
+def key_binding(key: SigningKey, email: str, name: str) -> str:
+    return sign(binding_object(key, email, name), REG)
+
+
+# --- keys.json ------------------------------------------------------------------------------
+
+
+def keys_file() -> dict[str, Any]:
+    keys: dict[str, Any] = {
+        name: {
+            "seed_label": KEY_LABELS[name],
+            "seed_hex": key.seed().hex(),
+            "public_key_hex": key.public_key.raw.hex(),
+            "did": key.did,
+        }
+        for name, key in KEYS.items()
+    }
+    keys["small_order"] = {
+        "public_key_hex": SMALL_ORDER_KEY.hex(),
+        "did": SMALL_ORDER_DID,
+        "note": "a point of order 8; PublicKey and PublicKey.from_did must refuse it (InvalidKey)",
+    }
+    return {
+        "description": "Named Ed25519 keys of the test vectors; seeds are sha256(seed_label).",
+        "keys": keys,
+    }
+
+
+# --- valid.json -----------------------------------------------------------------------------
+
+ENDORSEMENT_FULL = Endorsement(
+    id=ident("full"),
+    issuer=ALICE.did,
+    issuer_name="Alice Example",
+    subject=Subject(
+        name="Bob Jones", email="bob@example.com", handle="github:bobjones", key=BOB.did
+    ),
+    relationship=Relationship(
+        context="work", role="manager", org="Acme Ltd", start="2021-03", end="2024"
+    ),
+    purposes=("employment-reference", "x-board-membership"),
+    issued_at=IAT,
+    not_before=IAT + DAY,
+    expires=IAT + DAY + 2 * YEAR,
+    contact=True,
+    audience=AUDIENCE,
+    statement=(
+        "Bob led our payments team for three years.\n"
+        "Thorough, calm, kind \u2014 I recommend him without reservation. Caf\u00e9 \u2615"
+    ),
+    status=status_ref(INDEX_OK),
+)
+ENDORSEMENT_MINIMAL = Endorsement(
+    id=ident("minimal"),
+    issuer=ALICE.did,
+    issuer_name="Alice Example",
+    subject=Subject(name="Bob Jones", email="bob@example.com"),
+    relationship=Relationship(context="work", role="manager"),
+    purposes=("employment-reference",),
+    issued_at=IAT,
+    not_before=IAT,
+    expires=IAT + YEAR,
+    contact=False,
+)
+
+
+def field_names(obj: Any) -> list[str]:
+    """Attribute names of a protocol object, whether a dataclass or a msgspec struct."""
+    names = getattr(type(obj), "__struct_fields__", None)
+    if names is not None:
+        return list(names)
+    return [f.name for f in dataclasses.fields(obj)]
+
+
+def plain(value: Any) -> Any:
+    """A decoded object as JSON data keyed by attribute names (absent optionals as null)."""
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return {name: plain(getattr(value, name)) for name in field_names(value)}
+
+
+def replace(obj: Any, **changes: Any) -> Any:
+    """A copy of ``obj`` with ``changes``, built (and so checked) by its constructor."""
+    return type(obj)(**{name: getattr(obj, name) for name in field_names(obj)} | changes)
+
+
+def valid_file() -> dict[str, Any]:
+    full_token = sign(ENDORSEMENT_FULL, ALICE)
+    status_bits = bitstring(LIST_SIZE, REVOKED_INDEXES)
+    objects: list[tuple[str, SignedObject, SigningKey, dict[str, Any]]] = [
+        ("endorsement_minimal", ENDORSEMENT_MINIMAL, ALICE, {}),
+        ("endorsement_full", ENDORSEMENT_FULL, ALICE, {}),
+        (
+            "revocation",
+            revocation_object(ALICE, reason="no longer accurate"),
+            ALICE,
+            {},
+        ),
+        (
+            "revocation_by_registry",
+            revocation_object(REG, reason="issuer key lost"),
+            REG,
+            {},
+        ),
+        (
+            "key_rotation",
+            KeyRotation(key=ALICE.did, successor=KEYS["issuer_next"].did, issued_at=NOW - 2 * DAY),
+            ALICE,
+            {},
+        ),
+        (
+            "key_revocation_self_signed",
+            key_revocation_object(ALICE, reason="key compromised"),
+            ALICE,
+            {},
+        ),
+        (
+            "key_revocation_by_registry",
+            key_revocation_object(REG),
+            REG,
+            {},
+        ),
+        (
+            "presentation",
+            Presentation(
+                key=BOB.did,
+                token_hash=token_hash(full_token),
+                nonce=NONCE,
+                issued_at=NOW - 60,
+                audience=AUDIENCE,
+            ),
+            BOB,
+            {"presents": "endorsement_full"},
+        ),
+        (
+            "key_binding",
+            binding_object(ALICE, ISSUER_EMAIL, "Alice Example"),
+            REG,
+            {},
+        ),
+        (
+            "status_list",
+            status_list_object(NOW - 600, 3600, gzip_fixed(status_bits)),
+            REG,
+            {"size": LIST_SIZE, "set_indexes": list(REVOKED_INDEXES)},
+        ),
+        (
+            "receipt",
+            Receipt(
+                registry=REGISTRY,
+                token_hash=token_hash(full_token),
+                verdict="valid",
+                checked_at=NOW,
+            ),
+            REG,
+            {"receipt_for": "endorsement_full"},
+        ),
+    ]
+    vectors = []
+    for name, obj, key, extra in objects:
+        token = sign(obj, key)
+        payload = jcs(obj.to_payload())
+        vectors.append(
+            {
+                "name": name,
+                "type": obj.TYPE,
+                "token": token,
+                "token_hash": token_hash(token),
+                "signer": key.did,
+                "registry_signed": obj.signer is None,
+                "signing_context": signing_context(obj.TYPE).decode("ascii"),
+                "payload": json.loads(payload),
+                "payload_canonical": payload.decode("utf-8"),
+                "fields": plain(obj),
+                **extra,
+            }
+        )
+    return {
+        "description": (
+            "One correctly signed token of every object type. Verify each with its type and"
+            " the signer's key (registry-signed types: the registry key); 'payload' is the"
+            " decoded payload, 'payload_canonical' its exact signed bytes as text, 'fields' the"
+            " decoded object (endorse.protocol dataclass attribute names)."
+        ),
+        "registry": REGISTRY,
+        "vectors": vectors,
+    }
+
+
+# --- verification.json ----------------------------------------------------------------------
+
+
+def issuer_entry(
+    key: SigningKey = ALICE, identity: str | None = ISSUER_EMAIL, revoked_from: int | None = None
+) -> dict[str, Any]:
+    return {"key": key.did, "identity": identity, "revoked_from": revoked_from}
+
+
+FRESH_LIST = status_list_token(NOW - 600, 3600)  # fresh until NOW + 3000
+STALE_LIST = status_list_token(NOW - 7200, 3600)  # fresh until NOW - 3600
+OTHER_LIST = status_list_token(NOW - 600, 3600, (), list_id="vectors-2")
+
+
+def case(
+    name: str,
+    token: str,
+    verdict: str,
+    description: str,
+    *,
+    now: int = NOW,
+    clock_skew: int = SKEW,
+    issuers: list[dict[str, Any]] | None = None,
+    key_bindings: list[dict[str, str | None]] | None = None,
+    status_lists: list[str] | None = None,
+    subject: str | None = None,
+    purpose: str | None = None,
+    audience: str | None = None,
+    presentation: str | None = None,
+    nonce: str | None = None,
+    max_status_staleness: int = 0,
+    require_status: bool = True,
+    expected_error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": description,
+        "token": token,
+        "now": now,
+        "clock_skew": clock_skew,
+        "issuers": [issuer_entry()] if issuers is None else issuers,
+        "key_bindings": key_bindings or [],
+        "status_lists": [FRESH_LIST] if status_lists is None else status_lists,
+        "max_status_staleness": max_status_staleness,
+        "require_status": require_status,
+        "expect": {
+            "subject": subject,
+            "purpose": purpose,
+            "audience": audience,
+            "presentation": presentation,
+            "nonce": nonce,
+        },
+        "expected_verdict": verdict,
+        "expected_error": expected_error,
+    }
+
+
+def _base_payload_with(predicate: Any) -> tuple[dict[str, Any], bytes]:
+    """The ordinary payload, its issuer name lengthened until ``predicate(bytes)`` holds."""
+    for extra in range(12):
+        obj = endorsement("encoding", statement="Caf\u00e9 au lait? Yes~" + "!" * extra)
+        payload = jcs(obj.to_payload())
+        if predicate(payload):
+            return obj.to_payload(), payload
+    raise AssertionError("no payload variant satisfies the predicate")  # pragma: no cover
+
+
+def verification_cases() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    add = cases.append
+    good = sign(endorsement("base"), ALICE)
+    base = endorsement("defects")
+    bp = base.to_payload()
+    bb = jcs(bp)
+
+    def signed(payload: bytes, key: SigningKey = ALICE, **kw: Any) -> str:
+        return raw_token(payload, key, **kw)
+
+    # Baselines.
+    add(case("valid_registered", good, "valid", "Ordinary registered endorsement, fresh list."))
+    add(
+        case(
+            "valid_all_expectations",
+            sign(endorsement("all-expectations", audience=AUDIENCE), ALICE),
+            "valid",
+            "Every expectation given and met: subject, purpose, audience, presentation.",
+            subject="Bob Jones",
+            purpose="employment-reference",
+            audience=AUDIENCE,
+            presentation=presentation(
+                sign(endorsement("all-expectations", audience=AUDIENCE), ALICE)
+            ),
+            nonce=NONCE,
+        )
+    )
+    add(
+        case(
+            "valid_minimal_unregistered",
+            sign(ENDORSEMENT_MINIMAL, ALICE),
+            "valid",
+            "No status entry, and the verifier waives the status check (require_status=false).",
+            status_lists=[],
+            require_status=False,
+        )
+    )
+    add(
+        case(
+            "valid_via_key_binding",
+            good,
+            "valid",
+            "The issuer is trusted through a registry-signed key binding, not pinned.",
+            issuers=[],
+            key_bindings=[
+                {"binding": key_binding(ALICE, ISSUER_EMAIL, "Alice Example"), "revocation": None}
+            ],
+        )
+    )
+
+    # Canonical JSON (spec §2.2): each payload correctly signed, only its encoding is wrong.
+    text = json.dumps(bp, sort_keys=True, separators=(", ", ": "), ensure_ascii=False)
+    json_cases: list[tuple[str, bytes, str, str]] = [
+        ("json_whitespace", text.encode(), "NonCanonicalEncoding", "whitespace after , and :"),
+        (
+            "json_unsorted_members",
+            json.dumps(bp, separators=(",", ":"), ensure_ascii=False).encode(),
+            "NonCanonicalEncoding",
+            "members in insertion order (type, v, id, ...), not sorted",
+        ),
+        (
+            "json_escaped_ascii",
+            bb.replace(b'"Bob Jones"', b'"\\u0042ob Jones"'),
+            "NonCanonicalEncoding",
+            "an ASCII letter written as the escape \\u0042",
+        ),
+        (
+            "json_duplicate_key",
+            bb.replace(b'"contact":false,', b'"contact":false,"contact":false,'),
+            "NonCanonicalEncoding",
+            "member 'contact' twice, with the same value",
+        ),
+        (
+            "json_float_value",
+            bb.replace(b'"iat":%d' % IAT, b'"iat":%d.0' % IAT),
+            "MalformedToken",
+            "iat written as a float (1764633600.0)",
+        ),
+        (
+            "json_integer_beyond_2_53",
+            bb.replace(b'"exp":%d' % (IAT + YEAR), b'"exp":%d' % 2**53),
+            "MalformedToken",
+            "exp = 2^53, outside the I-JSON range +-(2^53-1)",
+        ),
+        (
+            "json_lone_surrogate",
+            bb.replace(b'"Bob Jones"', b'"Bob \\ud800Jones"'),
+            "MalformedToken",
+            "a lone UTF-16 surrogate escape in a string",
+        ),
+        (
+            "json_invalid_utf8",
+            bb.replace(b'"Bob Jones"', b'"Bob \xffJones"'),
+            "MalformedToken",
+            "the byte 0xFF inside a string (not UTF-8)",
+        ),
+        (
+            "json_nesting_too_deep",
+            jcs(payload_of(base, purposes=[[[["employment-reference"]]]])),
+            "MalformedToken",
+            "purposes nested 5 levels deep counting the root object (limit 4)",
+        ),
+    ]
+    for name, payload, error, what in json_cases:
+        assert payload != bb
+        add(
+            case(name, signed(payload), "malformed", f"Payload JSON: {what}.", expected_error=error)
+        )
+
+    # The compact form (spec §3).
+    _, p64, s64 = parts(raw_token(bb, ALICE))
+    binding = key_binding(ALICE, ISSUER_EMAIL, "Alice Example")
+    # A payload whose length is not a multiple of 3 (so its base64url has trailing bits), and
+    # one whose base64url holds '-' or '_'.
+    _, trailing = _base_payload_with(lambda b: len(b) % 3 != 0)
+    t_pre, t_pay, t_sig = parts(signed(trailing))
+    _, dashes = _base_payload_with(lambda b: {"-", "_"} & set(b64url_encode(b)))
+    d_pre, d_pay, d_sig = parts(signed(dashes))
+    for name, token, error, what in (
+        ("token_unknown_type", f"attestation-v1.{p64}.{s64}", "MalformedToken", "unknown type"),
+        ("token_wrong_version", f"endorsement-v2.{p64}.{s64}", "MalformedToken", "prefix -v2"),
+        ("token_four_parts", f"endorsement-v1.{p64}.{s64}.", "MalformedToken", "a fourth part"),
+        (
+            "token_type_mismatch",
+            signed(jcs(payload_of(base, type="revocation"))),
+            "MalformedToken",
+            "prefix endorsement, payload type 'revocation' (signed as an endorsement)",
+        ),
+        (
+            "token_key_binding_as_endorsement",
+            binding,
+            "WrongTokenType",
+            "a valid registry key-binding token presented as an endorsement",
+        ),
+        (
+            "token_oversized",
+            signed(jcs(payload_of(base, pad="x" * 6200))),
+            "MalformedToken",
+            "over 8192 characters (checked before decoding)",
+        ),
+        (
+            "payload_noncanonical_base64url",
+            f"{t_pre}.{with_trailing_bit(t_pay, len(trailing))}.{t_sig}",
+            "NonCanonicalEncoding",
+            "payload base64url with a non-zero trailing bit (decodes to the signed bytes)",
+        ),
+        (
+            "payload_standard_base64_alphabet",
+            f"{d_pre}.{d_pay.replace('-', '+').replace('_', '/')}.{d_sig}",
+            "MalformedToken",
+            "payload in the standard alphabet ('+' and '/' for '-' and '_')",
+        ),
+        ("sig_truncated", f"endorsement-v1.{p64}.{s64[:-1]}", "MalformedToken", "85 characters"),
+        (
+            "sig_padded",
+            f"endorsement-v1.{p64}.{s64}==",
+            "MalformedToken",
+            "signature padded with '=='",
+        ),
+        ("sig_extra_char", f"endorsement-v1.{p64}.{s64}A", "MalformedToken", "87 characters"),
+        (
+            "sig_noncanonical_base64url",
+            f"endorsement-v1.{p64}.{with_trailing_bit(s64, 64)}",
+            "NonCanonicalEncoding",
+            "signature base64url with a non-zero trailing bit",
+        ),
+    ):
+        add(case(name, token, "malformed", f"Token: {what}.", expected_error=error))
+
+    # Signatures (spec §3.3).
+    signature = ALICE.sign(signing_context("endorsement") + bb)
+    s_plus_l = (int.from_bytes(signature[32:], "little") + L).to_bytes(32, "little")
+    flipped = bytearray(bb)
+    flipped[bb.index(b'"iss_name":"Alice') + len(b'"iss_name":"')] ^= 1  # 'A' -> '@'
+    for name, token, what in (
+        ("sig_wrong_context", signed(bb, context="revocation"), "made with the revocation context"),
+        (
+            "sig_noncanonical_s",
+            f"endorsement-v1.{p64}.{b64url_encode(signature[:32] + s_plus_l)}",
+            "S replaced by S + L (the same point equation, S >= L: malleated)",
+        ),
+        ("sig_other_key", signed(bb, CAROL), "by another key than the issuer named in iss"),
+        (
+            "sig_flipped_payload_bit",
+            f"endorsement-v1.{b64url_encode(bytes(flipped))}.{s64}",
+            "over a payload with one bit flipped ('Alice' -> '@lice', still well-formed)",
+        ),
+        ("sig_all_zero", f"endorsement-v1.{p64}.{b64url_encode(bytes(64))}", "64 zero bytes"),
+    ):
+        add(case(name, token, "bad_signature", f"Signature {what}.", expected_error="BadSignature"))
+
+    # Object rules (spec §4): each payload canonical and correctly signed.
+    long_name = "A" + "b" * 127
+    SUB_WITH_KEY = {"email": "bob@example.com", "key": BOB.did, "name": "Bob Jones"}
+    object_cases: list[tuple[str, dict[str, Any], str, str | None, str]] = [
+        (
+            "key_small_order_issuer",
+            payload_of(base, iss=SMALL_ORDER_DID),
+            "malformed",
+            "MalformedToken",
+            "iss is the did:key of a small-order point",
+        ),
+        (
+            "field_unknown",
+            payload_of(base, note="x"),
+            "malformed",
+            "MalformedToken",
+            "extra 'note'",
+        ),
+        (
+            "field_missing_required",
+            payload_of(base, iss_name=None),
+            "malformed",
+            "MalformedToken",
+            "no iss_name",
+        ),
+        (
+            "field_wrong_json_type",
+            payload_of(base, contact="false"),
+            "malformed",
+            "MalformedToken",
+            "contact is the string 'false'",
+        ),
+        (
+            "field_iss_name_too_long",
+            payload_of(base, iss_name=long_name + "c"),
+            "malformed",
+            "MalformedToken",
+            "iss_name of 129 characters (limit 128)",
+        ),
+        (
+            "field_iss_name_128_chars",
+            payload_of(base, iss_name=long_name),
+            "valid",
+            None,
+            "iss_name of exactly 128 characters",
+        ),
+        (
+            "field_unsupported_v",
+            payload_of(base, v=2),
+            "malformed",
+            "MalformedToken",
+            "v = 2 under the v1 prefix",
+        ),
+        (
+            "text_not_nfc",
+            payload_of(base, iss_name="Ame\u0301lie Example"),
+            "malformed",
+            "MalformedToken",
+            "iss_name in NFD (e + combining acute) instead of NFC",
+        ),
+        (
+            "text_control_char",
+            payload_of(base, sub={"email": "bob@example.com", "name": "Bob\u0007Jones"}),
+            "malformed",
+            "MalformedToken",
+            "sub.name holds U+0007 (BEL)",
+        ),
+        (
+            "purposes_unsorted",
+            payload_of(base, purposes=["employment-reference", "character-reference"]),
+            "malformed",
+            "MalformedToken",
+            "purposes not in sorted order",
+        ),
+        (
+            "purposes_duplicate",
+            payload_of(base, purposes=["employment-reference", "employment-reference"]),
+            "malformed",
+            "MalformedToken",
+            "a purpose listed twice",
+        ),
+        (
+            "purpose_unknown",
+            payload_of(base, purposes=["sales-reference"]),
+            "malformed",
+            "MalformedToken",
+            "a purpose outside the vocabulary and without the x- prefix",
+        ),
+        (
+            "validity_over_five_years",
+            payload_of(base, exp=IAT + MAX_VALIDITY + 1),
+            "malformed",
+            "MalformedToken",
+            "exp - nbf = five years (with two leap days) + 1 second",
+        ),
+        (
+            "validity_exactly_five_years",
+            payload_of(base, exp=IAT + MAX_VALIDITY),
+            "valid",
+            None,
+            "exp - nbf = 5 * 365 + 2 days exactly, the longest allowed",
+        ),
+        (
+            "nbf_before_iat",
+            payload_of(base, nbf=IAT - 1),
+            "malformed",
+            "MalformedToken",
+            "nbf one second before iat",
+        ),
+        (
+            "exp_equals_nbf",
+            payload_of(base, exp=IAT),
+            "malformed",
+            "MalformedToken",
+            "exp equal to nbf (an empty validity window)",
+        ),
+        (
+            "field_null_optional",
+            payload_of(base, aud=JSON_NULL),
+            "malformed",
+            "MalformedToken",
+            "aud: null (an absent optional member is omitted, never null)",
+        ),
+        (
+            "field_bool_as_integer",
+            payload_of(base, iat=True),
+            "malformed",
+            "MalformedToken",
+            "iat is the boolean true",
+        ),
+        (
+            "field_negative_time",
+            payload_of(base, iat=-1, nbf=-1),
+            "malformed",
+            "MalformedToken",
+            "iat and nbf of -1",
+        ),
+        (
+            "field_id_noncanonical",
+            payload_of(base, id=base.id[:-1] + "B"),
+            "malformed",
+            "MalformedToken",
+            "id whose last base64url character carries non-zero trailing bits",
+        ),
+        (
+            "field_status_index_too_large",
+            payload_of(base, status={"idx": 2**24, "list": LIST_ID, "reg": REGISTRY}),
+            "malformed",
+            "MalformedToken",
+            "status.idx of 2^24 (at most 2^24 - 1)",
+        ),
+        (
+            "field_registry_trailing_slash",
+            payload_of(base, status={"idx": INDEX_OK, "list": LIST_ID, "reg": REGISTRY + "/"}),
+            "malformed",
+            "MalformedToken",
+            "status.reg ends with '/'",
+        ),
+        (
+            "field_registry_plain_http",
+            payload_of(
+                base, status={"idx": INDEX_OK, "list": LIST_ID, "reg": "http://registry.example"}
+            ),
+            "malformed",
+            "MalformedToken",
+            "status.reg over http on a non-loopback host",
+        ),
+        (
+            "field_subject_small_order_key",
+            payload_of(base, sub=SUB_WITH_KEY | {"key": SMALL_ORDER_DID}),
+            "malformed",
+            "MalformedToken",
+            "sub.key is the did:key of a small-order point",
+        ),
+        (
+            "subject_without_email_or_handle",
+            payload_of(base, sub={"name": "Bob Jones"}),
+            "malformed",
+            "MalformedToken",
+            "sub with a name only",
+        ),
+        (
+            "subject_handle_only",
+            payload_of(base, sub={"handle": "github:bobjones", "name": "Bob Jones"}),
+            "valid",
+            None,
+            "sub with a name and a handle, no e-mail",
+        ),
+        (
+            "rel_period_reversed",
+            payload_of(
+                base, rel={"context": "work", "from": "2024-02", "role": "manager", "to": "2023"}
+            ),
+            "malformed",
+            "MalformedToken",
+            "rel.to before rel.from",
+        ),
+        (
+            "rel_period_bad_month",
+            payload_of(base, rel={"context": "work", "from": "2024-13", "role": "manager"}),
+            "malformed",
+            "MalformedToken",
+            "rel.from of month 13",
+        ),
+        (
+            "field_iss_name_128_astral_chars",
+            payload_of(base, iss_name="\U0001d49c" * 128),
+            "valid",
+            None,
+            "iss_name of 128 code points outside the BMP (256 UTF-16 units): lengths count"
+            " code points",
+        ),
+        (
+            "field_iss_name_129_astral_chars",
+            payload_of(base, iss_name="\U0001d49c" * 129),
+            "malformed",
+            "MalformedToken",
+            "iss_name of 129 code points outside the BMP",
+        ),
+        (
+            "text_outer_whitespace",
+            payload_of(base, iss_name="Alice Example "),
+            "malformed",
+            "MalformedToken",
+            "iss_name with a trailing space",
+        ),
+        (
+            "text_format_char",
+            payload_of(base, iss_name="Alice\u200bExample"),
+            "malformed",
+            "MalformedToken",
+            "iss_name holding U+200B ZERO WIDTH SPACE (an invisible format character)",
+        ),
+        (
+            "text_statement_line_break",
+            payload_of(base, stmt="Reliable.\nKind."),
+            "valid",
+            None,
+            "stmt with a line feed (allowed in the statement only)",
+        ),
+        (
+            "text_statement_carriage_return",
+            payload_of(base, stmt="Reliable.\r\nKind."),
+            "malformed",
+            "MalformedToken",
+            "stmt with CR LF (only LF is allowed)",
+        ),
+        (
+            "text_line_break_in_name",
+            payload_of(base, iss_name="Alice\nExample"),
+            "malformed",
+            "MalformedToken",
+            "iss_name with a line feed (only the statement may have line breaks)",
+        ),
+        (
+            "purpose_custom",
+            payload_of(base, purposes=["employment-reference", "x-board-membership"]),
+            "valid",
+            None,
+            "a custom x- purpose besides a defined one",
+        ),
+        (
+            "purpose_custom_uppercase",
+            payload_of(base, purposes=["x-Board"]),
+            "malformed",
+            "MalformedToken",
+            "a custom purpose with an upper-case letter",
+        ),
+        (
+            "purposes_empty",
+            payload_of(base, purposes=[]),
+            "malformed",
+            "MalformedToken",
+            "no purpose at all",
+        ),
+        (
+            "field_audience_with_space",
+            payload_of(base, aud="hr example"),
+            "malformed",
+            "MalformedToken",
+            "aud holding a space (printable ASCII without spaces only)",
+        ),
+    ]
+    for name, obj_payload, verdict, obj_error, what in object_cases:
+        token = signed(jcs(obj_payload))
+        add(case(name, token, verdict, f"Object: {what}.", expected_error=obj_error))
+
+    # Time (spec §6.3 step 7), with the default clock skew of 300 s.
+    def timed(label: str, nbf: int, exp: int) -> str:
+        return sign(endorsement(label, issued_at=min(nbf, IAT), not_before=nbf, expires=exp), ALICE)
+
+    for name, token, verdict, what in (
+        ("time_expired", timed("expired", IAT - YEAR, NOW - 3600), "expired", "exp an hour ago"),
+        (
+            "time_expired_within_skew",
+            timed("expired-skew", IAT - YEAR, NOW - 100),
+            "valid",
+            "exp 100 s ago, within the 300 s skew",
+        ),
+        (
+            "time_expired_at_skew_boundary",
+            timed("expired-boundary", IAT - YEAR, NOW - SKEW),
+            "expired",
+            "exp exactly 300 s ago: now - skew >= exp",
+        ),
+        (
+            "time_not_yet_valid",
+            timed("future", NOW + 3600, NOW + YEAR),
+            "not_yet_valid",
+            "nbf in an hour",
+        ),
+        (
+            "time_not_yet_valid_within_skew",
+            timed("future-skew", NOW + 200, NOW + YEAR),
+            "valid",
+            "nbf in 200 s, within the 300 s skew",
+        ),
+        (
+            "time_not_yet_valid_at_skew_boundary",
+            timed("future-boundary", NOW + SKEW, NOW + YEAR),
+            "valid",
+            "nbf exactly 300 s ahead: valid from now + skew >= nbf",
+        ),
+    ):
+        add(case(name, token, verdict, f"Validity window: {what}."))
+    add(
+        case(
+            "time_expired_zero_skew",
+            timed("expired-zero-skew", IAT - YEAR, NOW - 100),
+            "expired",
+            "Validity window: exp 100 s ago and the verifier allows no clock skew.",
+            clock_skew=0,
+        )
+    )
+
+    # Scope (spec §6.3 step 8).
+    aud_token = sign(endorsement("audience", audience=AUDIENCE), ALICE)
+    kw_cases_1: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("subject_mismatch", good, "subject_mismatch", "another person", {"subject": "Carol Roe"}),
+        (
+            "subject_email_case_insensitive",
+            good,
+            "valid",
+            "the e-mail in other letter case",
+            {"subject": "BOB@Example.COM"},
+        ),
+        (
+            "subject_name_normalized",
+            good,
+            "valid",
+            "the name in other case with extra spaces",
+            {"subject": "  bob   JONES "},
+        ),
+        (
+            "purpose_not_allowed",
+            good,
+            "purpose_not_allowed",
+            "a purpose the endorser did not allow",
+            {"purpose": "tenancy-reference"},
+        ),
+        (
+            "purpose_allowed",
+            good,
+            "valid",
+            "a purpose the token lists",
+            {"purpose": "character-reference"},
+        ),
+        (
+            "audience_mismatch",
+            aud_token,
+            "audience_mismatch",
+            "the token has aud, the verifier is another audience",
+            {"audience": "https://other.example"},
+        ),
+        (
+            "audience_mismatch_none_given",
+            aud_token,
+            "audience_mismatch",
+            "the token has aud, the verifier names no audience",
+            {},
+        ),
+        (
+            "audience_match",
+            aud_token,
+            "valid",
+            "the verifier is the token's aud",
+            {"audience": AUDIENCE},
+        ),
+        (
+            "audience_unrestricted",
+            good,
+            "valid",
+            "the token has no aud; a verifier audience is irrelevant",
+            {"audience": "https://other.example"},
+        ),
+    ]
+    for name, token, verdict, what, kw in kw_cases_1:
+        add(case(name, token, verdict, f"Scope: {what}.", **kw))
+
+    # Holder binding (spec §6.3 step 8b): Bob's key signs the verifier's nonce and token hash.
+    for name, pres, nonce, what in (
+        ("presentation_good", presentation(good), NONCE, "by the subject key, right nonce"),
+        (
+            "presentation_wrong_nonce",
+            presentation(good, nonce="another-nonce-0123456789"),
+            NONCE,
+            "answers another nonce",
+        ),
+        ("presentation_other_key", presentation(good, key=CAROL), NONCE, "by another key"),
+        (
+            "presentation_other_token",
+            presentation(sign(endorsement("other"), ALICE)),
+            NONCE,
+            "for another token (other token hash)",
+        ),
+        (
+            "presentation_stale",
+            sign(
+                Presentation(
+                    key=BOB.did, token_hash=token_hash(good), nonce=NONCE, issued_at=NOW - 301
+                ),
+                BOB,
+            ),
+            NONCE,
+            "made 301 s ago (limit 300 s)",
+        ),
+        ("presentation_without_nonce", presentation(good), None, "but the verifier gives no nonce"),
+        (
+            "presentation_malformed",
+            presentation(good)[:-1],
+            NONCE,
+            "token truncated by one character",
+        ),
+    ):
+        verdict = "valid" if name == "presentation_good" else "subject_mismatch"
+        add(
+            case(
+                name,
+                good,
+                verdict,
+                f"Presentation {what}.",
+                presentation=pres,
+                nonce=nonce,
+            )
+        )
+    unbound = sign(
+        endorsement("unbound", subject=Subject(name="Bob Jones", email="bob@example.com")), ALICE
+    )
+    add(
+        case(
+            "presentation_subject_without_key",
+            unbound,
+            "subject_mismatch",
+            "Presentation for an endorsement whose subject names no key.",
+            presentation=presentation(unbound),
+            nonce=NONCE,
+        )
+    )
+
+    # Status (spec §5, §6.3 steps 6 and 9).
+    revoked = sign(endorsement("revoked", status=status_ref(INDEX_REVOKED)), ALICE)
+    out_of_range = sign(endorsement("out-of-range", status=status_ref(LIST_SIZE)), ALICE)
+    kw_cases_2: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("status_revoked", revoked, "revoked", "bit 42 set in a fresh list", {}),
+        (
+            "status_revoked_in_stale_list",
+            revoked,
+            "revoked",
+            "bit 42 set in a stale list: a revocation is final however old the list",
+            {"status_lists": [STALE_LIST]},
+        ),
+        (
+            "status_revoked_and_expired",
+            sign(
+                endorsement(
+                    "revoked-expired",
+                    issued_at=IAT - YEAR,
+                    not_before=IAT - YEAR,
+                    expires=NOW - 3600,
+                    status=status_ref(1000),
+                ),
+                ALICE,
+            ),
+            "revoked",
+            "revoked (bit 1000) and expired: the revocation is reported first",
+            {},
+        ),
+        (
+            "status_list_stale",
+            good,
+            "status_unavailable",
+            "the only list went stale an hour ago",
+            {"status_lists": [STALE_LIST]},
+        ),
+        (
+            "status_list_stale_within_tolerance",
+            good,
+            "valid",
+            "the list went stale an hour ago; the verifier tolerates a day",
+            {"status_lists": [STALE_LIST], "max_status_staleness": DAY},
+        ),
+        (
+            "status_list_newest_wins",
+            good,
+            "valid",
+            "a stale and a fresh list of the same id; the newer one is used",
+            {"status_lists": [STALE_LIST, FRESH_LIST]},
+        ),
+        ("status_list_missing", good, "status_unavailable", "no list given", {"status_lists": []}),
+        (
+            "status_list_other_id",
+            good,
+            "status_unavailable",
+            "only a list of another id is given",
+            {"status_lists": [OTHER_LIST]},
+        ),
+        (
+            "status_absent_required",
+            sign(ENDORSEMENT_MINIMAL, ALICE),
+            "status_unavailable",
+            "the token has no status entry and the verifier requires one",
+            {},
+        ),
+        (
+            "status_absent_not_required",
+            sign(ENDORSEMENT_MINIMAL, ALICE),
+            "valid",
+            "the token has no status entry and the verifier waives it",
+            {"require_status": False},
+        ),
+        (
+            "status_registered_not_required",
+            good,
+            "status_unavailable",
+            "require_status=false waives only a missing entry, not a missing list",
+            {"status_lists": [], "require_status": False},
+        ),
+        (
+            "status_index_beyond_list",
+            out_of_range,
+            "malformed",
+            "status index 131072 in a list of 131072 entries",
+            {},
+        ),
+    ]
+    for name, token, verdict, what, kw in kw_cases_2:
+        add(case(name, token, verdict, f"Status: {what}.", **kw))
+
+    # Issuers and key revocation (spec §6.3 steps 4-5).
+    self_rev = sign(KeyRevocation(ALICE.did, NOW - 10 * DAY, ALICE.did, NOW - 9 * DAY), ALICE)
+    reg_rev = sign(key_revocation_object(REG), REG)
+    after = sign(
+        endorsement("after-revocation", issued_at=NOW - 5 * DAY, not_before=NOW - 5 * DAY), ALICE
+    )
+    at = sign(
+        endorsement("at-revocation", issued_at=NOW - 10 * DAY, not_before=NOW - 10 * DAY), ALICE
+    )
+    unregistered_before = sign(replace(ENDORSEMENT_MINIMAL, id=ident("unreg-before")), ALICE)
+    kw_cases_3: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        (
+            "issuer_unknown",
+            good,
+            "unknown_issuer",
+            "the verifier trusts only another issuer",
+            {"issuers": [issuer_entry(CAROL, "carol@example.org")]},
+        ),
+        (
+            "issuer_none_trusted",
+            good,
+            "unknown_issuer",
+            "the verifier trusts nobody",
+            {"issuers": []},
+        ),
+        (
+            "issuer_pinned_without_identity",
+            good,
+            "valid",
+            "the issuer key is pinned by the verifier (identity null)",
+            {"issuers": [issuer_entry(identity=None)]},
+        ),
+        (
+            "issuer_key_revoked",
+            after,
+            "issuer_key_revoked",
+            "token iat after the key's revoked_from",
+            {"issuers": [issuer_entry(revoked_from=NOW - 10 * DAY)]},
+        ),
+        (
+            "issuer_key_revoked_at_iat",
+            at,
+            "issuer_key_revoked",
+            "token iat equal to revoked_from (at or after is revoked)",
+            {"issuers": [issuer_entry(revoked_from=NOW - 10 * DAY)]},
+        ),
+        (
+            "issuer_key_revoked_self_signed",
+            after,
+            "issuer_key_revoked",
+            "binding plus a key revocation signed by the key itself",
+            {"issuers": [], "key_bindings": [{"binding": binding, "revocation": self_rev}]},
+        ),
+        (
+            "issuer_key_revoked_registered_before",
+            good,
+            "valid",
+            "key revoked (registry-signed) after a registered token was issued",
+            {"issuers": [], "key_bindings": [{"binding": binding, "revocation": reg_rev}]},
+        ),
+        (
+            "issuer_key_revoked_unregistered_before",
+            unregistered_before,
+            "issuer_key_revoked",
+            "token issued before revoked_from but without a status entry (never registered)",
+            {
+                "issuers": [issuer_entry(revoked_from=NOW - 10 * DAY)],
+                "status_lists": [],
+                "require_status": False,
+            },
+        ),
+    ]
+    for name, token, verdict, what, kw in kw_cases_3:
+        add(case(name, token, verdict, f"Issuer: {what}.", **kw))
+
+    # Not a token at all.
+    add(
+        case(
+            "token_lone_surrogate_in_text",
+            f"endorsement-v1.{p64[:10]}\ud800{p64[10:]}.{s64}",
+            "malformed",
+            "The token text itself holds a lone surrogate (reachable from JSON '\\ud800').",
+            expected_error="MalformedToken",
+        )
+    )
+    add(case("token_empty", "", "malformed", "The empty string.", expected_error="MalformedToken"))
+
+    names = [c["name"] for c in cases]
+    assert len(names) == len(set(names)), "case names must be unique"
+    return cases
+
+
+def decoding_cases() -> list[dict[str, Any]]:
+    endorsement_token = sign(endorsement("base"), ALICE)
+    binding = key_binding(ALICE, ISSUER_EMAIL, "Alice Example")
+    revocation = sign(revocation_object(ALICE, endorsement_id=ident("base")), ALICE)
+    zeros = bitstring(LIST_SIZE, ())
+
+    def status(bits: bytes, size: int = LIST_SIZE) -> str:
+        # A payload dict, not a StatusListToken: the object would refuse a bad size itself.
+        payload = {
+            "type": "status-list",
+            "v": 1,
+            "reg": REGISTRY,
+            "list": LIST_ID,
+            "iat": NOW - 600,
+            "ttl": 3600,
+            "size": size,
+            "bits": b64url_encode(bits),
+        }
+        return raw_token(jcs(payload), REG, type_name="status-list")
+
+    good_gzip = gzip_fixed(zeros)
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, function: str, error: str, description: str, **args: Any) -> None:
+        out.append(
+            {
+                "name": name,
+                "description": description,
+                "function": function,
+                "args": args,
+                "expected_error": error,
+            }
+        )
+
+    add(
+        "small_order_key_did",
+        "PublicKey.from_did",
+        "InvalidKey",
+        "did:key of a point of order 8.",
+        did=SMALL_ORDER_DID,
+    )
+    add(
+        "small_order_key_raw",
+        "PublicKey",
+        "InvalidKey",
+        "Raw point of order 8.",
+        public_key_hex=SMALL_ORDER_KEY.hex(),
+    )
+    add(
+        "did_key_x25519_multicodec",
+        "PublicKey.from_did",
+        "InvalidKey",
+        "did:key with the x25519-pub multicodec (0xec01) instead of ed25519-pub.",
+        did=X25519_DID,
+    )
+    add(
+        "key_binding_as_endorsement",
+        "decode_unverified",
+        "WrongTokenType",
+        "A key-binding token decoded as an endorsement.",
+        token=binding,
+        type="endorsement",
+    )
+    add(
+        "revocation_as_key_revocation",
+        "verify_token",
+        "WrongTokenType",
+        "A revocation token verified as a key revocation.",
+        token=revocation,
+        type="key-revocation",
+        key=None,
+    )
+    add(
+        "endorsement_expected_other_signer",
+        "verify_token",
+        "BadSignature",
+        "A good endorsement checked against a key other than its named issuer.",
+        token=endorsement_token,
+        type="endorsement",
+        key=CAROL.did,
+    )
+    add(
+        "registry_signed_without_key",
+        "verify_token",
+        "InvalidKey",
+        "A registry-signed type needs the registry key; none given.",
+        token=binding,
+        type="key-binding",
+        key=None,
+    )
+    add(
+        "key_binding_wrong_registry_key",
+        "verify_key_binding",
+        "BadSignature",
+        "A key binding checked with another key than the registry's.",
+        token=binding,
+        registry_key=ALICE.did,
+        registry=REGISTRY,
+    )
+    add(
+        "key_binding_other_registry",
+        "verify_key_binding",
+        "MalformedToken",
+        "A key binding of another registry than the one expected.",
+        token=binding,
+        registry_key=REG.did,
+        registry="https://other-registry.example",
+    )
+    add(
+        "status_list_wrong_registry_key",
+        "verify_status_list",
+        "BadSignature",
+        "A status list checked with another key than the registry's.",
+        token=FRESH_LIST,
+        registry_key=CAROL.did,
+        registry=REGISTRY,
+    )
+    add(
+        "status_list_inflates_beyond_size",
+        "verify_status_list",
+        "MalformedToken",
+        "Bits that inflate to one byte more than size / 8.",
+        token=status(gzip_fixed(zeros + b"\0")),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "status_list_inflates_short",
+        "verify_status_list",
+        "MalformedToken",
+        "Bits that inflate to one byte less than size / 8.",
+        token=status(gzip_fixed(zeros[:-1])),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "status_list_gzip_truncated",
+        "verify_status_list",
+        "MalformedToken",
+        "A gzip stream without its 8-byte trailer.",
+        token=status(good_gzip[:-8]),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "status_list_gzip_trailing_data",
+        "verify_status_list",
+        "MalformedToken",
+        "A complete gzip stream followed by one more byte.",
+        token=status(good_gzip + b"\0"),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "status_list_raw_deflate",
+        "verify_status_list",
+        "MalformedToken",
+        "Bits as a raw deflate stream without the gzip container.",
+        token=status(good_gzip[10:-8]),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "status_list_size_not_multiple_of_8",
+        "verify_status_list",
+        "MalformedToken",
+        "size 131073.",
+        token=status(good_gzip, size=LIST_SIZE + 1),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "status_list_too_small",
+        "verify_status_list",
+        "MalformedToken",
+        "size 131064, under the herd-privacy minimum of 131072.",
+        token=status(gzip_fixed(zeros[:-1]), size=LIST_SIZE - 8),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "revocation_by_stranger",
+        "verify_revocation",
+        "BadSignature",
+        "A revocation of Alice's endorsement signed (validly) by Carol.",
+        token=sign(revocation_object(CAROL, endorsement_id=ident("base")), CAROL),
+        registry_key=REG.did,
+    )
+    add(
+        "key_revocation_by_registry_unpinned",
+        "verify_key_revocation",
+        "BadSignature",
+        "A registry-signed key revocation checked without the registry key.",
+        token=sign(key_revocation_object(REG), REG),
+        registry_key=None,
+    )
+    add(
+        "key_rotation_to_itself",
+        "verify_token",
+        "MalformedToken",
+        "A key rotation whose successor is the key itself.",
+        token=raw_token(
+            jcs({"type": "key-rotation", "v": 1, "key": ALICE.did, "next": ALICE.did, "iat": NOW}),
+            ALICE,
+            type_name="key-rotation",
+        ),
+        type="key-rotation",
+        key=None,
+    )
+    add(
+        "presentation_short_nonce",
+        "verify_token",
+        "MalformedToken",
+        "A presentation whose nonce has 15 characters (minimum 16).",
+        token=raw_token(
+            jcs(
+                payload_of(
+                    Presentation(
+                        key=BOB.did,
+                        token_hash=token_hash(endorsement_token),
+                        nonce=NONCE,
+                        issued_at=NOW,
+                    ),
+                    nonce="a" * 15,
+                )
+            ),
+            BOB,
+            type_name="presentation",
+        ),
+        type="presentation",
+        key=None,
+    )
+    add(
+        "receipt_unknown_verdict",
+        "verify_receipt",
+        "MalformedToken",
+        "A receipt whose verdict is not one of the twelve.",
+        token=raw_token(
+            jcs(
+                payload_of(
+                    Receipt(
+                        registry=REGISTRY,
+                        token_hash=token_hash(endorsement_token),
+                        verdict="valid",
+                        checked_at=NOW,
+                    ),
+                    verdict="ok",
+                )
+            ),
+            REG,
+            type_name="receipt",
+        ),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "key_binding_unknown_method",
+        "verify_key_binding",
+        "MalformedToken",
+        "A key binding whose method is not 'email-code'.",
+        token=raw_token(
+            jcs(
+                payload_of(
+                    binding_object(ALICE, ISSUER_EMAIL, "Alice Example"),
+                    method="sms-code",
+                )
+            ),
+            REG,
+            type_name="key-binding",
+        ),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    return out
+
+
+def verification_file() -> dict[str, Any]:
+    return {
+        "description": (
+            "Cases for verify_endorsement. Rebuild the trusted inputs from each case alone:"
+            " 'issuers' are trusted issuer keys as given (identity, revoked_from);"
+            " 'key_bindings' are registry-signed key-binding tokens, each with an optional"
+            " key-revocation token, checked with the registry key; 'status_lists' are"
+            " status-list tokens checked with the registry key (newest per list id wins)."
+            " 'expect' holds the verifier's expectations. Where 'expected_error' is set,"
+            " verify_token(token, endorsement) must raise exactly that exception class."
+            " 'decoding' cases call the named function with 'args' and expect the exception."
+        ),
+        "registry": {"url": REGISTRY, "key": REG.did},
+        "verdicts": sorted(
+            [
+                "valid",
+                "revoked",
+                "expired",
+                "not_yet_valid",
+                "bad_signature",
+                "malformed",
+                "unknown_issuer",
+                "issuer_key_revoked",
+                "subject_mismatch",
+                "purpose_not_allowed",
+                "audience_mismatch",
+                "status_unavailable",
+            ]
+        ),
+        "cases": verification_cases(),
+        "decoding": decoding_cases(),
+    }
+
+
+# --- driver ---------------------------------------------------------------------------------
+
+
+def render(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def build() -> dict[str, str]:
+    """File name -> exact text of every vector file."""
+    return {
+        "keys.json": render(keys_file()),
+        "valid.json": render(valid_file()),
+        "verification.json": render(verification_file()),
+    }
+
+
+def check(files: dict[str, str], out_dir: pathlib.Path = OUT_DIR) -> list[str]:
+    """Differences between ``files`` and what is on disk, one summary per differing file."""
+    problems = []
+    for name, text in files.items():
+        path = out_dir / name
+        if not path.exists():
+            problems.append(f"{name}: missing")
+            continue
+        committed = path.read_text(encoding="utf-8")
+        if committed != text:
+            diff = list(
+                difflib.unified_diff(
+                    committed.splitlines(),
+                    text.splitlines(),
+                    "committed",
+                    "generated",
+                    n=0,
+                    lineterm="",
+                )
+            )
+            shown = "\n".join(line[:160] for line in diff[:12])
+            problems.append(f"{name}: {len(diff)} diff lines\n{shown}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    files = build()
+    if args.check:
+        problems = check(files)
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            print("vectors are stale: run python scripts/gen_vectors.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (OUT_DIR / name).write_text(text, encoding="utf-8")
+    print(f"wrote {', '.join(files)} to {OUT_DIR.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
