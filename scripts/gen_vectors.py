@@ -44,6 +44,7 @@ from endorse.protocol.objects import (
     KeyRotation,
     Presentation,
     Receipt,
+    Registration,
     Relationship,
     Revocation,
     SignedObject,
@@ -312,6 +313,19 @@ def key_revocation_object(by: SigningKey, *, reason: str | None = None) -> KeyRe
     )
 
 
+def registration(endorsement_token: str, at: int) -> str:
+    """The registry's record that it registered ``endorsement_token`` at ``at``."""
+    return sign(
+        Registration(
+            registry=REGISTRY,
+            token_hash=token_hash(endorsement_token),
+            issuer=ALICE.did,
+            registered_at=at,
+        ),
+        REG,
+    )
+
+
 def presentation(endorsement_token: str, *, key: SigningKey = BOB, nonce: str = NONCE) -> str:
     return sign(
         Presentation(
@@ -470,6 +484,17 @@ def valid_file() -> dict[str, Any]:
             {"size": LIST_SIZE, "set_indexes": list(REVOKED_INDEXES)},
         ),
         (
+            "registration",
+            Registration(
+                registry=REGISTRY,
+                token_hash=token_hash(full_token),
+                issuer=ALICE.did,
+                registered_at=NOW - DAY + 5,
+            ),
+            REG,
+            {"registration_of": "endorsement_full"},
+        ),
+        (
             "receipt",
             Receipt(
                 registry=REGISTRY,
@@ -523,6 +548,7 @@ def issuer_entry(
 
 FRESH_LIST = status_list_token(NOW - 600, 3600)  # fresh until NOW + 3000
 STALE_LIST = status_list_token(NOW - 7200, 3600)  # fresh until NOW - 3600
+FUTURE_LIST = status_list_token(NOW + 3600, 3600)  # issued after NOW (beyond clock skew)
 OTHER_LIST = status_list_token(NOW - 600, 3600, (), list_id="vectors-2")
 
 
@@ -542,6 +568,7 @@ def case(
     audience: str | None = None,
     presentation: str | None = None,
     nonce: str | None = None,
+    registration: str | None = None,
     max_status_staleness: int = 0,
     require_status: bool = True,
     expected_error: str | None = None,
@@ -557,6 +584,7 @@ def case(
         "status_lists": [FRESH_LIST] if status_lists is None else status_lists,
         "max_status_staleness": max_status_staleness,
         "require_status": require_status,
+        "registration": registration,
         "expect": {
             "subject": subject,
             "purpose": purpose,
@@ -969,6 +997,54 @@ def verification_cases() -> list[dict[str, Any]]:
             "rel.to before rel.from",
         ),
         (
+            "rel_period_month_start_year_end",
+            payload_of(
+                base, rel={"context": "work", "from": "2024-02", "role": "manager", "to": "2024"}
+            ),
+            "valid",
+            None,
+            "from February 2024 to some month of 2024: a year as an end means its December",
+        ),
+        (
+            "field_registry_uppercase_host",
+            payload_of(
+                base, status={"idx": INDEX_OK, "list": LIST_ID, "reg": "https://Registry.example"}
+            ),
+            "malformed",
+            "MalformedToken",
+            "status.reg host not in lower case (one registry, one spelling)",
+        ),
+        (
+            "field_registry_dot_segment",
+            payload_of(
+                base, status={"idx": INDEX_OK, "list": LIST_ID, "reg": "https://reg.example/.."}
+            ),
+            "malformed",
+            "MalformedToken",
+            "status.reg with a '..' path segment",
+        ),
+        (
+            "field_email_control_char",
+            payload_of(base, sub={"email": "bob\u0007@example.com", "name": "Bob Jones"}),
+            "malformed",
+            "MalformedToken",
+            "sub.email local part with a control character",
+        ),
+        (
+            "field_email_bidi_override",
+            payload_of(base, sub={"email": "bob\u202e@example.com", "name": "Bob Jones"}),
+            "malformed",
+            "MalformedToken",
+            "sub.email local part with a right-to-left override",
+        ),
+        (
+            "purpose_custom_empty_word",
+            payload_of(base, purposes=["employment-reference", "x--"]),
+            "malformed",
+            "MalformedToken",
+            "custom purpose 'x--' has no word",
+        ),
+        (
             "rel_period_bad_month",
             payload_of(base, rel={"context": "work", "from": "2024-13", "role": "manager"}),
             "malformed",
@@ -1259,6 +1335,13 @@ def verification_cases() -> list[dict[str, Any]]:
             {},
         ),
         (
+            "status_list_from_future",
+            good,
+            "status_unavailable",
+            "the only list is dated an hour after now (registry clock or key misuse)",
+            {"status_lists": [FUTURE_LIST]},
+        ),
+        (
             "status_list_stale",
             good,
             "status_unavailable",
@@ -1311,7 +1394,7 @@ def verification_cases() -> list[dict[str, Any]]:
         (
             "status_index_beyond_list",
             out_of_range,
-            "malformed",
+            "status_unavailable",
             "status index 131072 in a list of 131072 entries",
             {},
         ),
@@ -1376,8 +1459,39 @@ def verification_cases() -> list[dict[str, Any]]:
             "issuer_key_revoked_registered_before",
             good,
             "valid",
-            "key revoked (registry-signed) after a registered token was issued",
+            "key revoked (registry-signed) after the registry recorded the token",
+            {
+                "issuers": [],
+                "key_bindings": [{"binding": binding, "revocation": reg_rev}],
+                "registration": registration(good, NOW - 11 * DAY),
+            },
+        ),
+        (
+            "issuer_key_revoked_backdated_without_registration",
+            good,
+            "issuer_key_revoked",
+            "iat before revoked_from, but no registration: a stolen key can backdate iat",
             {"issuers": [], "key_bindings": [{"binding": binding, "revocation": reg_rev}]},
+        ),
+        (
+            "issuer_key_revoked_registered_after",
+            good,
+            "issuer_key_revoked",
+            "the registry recorded the token only after the key's revoked_from",
+            {
+                "issuers": [issuer_entry(revoked_from=NOW - 10 * DAY)],
+                "registration": registration(good, NOW - 10 * DAY),
+            },
+        ),
+        (
+            "issuer_key_revoked_registration_of_other_token",
+            good,
+            "issuer_key_revoked",
+            "the registration given names another token",
+            {
+                "issuers": [issuer_entry(revoked_from=NOW - 10 * DAY)],
+                "registration": registration(after, NOW - 11 * DAY),
+            },
         ),
         (
             "issuer_key_revoked_unregistered_before",

@@ -29,7 +29,8 @@ EXPECTED_PROTOCOL_API = {
     "Bitstring", "StatusList",
     # trust and verification
     "TrustedIssuer", "verify_key_binding", "verify_key_revocation", "verify_receipt",
-    "verify_revocation", "verify_status_list", "Verdict", "Check", "VerificationResult",
+    "verify_revocation", "verify_registration", "Registration", "verify_status_list",
+    "Verdict", "Check", "VerificationResult",
     "index_status_lists", "verify_endorsement", "verify_endorsement_strict",
 }  # fmt: skip
 

@@ -29,7 +29,10 @@ Email = Annotated[
     str,
     msgspec.Meta(
         max_length=254,
-        pattern=r"^[^\s@\"<>()\[\],;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        # RFC 5322 dot-atom local part (printable ASCII, no controls, no quoting), at most 64
+        # characters; a host name of letters, digits and hyphens with at least one dot.
+        pattern=r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+        r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\Z",
     ),
 ]
@@ -37,9 +40,12 @@ Registry = Annotated[
     str,
     msgspec.Meta(
         max_length=200,
-        pattern=r"^(?:https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?|"
-        r"http://(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?)"
-        r"(?:/[A-Za-z0-9._~-]+)*\Z",
+        # Lower-case host names only, so one registry has one spelling; no empty, "." or ".."
+        # path segments, no trailing slash, query or fragment.
+        pattern=r"^(?:https://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+        r"|http://(?:127\.0\.0\.1|localhost|\[::1\]))"
+        r"(?::[1-9][0-9]{0,4})?"
+        r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\Z",
     ),
 ]
 """An https URL (http only on loopback), no trailing slash, query or fragment."""

@@ -57,8 +57,9 @@ PURPOSES = frozenset(
         "character-reference",
     }
 )
-"""The defined purpose vocabulary; custom purposes are ``x-`` plus 1-40 of ``[a-z0-9-]``."""
-_CUSTOM_PURPOSE = re.compile(r"x-[a-z0-9-]{1,40}")
+"""The defined purpose vocabulary; custom purposes are ``x-`` plus 1-40 characters of
+hyphen-separated ``[a-z0-9]`` words (``x-board-reference``)."""
+_CUSTOM_PURPOSE = re.compile(r"x-(?=.{1,40}\Z)[a-z0-9]+(?:-[a-z0-9]+)*")
 Purposes = Annotated[tuple[str, ...], msgspec.Meta(min_length=1, max_length=MAX_PURPOSES)]
 
 STATUS_LIST_MIN_SIZE = 131_072
@@ -187,7 +188,13 @@ class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
         check_text(self.context, "endorsement.rel.context")
         check_text(self.role, "endorsement.rel.role")
         check_text(self.org, "endorsement.rel.org")
-        if self.start is not None and self.end is not None and self.end < self.start:
+        # "2024" as a start means its January, as an end its December: compare months.
+        if (
+            self.start is not None
+            and self.end is not None
+            and (self.end if len(self.end) == 7 else self.end + "-12")
+            < (self.start if len(self.start) == 7 else self.start + "-01")
+        ):
             raise MalformedToken("endorsement.rel: period ends before it starts")
 
 
@@ -406,6 +413,27 @@ class StatusListToken(
             )
 
 
+class Registration(
+    SignedObject,
+    frozen=True,
+    rename={"registry": "reg", "token_hash": "th", "issuer": "iss", "registered_at": "at"},
+):
+    """The registry's record that it registered a token (by hash) of ``issuer`` at a time.
+
+    What lets a token outlive the revocation of its issuer's key (spec §4.10, §6.3 step 5).
+    """
+
+    TYPE: ClassVar[str] = "registration"
+
+    registry: Registry
+    token_hash: TokenHash
+    issuer: Did
+    registered_at: Time
+
+    def __post_init__(self) -> None:
+        check_did(self.issuer, "registration.iss")
+
+
 class Receipt(
     SignedObject, frozen=True, rename={"registry": "reg", "token_hash": "th", "checked_at": "at"}
 ):
@@ -433,6 +461,7 @@ OBJECT_TYPES: dict[str, type[SignedObject]] = {
         Presentation,
         KeyBinding,
         StatusListToken,
+        Registration,
         Receipt,
     )
 }

@@ -51,7 +51,11 @@ def signing_context(type_name: str) -> bytes:
 
 
 def token_hash(token: str) -> str:
-    """SHA-256 of the token's ASCII text, base64url: how receipts and presentations name it."""
+    """SHA-256 of the token's text (UTF-8; any valid token is ASCII), base64url.
+
+    How receipts, registrations and presentations name a token. Never raises for a str, so
+    even a malformed token can be named.
+    """
     return b64url_encode(hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())
 
 

@@ -16,6 +16,7 @@ from endorse.protocol.objects import (
     KeyBinding,
     KeyRevocation,
     Receipt,
+    Registration,
     Revocation,
     StatusListToken,
 )
@@ -94,6 +95,18 @@ def verify_receipt(token: str, registry_key: PublicKey, registry: str) -> Receip
     receipt = verify_token(token, Receipt, registry_key).object
     _same_registry(receipt.registry, registry)
     return receipt
+
+
+def verify_registration(token: str, registry_key: PublicKey, registry: str) -> Registration:
+    """Check a registration record signed by the registry (spec §4.10).
+
+    Raises:
+        MalformedToken: malformed, or for another registry.
+        BadSignature: not signed by ``registry_key``.
+    """
+    registration = verify_token(token, Registration, registry_key).object
+    _same_registry(registration.registry, registry)
+    return registration
 
 
 def verify_revocation(token: str, registry_key: PublicKey | None = None) -> Revocation:

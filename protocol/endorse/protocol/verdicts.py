@@ -47,8 +47,8 @@ SENTENCES: dict[Verdict, str] = {
         " so who gave this reference cannot be confirmed."
     ),
     Verdict.ISSUER_KEY_REVOKED: (
-        "The endorser's key was revoked before this reference was registered,"
-        " so it cannot be trusted."
+        "The endorser's key was revoked, and this reference cannot be shown to have been"
+        " registered before that, so it cannot be trusted."
     ),
     Verdict.SUBJECT_MISMATCH: (
         "This reference is about someone other than the person presenting it."

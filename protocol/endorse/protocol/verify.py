@@ -30,7 +30,7 @@ from endorse.protocol.errors import (
     MalformedToken,
     VerificationFailed,
 )
-from endorse.protocol.objects import Endorsement, Presentation
+from endorse.protocol.objects import Endorsement, Presentation, Registration
 from endorse.protocol.status import StatusList
 from endorse.protocol.token import (
     Unverified,
@@ -66,7 +66,10 @@ _FORMAT_OK = Check("format", True, "well-formed endorsement in canonical encodin
 _SIGNATURE_OK = Check("signature", True, "Ed25519 signature of the issuer's key verified")
 _ISSUER_BOUND = Check("issuer", True, "key bound to a verified identity")
 _ISSUER_PINNED = Check("issuer", True, "key pinned by the verifier")
-_ISSUER_KEY_OK = Check("issuer_key", True, "issuer key not revoked for this token")
+_ISSUER_KEY_OK = Check("issuer_key", True, "issuer key not revoked")
+_ISSUER_KEY_REGISTERED_BEFORE = Check(
+    "issuer_key", True, "issuer key revoked, but the token was registered before that"
+)
 _VALIDITY_OK = Check("validity", True, "within its validity window")
 _SUBJECT_OK = Check("subject", True, "names the expected subject")
 _HOLDER_OK = Check("holder", True, "presented by the subject's key")
@@ -155,6 +158,7 @@ def verify_endorsement(
     audience: str | None = None,
     presentation: str | None = None,
     nonce: str | None = None,
+    registration: Registration | None = None,
     clock_skew: int = DEFAULT_CLOCK_SKEW,
     max_status_staleness: int = 0,
     require_status: bool = True,
@@ -171,6 +175,8 @@ def verify_endorsement(
         audience: the verifier's own audience identifier, if any.
         presentation: a holder-binding presentation token from the subject, if any.
         nonce: the nonce the verifier gave the subject; required with ``presentation``.
+        registration: the registry's verified record of this token's registration; needed
+            only when the issuer's key is revoked (spec §6.3 step 5).
         clock_skew: seconds tolerated on ``nbf``/``exp``.
         max_status_staleness: seconds a status list may be used past its max-age.
         require_status: when False, a token that carries no status entry can be ``valid``
@@ -209,30 +215,32 @@ def verify_endorsement(
 
     # Step 4: is the key bound to a verified identity the verifier trusts?
     issuer = issuers.get(e.issuer)
-    if issuer is None:
+    if issuer is None or issuer.key != e.issuer:
         checks.append(Check("issuer", False, "key not bound to a verified identity"))
         return done(Verdict.UNKNOWN_ISSUER, "issuer key is not trusted by this verifier", e)
     checks.append(_ISSUER_BOUND if issuer.identity else _ISSUER_PINNED)
 
-    # Step 5: a revoked key vouches only for what it signed, and the registry recorded, before.
-    if issuer.revoked_from is not None and (e.issued_at >= issuer.revoked_from or e.status is None):
-        checks.append(Check("issuer_key", False, f"revoked from {issuer.revoked_from}"))
-        return done(
-            Verdict.ISSUER_KEY_REVOKED, "issued by a key revoked at or before iat", e, issuer
-        )
-    checks.append(_ISSUER_KEY_OK)
+    # Step 5: a revoked key vouches only for what the registry recorded before the revocation.
+    # The token's own iat proves nothing (whoever stole the key can backdate it): only a
+    # registry-signed registration of this very token, older than the revocation, does.
+    if issuer.revoked_from is not None:
+        problem = _registration_problem(registration, e, token, issuer.revoked_from)
+        if problem is not None:
+            checks.append(Check("issuer_key", False, problem))
+            return done(Verdict.ISSUER_KEY_REVOKED, problem, e, issuer)
+        checks.append(_ISSUER_KEY_REGISTERED_BEFORE)
+    else:
+        checks.append(_ISSUER_KEY_OK)
 
     # Step 6: a revocation seen in any known list is final, however old the list.
     status = None
     if e.status is not None:
         status = (status_lists or {}).get((e.status.registry, e.status.list_id))
         if status is not None:
-            try:
-                revoked = status.is_revoked(e.status.index)
-            except MalformedToken as err:
-                checks.append(Check("status", False, str(err)))
-                return done(Verdict.MALFORMED, f"status index: {err}", e, issuer)
-            if revoked:
+            if e.status.index >= status.bits.size:
+                # The token is fine; the list given cannot speak for it (step 9 reports it).
+                status = None
+            elif status.is_revoked(e.status.index):
                 checks.append(Check("status", False, f"revoked (list of {status.issued_at})"))
                 return done(Verdict.REVOKED, "the status list marks it revoked", e, issuer, status)
 
@@ -277,14 +285,36 @@ def verify_endorsement(
             return done(Verdict.STATUS_UNAVAILABLE, "no status entry in the token", e, issuer)
         checks.append(_STATUS_WAIVED)
     elif status is None:
-        checks.append(Check("status", False, "no status list for this token"))
+        checks.append(Check("status", False, "no status list covering this token"))
         return done(Verdict.STATUS_UNAVAILABLE, "status list not available", e, issuer)
+    elif status.issued_at > now + clock_skew:
+        checks.append(Check("status", False, f"list dated in the future ({status.issued_at})"))
+        return done(Verdict.STATUS_UNAVAILABLE, "status list is from the future", e, issuer)
     elif now > status.fresh_until + max_status_staleness:
         checks.append(Check("status", False, f"list stale since {status.fresh_until}"))
         return done(Verdict.STATUS_UNAVAILABLE, "status list is stale", e, issuer, status)
     else:
         checks.append(_STATUS_OK)
     return done(Verdict.VALID, "all checks passed", e, issuer, status)
+
+
+def _registration_problem(
+    registration: Registration | None, e: Endorsement, token: str, revoked_from: int
+) -> str | None:
+    # Spec §6.3 step 5.
+    if e.status is None:
+        return "issuer key revoked, and the token was never registered"
+    if registration is None:
+        return "issuer key revoked, and no registration of this token was given"
+    if (
+        registration.token_hash != token_hash(token)
+        or registration.issuer != e.issuer
+        or registration.registry != e.status.registry
+    ):
+        return "issuer key revoked, and the registration given is for another token"
+    if registration.registered_at >= revoked_from:
+        return "issuer key revoked before this token was registered"
+    return None
 
 
 def _presentation_problem(
