@@ -318,9 +318,11 @@ class KeyRotation(SignedObject, frozen=True, rename={"successor": "next", "issue
 
 
 class KeyRevocation(SignedObject, frozen=True, rename={"revoked_from": "from", "issued_at": "iat"}):
-    """Signatures by ``key`` made at or after ``revoked_from`` are not trusted (spec §4.5).
+    """``key`` is revoked from ``revoked_from`` on (spec §4.5).
 
-    Signed by the key itself, or by the registry (``by``) once the identity is re-verified.
+    From then on a token of that key is trusted only with a registry :class:`Registration`
+    older than ``revoked_from`` (spec §6.3 step 5). Signed by the key itself, or by the
+    registry (``by``) once the identity is re-verified.
     """
 
     TYPE: ClassVar[str] = "key-revocation"
@@ -362,7 +364,7 @@ class Presentation(
         return self.key
 
 
-# --- registry-signed objects (spec §4.6-§4.9) --------------------------------------------
+# --- registry-signed objects (spec §4.6-§4.10) --------------------------------------------
 
 
 class KeyBinding(SignedObject, frozen=True, rename={"registry": "reg", "issued_at": "iat"}):

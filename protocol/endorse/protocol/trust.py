@@ -29,8 +29,8 @@ class TrustedIssuer:
     """What a verifier trusts about one issuer key.
 
     ``identity`` is the registry-verified e-mail, or None for a key the verifier pinned
-    itself (``endorse verify --issuer DID``). ``revoked_from``: signatures made at or after
-    this time are not trusted (spec §6.3 step 5).
+    itself (``endorse verify --issuer DID``). ``revoked_from``: when the key was revoked;
+    its tokens then need a registration older than that (spec §6.3 step 5).
     """
 
     key: str
