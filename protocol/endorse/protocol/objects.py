@@ -98,6 +98,21 @@ def check_purpose(value: object, name: str = "purpose") -> str:
     return value
 
 
+def check_registry(value: object, name: str = "registry") -> str:
+    """A registry id: an https URL (http only on loopback) in its one spelling (spec §2.3).
+
+    Raises:
+        MalformedToken: anything else.
+    """
+    try:
+        return msgspec.convert(value, Registry, strict=True)
+    except msgspec.ValidationError as e:
+        raise MalformedToken(
+            f"{name}: must be an https URL (http only on loopback) with a lower-case host,"
+            " no trailing slash, query or fragment"
+        ) from e
+
+
 class _Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """Common configuration: immutable, unknown members refused, absent optionals omitted."""
 

@@ -1,0 +1,56 @@
+"""The FastAPI application factory.
+
+>>> from endorse.server.settings import Settings
+>>> app = create_app(Settings(database_url="sqlite:///:memory:"))  # doctest: +SKIP
+
+``create_app`` reads nothing from the environment unless no settings are passed;
+:func:`create_app_from_env` is the factory uvicorn starts (``endorse serve``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from endorse.server import migrate, problems, registry_key
+from endorse.server.context import Context, system_clock
+from endorse.server.db import Database
+from endorse.server.limits import BodyLimits
+from endorse.server.routes import ops
+from endorse.server.settings import Settings, load_settings
+
+
+def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -> FastAPI:
+    """A registry app for ``settings``; the database must be at the newest schema."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database.connect(settings.sqlalchemy_url)
+        migrate.require_current(db.engine)
+        app.state.context = Context(settings, db, registry_key.load_or_create(db, clock()), clock)
+        try:
+            yield
+        finally:
+            db.dispose()
+
+    app = FastAPI(
+        title="endorse registry",
+        summary="Binds endorser keys to verified identities, records endorsements and"
+        " revocations, publishes signed status lists and verifies tokens.",
+        version="1",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
+    )
+    app.include_router(ops.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory ``endorse serve`` gives uvicorn: settings from ``ENDORSE_*`` variables."""
+    return create_app(load_settings())

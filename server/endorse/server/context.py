@@ -1,0 +1,32 @@
+"""What a running registry holds: settings, database, its key, mailer, rate limiter, clock.
+
+Built once per app by :func:`endorse.server.app.create_app` and reached by routes through the
+dependencies in :mod:`endorse.server.deps`; nothing lives in module globals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from endorse.protocol.keys import SigningKey
+from endorse.server.db import Database
+from endorse.server.settings import Settings
+
+
+def system_clock() -> int:
+    return int(time.time())
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    key: SigningKey
+    clock: Callable[[], int] = field(default=system_clock)
+
+    @property
+    def registry(self) -> str:
+        """The registry's id, as written in every statement it signs."""
+        return self.settings.registry_url

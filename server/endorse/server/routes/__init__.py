@@ -1,0 +1,1 @@
+"""Route modules: thin handlers that parse, call the registry's services, and answer."""

@@ -1,0 +1,65 @@
+"""Operational endpoints: liveness, readiness, and the registry's self-description."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from endorse.protocol import PROTOCOL_VERSION
+from endorse.server.deps import Ctx
+from endorse.server.problems import Unavailable
+
+router = APIRouter()
+
+
+class Health(BaseModel):
+    status: str
+
+
+class RegistryInfo(BaseModel):
+    registry: str
+    """The registry's id, as written in tokens and statements."""
+    key: str
+    """did:key of the registry's signing key: pin it."""
+    protocol_version: int
+    server_version: str
+    status_max_age: int
+    endpoints: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health, tags=["operations"])
+def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, tags=["operations"])
+def readyz(ctx: Ctx) -> Health:
+    """The database answers."""
+    try:
+        ctx.db.ping()
+    except Exception as e:  # any driver error means: not ready
+        raise Unavailable("the database is not reachable") from e
+    return Health(status="ready")
+
+
+@router.get("/.well-known/endorse-registry", response_model=RegistryInfo, tags=["operations"])
+def well_known(ctx: Ctx) -> RegistryInfo:
+    """Who this registry is, its key, and where its endpoints are."""
+    from importlib.metadata import version
+
+    return RegistryInfo(
+        registry=ctx.registry,
+        key=ctx.key.did,
+        protocol_version=PROTOCOL_VERSION,
+        server_version=version("endorse"),
+        status_max_age=ctx.settings.status_max_age,
+        endpoints={
+            "status_lists": "/api/v1/status-lists/{list_id}",
+            "verify": "/api/v1/verify",
+            "verify_batch": "/api/v1/verify/batch",
+            "register": "/api/v1/identities/register",
+            "confirm": "/api/v1/identities/confirm",
+            "key_binding": "/api/v1/identities/{key}",
+        },
+    )

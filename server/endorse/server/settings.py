@@ -1,0 +1,95 @@
+"""Server settings: pydantic-settings from ``ENDORSE_*`` environment variables.
+
+Nothing is read at import time: :func:`load_settings` reads the environment when the app is
+built, and tests pass a :class:`Settings` of their own to :func:`endorse.server.app.create_app`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from endorse.protocol.errors import MalformedToken
+from endorse.protocol.objects import MAX_STATUS_LIST_AGE, check_registry
+
+
+class Settings(BaseSettings):
+    """Everything the registry can be configured with. Secrets are ``SecretStr``."""
+
+    model_config = SettingsConfigDict(env_prefix="ENDORSE_", extra="forbid", frozen=True)
+
+    registry_url: str = "http://127.0.0.1:8080"
+    """The registry's id: its public base URL, as written in tokens and statements."""
+    data_dir: Path = Path("endorse-data")
+    """Where the embedded SQLite database and the mail outbox live."""
+    database_url: str | None = None
+    """SQLAlchemy URL; unset means SQLite in ``data_dir``. PostgreSQL: postgresql+psycopg://…"""
+    dev: bool = False
+    """Development mode: the outbox mailer also logs confirmation codes. Never in production."""
+
+    status_max_age: int = Field(300, ge=1, le=MAX_STATUS_LIST_AGE)
+    """Seconds a published status list stays fresh (its ``ttl`` and Cache-Control max-age)."""
+    status_list_size: int = Field(131_072, ge=131_072, le=2**24, multiple_of=8)
+    status_list_fill: float = Field(0.5, gt=0, le=0.9)
+    """A list stops taking new slots at this fill ratio, so random indexes stay cheap."""
+
+    mailer: Literal["outbox", "smtp"] = "outbox"
+    outbox_dir: Path | None = None
+    """Outbox directory (``.eml`` files); default ``data_dir/outbox``."""
+    mail_from: str = "endorse registry <registry@localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(10.0, gt=0)
+
+    redis_url: str | None = None
+    """Rate-limit state in Redis when set; in the database otherwise."""
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=4 * 1024 * 1024)
+    max_json_depth: int = Field(8, ge=2, le=64)
+    verify_batch_max: int = Field(100, ge=1, le=1000)
+    code_ttl: int = Field(900, ge=60, le=3600)
+    code_max_attempts: int = Field(5, ge=1, le=20)
+
+    limit_register_per_email: int = Field(5, ge=1)
+    limit_register_per_client: int = Field(20, ge=1)
+    limit_register_window: int = Field(3600, ge=1)
+    limit_confirm_per_client: int = Field(30, ge=1)
+    limit_confirm_window: int = Field(900, ge=1)
+    limit_verify_per_client: int = Field(6000, ge=1)
+    limit_verify_window: int = Field(60, ge=1)
+
+    @field_validator("registry_url")
+    @classmethod
+    def _registry_url(cls, value: str) -> str:
+        try:
+            return check_registry(value, "ENDORSE_REGISTRY_URL")
+        except MalformedToken as e:
+            raise ValueError(str(e)) from e
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'endorse.sqlite3').resolve()}"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.outbox_dir if self.outbox_dir is not None else self.data_dir / "outbox"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment (``ENDORSE_*``), read now.
+
+    Raises:
+        pydantic.ValidationError: a variable has a value out of range; the message names it.
+    """
+    return Settings()
+
+
+__all__ = ["Settings", "load_settings"]
