@@ -73,3 +73,17 @@ def test_protocol_imports_no_io_layers() -> None:
         for name in forbidden:
             assert f"import {name}" not in text, (path.name, name)
             assert f"from {name}" not in text, (path.name, name)
+
+
+def test_dependency_direction() -> None:
+    # server -> protocol and client -> protocol only; the client starts the server by module
+    # path (python -m endorse.server), never by import.
+    roots = pathlib.Path(__file__).resolve().parent.parent
+    for path in (roots / "client" / "endorse" / "client").glob("*.py"):
+        text = path.read_text()
+        assert "from endorse.server" not in text, path.name
+        assert "import endorse.server" not in text, path.name
+    for path in (roots / "server" / "endorse" / "server").rglob("*.py"):
+        text = path.read_text()
+        assert "from endorse.client" not in text, path.name
+        assert "import endorse.client" not in text, path.name

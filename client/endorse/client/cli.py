@@ -10,6 +10,7 @@ A thin shell over :mod:`endorse.protocol`; nothing here talks to a registry. Exi
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -504,6 +505,58 @@ def _print_claims(e: Endorsement, trusted: TrustedIssuer) -> None:
 
 
 # --- entry point ---------------------------------------------------------------------------
+
+
+db_app = typer.Typer(help="Registry database maintenance.", **_SETTINGS)
+app.add_typer(db_app, name="db")
+
+
+def _run_server_module(args: list[str]) -> NoReturn:
+    # The client never imports the server: it starts it by module path, in this interpreter.
+    import subprocess
+
+    try:
+        code = subprocess.call([sys.executable, "-m", "endorse.server", *args])  # noqa: S603
+    except KeyboardInterrupt:
+        code = 0
+    if code == 1 and importlib.util.find_spec("fastapi") is None:
+        _err("endorse: error: the registry needs the server extra: pip install 'endorse[server]'")
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(code)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy URL; default: SQLite in $ENDORSE_DATA_DIR."),
+    ] = None,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Log confirmation codes (never in production).")
+    ] = False,
+) -> None:
+    """Run the registry (migrating its database first)."""
+    args = ["serve", "--host", host, "--port", str(port), "--workers", str(workers)]
+    if database_url:
+        args += ["--database-url", database_url]
+    if dev:
+        args.append("--dev")
+    _run_server_module(args)
+
+
+@db_app.command("upgrade")
+def db_upgrade_command(
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default: SQLite in $ENDORSE_DATA_DIR.")
+    ] = None,
+) -> None:
+    """Bring the registry's database to the newest schema."""
+    _run_server_module(
+        ["db", "upgrade", *(["--database-url", database_url] if database_url else [])]
+    )
 
 
 @app.command("demo")

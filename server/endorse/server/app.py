@@ -18,6 +18,8 @@ from endorse.server import migrate, problems, registry_key
 from endorse.server.context import Context, system_clock
 from endorse.server.db import Database
 from endorse.server.limits import BodyLimits
+from endorse.server.mailer import make_mailer
+from endorse.server.ratelimit import DatabaseLimiter, Limiter, RedisLimiter
 from endorse.server.routes import ops
 from endorse.server.settings import Settings, load_settings
 
@@ -30,7 +32,17 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.connect(settings.sqlalchemy_url)
         migrate.require_current(db.engine)
-        app.state.context = Context(settings, db, registry_key.load_or_create(db, clock()), clock)
+        limiter: Limiter = (
+            RedisLimiter(settings.redis_url) if settings.redis_url else DatabaseLimiter(db)
+        )
+        app.state.context = Context(
+            settings=settings,
+            db=db,
+            key=registry_key.load_or_create(db, clock()),
+            mailer=make_mailer(settings),
+            limiter=limiter,
+            clock=clock,
+        )
         try:
             yield
         finally:

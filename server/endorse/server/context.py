@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from endorse.protocol.keys import SigningKey
 from endorse.server.db import Database
+from endorse.server.mailer import Mailer
+from endorse.server.ratelimit import Limiter
 from endorse.server.settings import Settings
 
 
@@ -24,6 +26,8 @@ class Context:
     settings: Settings
     db: Database
     key: SigningKey
+    mailer: Mailer
+    limiter: Limiter
     clock: Callable[[], int] = field(default=system_clock)
 
     @property
