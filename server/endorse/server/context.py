@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from endorse.protocol.keys import SigningKey
 from endorse.server.db import Database
 from endorse.server.mailer import Mailer
+from endorse.server.metrics import Metrics
 from endorse.server.ratelimit import Limiter
 from endorse.server.settings import Settings
 
@@ -28,6 +29,7 @@ class Context:
     key: SigningKey
     mailer: Mailer
     limiter: Limiter
+    metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], int] = field(default=system_clock)
 
     @property
