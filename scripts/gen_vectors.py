@@ -326,10 +326,20 @@ def registration(endorsement_token: str, at: int) -> str:
     )
 
 
-def presentation(endorsement_token: str, *, key: SigningKey = BOB, nonce: str = NONCE) -> str:
+def presentation(
+    endorsement_token: str,
+    *,
+    key: SigningKey = BOB,
+    nonce: str = NONCE,
+    audience: str | None = None,
+) -> str:
     return sign(
         Presentation(
-            key=key.did, token_hash=token_hash(endorsement_token), nonce=nonce, issued_at=NOW - 60
+            key=key.did,
+            token_hash=token_hash(endorsement_token),
+            nonce=nonce,
+            issued_at=NOW - 60,
+            audience=audience,
         ),
         key,
     )
@@ -541,9 +551,20 @@ def valid_file() -> dict[str, Any]:
 
 
 def issuer_entry(
-    key: SigningKey = ALICE, identity: str | None = ISSUER_EMAIL, revoked_from: int | None = None
+    key: SigningKey = ALICE,
+    identity: str | None = ISSUER_EMAIL,
+    revoked_from: int | None = None,
+    *,
+    listed_as: SigningKey | None = None,
 ) -> dict[str, Any]:
-    return {"key": key.did, "identity": identity, "revoked_from": revoked_from}
+    """A trusted issuer as the verifier holds it; ``listed_as`` is the did:key it is looked up
+    by in the ``issuers`` mapping (normally its own ``key``)."""
+    return {
+        "key": key.did,
+        "identity": identity,
+        "revoked_from": revoked_from,
+        "listed_as": (listed_as or key).did,
+    }
 
 
 FRESH_LIST = status_list_token(NOW - 600, 3600)  # fresh until NOW + 3000
@@ -1024,6 +1045,64 @@ def verification_cases() -> list[dict[str, Any]]:
             "status.reg with a '..' path segment",
         ),
         (
+            "field_registry_default_https_port",
+            payload_of(
+                base,
+                status={"idx": INDEX_OK, "list": LIST_ID, "reg": "https://registry.example:443"},
+            ),
+            "malformed",
+            "MalformedToken",
+            "status.reg with the explicit default port :443 (a second spelling of the registry)",
+        ),
+        (
+            "field_registry_default_http_port",
+            payload_of(
+                base, status={"idx": INDEX_OK, "list": LIST_ID, "reg": "http://localhost:80"}
+            ),
+            "malformed",
+            "MalformedToken",
+            "status.reg http on loopback with the explicit default port :80",
+        ),
+        (
+            "field_registry_other_port",
+            payload_of(
+                base,
+                status={"idx": INDEX_OK, "list": LIST_ID, "reg": "https://registry.example:4430"},
+            ),
+            "status_unavailable",
+            None,
+            "status.reg with port 4430, not the default port (it merely starts with 443): well"
+            " formed, but no list of that registry is given",
+        ),
+        (
+            "text_hangul_filler",
+            payload_of(base, sub={"email": "bob@example.com", "name": "Bob\u3164Jones"}),
+            "malformed",
+            "MalformedToken",
+            "sub.name holds U+3164 HANGUL FILLER (letter Lo, but shown as nothing)",
+        ),
+        (
+            "text_variation_selector",
+            payload_of(base, iss_name="Alice Example\ufe0f"),
+            "malformed",
+            "MalformedToken",
+            "iss_name ends with U+FE0F VARIATION SELECTOR-16 (default-ignorable)",
+        ),
+        (
+            "text_combining_grapheme_joiner",
+            payload_of(base, iss_name="Alice\u034fExample"),
+            "malformed",
+            "MalformedToken",
+            "iss_name holds U+034F COMBINING GRAPHEME JOINER (default-ignorable)",
+        ),
+        (
+            "text_tag_character",
+            payload_of(base, stmt="Reliable.\U000e0041"),
+            "malformed",
+            "MalformedToken",
+            "stmt holds U+E0041 TAG LATIN CAPITAL LETTER A (default-ignorable)",
+        ),
+        (
             "field_email_control_char",
             payload_of(base, sub={"email": "bob\u0007@example.com", "name": "Bob Jones"}),
             "malformed",
@@ -1275,6 +1354,12 @@ def verification_cases() -> list[dict[str, Any]]:
         ),
         ("presentation_without_nonce", presentation(good), None, "but the verifier gives no nonce"),
         (
+            "presentation_other_audience",
+            presentation(good, audience="https://other.example"),
+            NONCE,
+            "addressed (aud) to another verifier than this one (audience given below)",
+        ),
+        (
             "presentation_malformed",
             presentation(good)[:-1],
             NONCE,
@@ -1290,6 +1375,7 @@ def verification_cases() -> list[dict[str, Any]]:
                 f"Presentation {what}.",
                 presentation=pres,
                 nonce=nonce,
+                audience=AUDIENCE if name == "presentation_other_audience" else None,
             )
         )
     unbound = sign(
@@ -1419,6 +1505,13 @@ def verification_cases() -> list[dict[str, Any]]:
             "unknown_issuer",
             "the verifier trusts only another issuer",
             {"issuers": [issuer_entry(CAROL, "carol@example.org")]},
+        ),
+        (
+            "issuer_entry_key_differs",
+            good,
+            "unknown_issuer",
+            "the issuers mapping lists another key's entry under the token's iss",
+            {"issuers": [issuer_entry(CAROL, "carol@example.org", listed_as=ALICE)]},
         ),
         (
             "issuer_none_trusted",
@@ -1805,7 +1898,9 @@ def verification_file() -> dict[str, Any]:
     return {
         "description": (
             "Cases for verify_endorsement. Rebuild the trusted inputs from each case alone:"
-            " 'issuers' are trusted issuer keys as given (identity, revoked_from);"
+            " 'issuers' are trusted issuer keys as given (identity, revoked_from), each"
+            " listed in the verifier's issuers mapping under the did:key 'listed_as' (its"
+            " own 'key' except in issuer_entry_key_differs);"
             " 'key_bindings' are registry-signed key-binding tokens, each with an optional"
             " key-revocation token, checked with the registry key; 'status_lists' are"
             " status-list tokens checked with the registry key (newest per list id wins)."

@@ -3,9 +3,12 @@ negative cases pinning which error each defect raises."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pathlib
 from typing import Any
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given, settings
@@ -13,6 +16,7 @@ from hypothesis import strategies as st
 
 from endorse.protocol import canonical
 from endorse.protocol.errors import EndorseError, MalformedToken, NonCanonicalEncoding
+from endorse.protocol.objects import OBJECT_TYPES
 
 MAX = canonical.MAX_SAFE_INTEGER
 MODEST = settings(max_examples=250, deadline=None)
@@ -196,3 +200,105 @@ def test_encode_refuses_values_outside_domain(value: Any) -> None:
 def test_encode_refuses_non_string_member_name(key: Any) -> None:
     with pytest.raises(MalformedToken):
         canonical.encode({key: "x"})
+
+
+# --------------------------------------------------------------------------- decode_for_schema
+
+VALID_VECTORS = json.loads(
+    (pathlib.Path(__file__).parent.parent / "spec" / "vectors" / "valid.json").read_text()
+)["vectors"]
+
+# Values outside the domain that orjson writes back unchanged, so decode_for_schema's
+# comparison alone lets them through: only the object readers refuse them.
+OUTSIDE_DOMAIN = st.sampled_from(
+    [100.0, -0.0, 0.5, 1e300, 2**53, 2**63 - 1, 2**64 - 1, -(2**63), [[[["deep"]]]], {"é": 1}]
+)
+VECTOR_VALUES = st.sampled_from(
+    sorted(
+        {
+            v
+            for vector in VALID_VECTORS
+            for v in [*vector["payload"].values(), *vector["fields"].values()]
+            if isinstance(v, str | int)
+        },
+        key=repr,
+    )
+)
+MUTATION_VALUES = st.one_of(
+    OUTSIDE_DOMAIN,
+    VECTOR_VALUES,
+    st.recursive(
+        st.one_of(SCALARS, st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False)),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+        ),
+        max_leaves=6,
+    ),
+)
+MEMBER_NAMES = st.one_of(
+    st.text(max_size=6),
+    st.sampled_from(sorted({k for v in VALID_VECTORS for k in v["payload"]} | {"é", "from"})),
+)
+
+
+@st.composite
+def mutated_payload_bytes(draw: st.DrawFn) -> bytes:
+    """A valid vector's payload with 0-3 members set (often outside the domain), deleted or
+    added, at the top or one level down, written as orjson writes it with sorted keys."""
+    payload = copy.deepcopy(draw(st.sampled_from(VALID_VECTORS))["payload"])
+    for _ in range(draw(st.integers(0, 3))):
+        nested = sorted(k for k, v in payload.items() if isinstance(v, dict))
+        target = payload
+        if nested and draw(st.booleans()):
+            target = payload[draw(st.sampled_from(nested))]
+        op = draw(st.sampled_from(["set", "delete", "add"]))
+        # Values are copied: a later step may mutate a dict it inserted, and the strategy's
+        # own sample values must not change between examples.
+        if op != "add" and target:
+            key = draw(st.sampled_from(sorted(target)))
+            if op == "set":
+                target[key] = copy.deepcopy(draw(MUTATION_VALUES))
+            else:
+                del target[key]
+        else:
+            target[draw(MEMBER_NAMES)] = copy.deepcopy(draw(MUTATION_VALUES))
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(mutated_payload_bytes())
+def test_schema_readers_accept_only_canonical_json(data: bytes) -> None:
+    # decode_for_schema skips decode's domain walk and relies on the object readers to refuse
+    # everything outside the domain (100.0, -0.0, 2^64-1, non-ASCII names, ...). Whatever it
+    # and a reader accept, the full canonical decoder must accept too, as the same value.
+    for cls in OBJECT_TYPES.values():
+        try:
+            value = canonical.decode_for_schema(data, max_bytes=1 << 20)
+            cls.from_payload(value)
+        except EndorseError:
+            continue
+        assert strictly_equal(canonical.decode(data, max_bytes=1 << 20), value), cls.TYPE
+        assert canonical.encode(value) == data
+
+
+def test_schema_readers_accept_the_vectors() -> None:
+    # The property above is not vacuous: unmutated payloads are accepted by both decoders.
+    for vector in VALID_VECTORS:
+        data = vector["payload_canonical"].encode()
+        OBJECT_TYPES[vector["type"]].from_payload(
+            canonical.decode_for_schema(data, max_bytes=1 << 20)
+        )
+        canonical.decode(data, max_bytes=1 << 20)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"100.0", b"-0.0", b"18446744073709551615", '{"é":1}'.encode(), b"[[[[[1]]]]]"],
+    ids=["float_100", "negative_zero_float", "2_64_minus_1", "non_ascii_name", "deep"],
+)
+def test_decode_for_schema_alone_is_not_a_canonical_check(data: bytes) -> None:
+    # Documented: these pass decode_for_schema (orjson writes them back the same way) and
+    # are refused by decode; every object reader refuses them (property test above).
+    canonical.decode_for_schema(data, max_bytes=64)
+    with pytest.raises(MalformedToken):
+        canonical.decode(data, max_bytes=64)

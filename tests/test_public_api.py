@@ -15,7 +15,7 @@ EXPECTED_PROTOCOL_API = {
     "PURPOSES",
     # errors
     "EndorseError", "MalformedToken", "NonCanonicalEncoding", "WrongTokenType", "InvalidKey",
-    "BadSignature", "KeyFileError", "VerificationFailed",
+    "BadSignature", "KeyFileError", "InvalidArgument", "VerificationFailed",
     # keys
     "PublicKey", "SigningKey",
     # objects

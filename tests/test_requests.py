@@ -73,3 +73,37 @@ def test_missing_header_named() -> None:
     del headers[HEADER_TIME]
     with pytest.raises(MalformedToken, match=HEADER_TIME):
         verify_request(REGISTRY, "POST", "/api/v1/revoke", BODY, headers, now=NOW)
+
+
+@pytest.mark.parametrize("value", ["0" + str(NOW), "+" + str(NOW), " " + str(NOW), "00"])
+def test_timestamp_has_one_spelling(value: str) -> None:
+    # A leading zero (or sign, or space) would be a second spelling of the same moment.
+    headers = {**_signed(), HEADER_TIME: value}
+    with pytest.raises(MalformedToken, match=HEADER_TIME):
+        verify_request(REGISTRY, "POST", "/api/v1/revoke", BODY, headers, now=NOW)
+
+
+def test_timestamp_zero_is_spelled_0() -> None:
+    headers = sign_request(ALICE, REGISTRY, "POST", "/x", b"", now=0, nonce="A" * 22)
+    assert headers[HEADER_TIME] == "0"
+    assert verify_request(REGISTRY, "POST", "/x", b"", headers, now=0).timestamp == 0
+
+
+@pytest.mark.parametrize("header", [HEADER_KEY, HEADER_TIME, "Endorse-Nonce", "Endorse-Signature"])
+@pytest.mark.parametrize("value", [None, 5, b"x", ["x"]])
+def test_non_text_header_values_are_malformed(header: str, value: object) -> None:
+    headers = {**_signed(), header: value}
+    with pytest.raises(MalformedToken):
+        verify_request(REGISTRY, "POST", "/api/v1/revoke", BODY, headers, now=NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [(["POST"], "/api/v1/revoke", BODY), ("POST", b"/api/v1/revoke", BODY), ("POST", "/x", "{}")],
+    ids=["method_list", "path_bytes", "body_text"],
+)
+def test_non_text_method_path_or_body_are_malformed(
+    method: object, path: object, body: object
+) -> None:
+    with pytest.raises(MalformedToken):
+        verify_request(REGISTRY, method, path, body, _signed(), now=NOW)  # type: ignore[arg-type]

@@ -200,7 +200,7 @@ def test_every_verdict_is_exercised() -> None:
 
 def _trusted_issuers(case: dict[str, Any]) -> dict[str, TrustedIssuer]:
     issuers = {
-        i["key"]: TrustedIssuer(
+        i["listed_as"]: TrustedIssuer(
             key=i["key"], identity=i["identity"], revoked_from=i["revoked_from"]
         )
         for i in case["issuers"]

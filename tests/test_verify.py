@@ -7,8 +7,16 @@ The named table of verdict cases lives in ``spec/vectors/verification.json`` and
 from __future__ import annotations
 
 import contextlib
+import copy
+import datetime
+import inspect as pyinspect
+import json
+import pathlib
 import string
+import typing
+import uuid
 
+import orjson
 import pytest
 from helpers import (
     ALICE,
@@ -57,6 +65,9 @@ from endorse.protocol import (
     verify_revocation,
     verify_token,
 )
+from endorse.protocol.encoding import b64url_encode
+from endorse.protocol.objects import VERDICT_NAMES
+from endorse.protocol.token import _split
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -162,13 +173,85 @@ def test_arbitrary_text_only_raises_endorse_errors(data: str) -> None:
     assert result.verdict is Verdict.MALFORMED
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.sampled_from(["endorsement-v1.", "revocation-v1.", "status-list-v1."]), st.text(max_size=200)
+_VALID_VECTORS = json.loads(
+    (pathlib.Path(__file__).parent.parent / "spec" / "vectors" / "valid.json").read_text()
+)["vectors"]
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    # Values of the vectors themselves, so that many mutations stay (almost) valid.
+    st.sampled_from(
+        sorted(
+            {
+                v
+                for vector in _VALID_VECTORS
+                for v in [*vector["payload"].values(), *vector["fields"].values()]
+                if isinstance(v, str | int)
+            },
+            key=repr,
+        )
+    ),
 )
-def test_arbitrary_bodies_after_real_prefix(prefix: str, body: str) -> None:
-    with pytest.raises(EndorseError):
-        inspect(prefix + body)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def _mutated_payload(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A valid vector's payload with 0-3 members set, deleted or added (nested ones too),
+    written as orjson writes it sorted: canonical in form, often outside the schema."""
+    vector = draw(st.sampled_from(_VALID_VECTORS))
+    payload = copy.deepcopy(vector["payload"])
+    for _ in range(draw(st.integers(0, 3))):
+        nested = [k for k, v in payload.items() if isinstance(v, dict)]
+        target = payload
+        if nested and draw(st.booleans()):
+            target = payload[draw(st.sampled_from(sorted(nested)))]
+        keys = sorted(target)
+        op = draw(st.sampled_from(["set", "delete", "add"]))
+        if op == "set" and keys:
+            target[draw(st.sampled_from(keys))] = draw(_VALUES)
+        elif op == "delete" and keys:
+            del target[draw(st.sampled_from(keys))]
+        else:
+            target[draw(st.text(max_size=8))] = draw(_VALUES)
+    return vector["type"], orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    _mutated_payload(),
+    st.binary(min_size=64, max_size=64),
+    st.sampled_from(["own", "endorsement", "revocation", "status-list"]),
+)
+def test_arbitrary_bodies_after_real_prefix(
+    mutated: tuple[str, bytes], signature: bytes, prefix_type: str
+) -> None:
+    type_name, payload = mutated
+    prefix = (type_name if prefix_type == "own" else prefix_type) + "-v1"
+    token = f"{prefix}.{b64url_encode(payload)}.{b64url_encode(signature)}"
+    assume(len(token) <= 8192)
+    # The token gets past the compact form (real prefix, 86-character signature): what is
+    # exercised is the payload reader.
+    cls, _, signature_text = _split(token, None)
+    assert len(signature_text) == 86
+    try:
+        obj = inspect(token).object
+    except EndorseError:
+        pass
+    else:
+        assert obj.TYPE == cls.TYPE
+    if prefix == "endorsement-v1":
+        result = verify_endorsement(token, now=NOW, issuers=trusted_alice())
+        assert result.verdict in {Verdict.MALFORMED, Verdict.BAD_SIGNATURE}, result.detail
 
 
 @pytest.mark.parametrize("bad", [None, 42, b"endorsement-v1.x.y", ["a"], "x" * 100_000])
@@ -321,8 +404,65 @@ def test_receipt_round_trip() -> None:
     receipt = Receipt(REGISTRY, token_hash(alice_token()), "valid", NOW)
     token = sign(receipt, REGISTRY_KEY)
     assert verify_receipt(token, REGISTRY_KEY.public_key, REGISTRY) == receipt
+    # A verdict outside protocol v1 is refused when the receipt is built, before any signing.
+    with pytest.raises(MalformedToken, match="verdict"):
+        Receipt(REGISTRY, token_hash("x"), "maybe", NOW)
+
+
+def test_receipt_verdicts_are_the_verdict_enum() -> None:
+    assert {v.value for v in Verdict} == VERDICT_NAMES
+
+
+# --- sign() signs exactly what it was given (finding M2) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Subject("Bob Jones", handle=b"bobby"),  # msgspec writes bytes as base64 text
+        lambda: Subject("Bob Jones", handle=uuid.UUID(int=7)),  # ... a UUID as its text
+        lambda: Subject("Bob Jones", handle=datetime.date(2020, 1, 2)),  # ... a date as text
+    ],
+    ids=["handle_bytes", "handle_uuid", "handle_date"],
+)
+def test_sign_refuses_values_it_would_write_as_something_else(build: typing.Any) -> None:
+    with pytest.raises(MalformedToken, match="wrong type"):
+        issue(ALICE, "Alice Smith", build(), Relationship("work", "manager"), [EMPLOYMENT], now=NOW)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"audience": b"acme"},
+        {"id": uuid.UUID(int=1)},
+        {"contact": 1},
+        {"subject": {"name": "Bob Jones", "email": "bob@example.com"}},
+    ],
+    ids=["audience_bytes", "id_uuid", "contact_int", "subject_dict"],
+)
+def test_sign_refuses_endorsements_with_wrongly_typed_members(changes: dict[str, object]) -> None:
+    e = inspect(alice_token()).object
+    fields = {name: getattr(e, name) for name in Endorsement.__struct_fields__}
     with pytest.raises(MalformedToken):
-        sign(Receipt(REGISTRY, token_hash("x"), "maybe", NOW), REGISTRY_KEY)
+        sign(Endorsement(**{**fields, **changes}), ALICE)  # type: ignore[arg-type]
+
+
+def test_to_payload_wraps_encoder_errors() -> None:
+    weird = Subject("Bob Jones", email="bob@example.com", handle=object())  # type: ignore[arg-type]
+    with pytest.raises(MalformedToken, match="cannot be written as JSON"):
+        issue(ALICE, "Alice Smith", weird, Relationship("work", "manager"), [EMPLOYMENT], now=NOW)
+    big = Receipt(REGISTRY, token_hash("x"), "valid", 2**70)
+    with pytest.raises(MalformedToken):
+        sign(big, REGISTRY_KEY)
+
+
+def test_strict_variant_shows_its_own_signature() -> None:
+    strict = pyinspect.signature(verify_endorsement_strict)
+    plain = pyinspect.signature(verify_endorsement)
+    assert strict.parameters == plain.parameters
+    assert strict.return_annotation in ("Endorsement", Endorsement)
+    assert typing.get_type_hints(verify_endorsement_strict)["return"] is Endorsement
+    assert not hasattr(verify_endorsement_strict, "__wrapped__")
 
 
 def test_signer_must_be_the_named_key() -> None:

@@ -70,12 +70,13 @@ def write_key(key: SigningKey, path: Path, passphrase: bytes | None = None) -> P
     created with mode 0700. A partly written file is removed.
 
     Raises:
-        KeyFileError: the file exists, cannot be written, or the passphrase is empty.
+        KeyFileError: the file exists, cannot be written, or the passphrase is empty (or not
+            bytes).
     """
-    if passphrase is not None and len(passphrase) == 0:
-        # SigningKey.to_pem(b"") would silently write the key unencrypted.
-        raise KeyFileError("an empty passphrase would leave the key unencrypted")
-    pem = key.to_pem(passphrase)
+    try:
+        pem = key.to_pem(passphrase)  # refuses an empty or non-bytes passphrase
+    except KeyFileError as e:
+        raise KeyFileError(f"{path}: {e}") from e
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as e:
@@ -102,11 +103,20 @@ def write_key(key: SigningKey, path: Path, passphrase: bytes | None = None) -> P
 def read_key_file(path: Path) -> bytes:
     """The bytes of a key file, refusing anything but a regular file of a sane size.
 
+    Opened without blocking and checked with ``fstat`` on the open descriptor before any
+    read, so a FIFO (or a device) planted in its place is refused instead of hanging, and
+    the file checked is the file read.
+
     Raises:
         KeyFileError: missing, unreadable, not a regular file, or too large.
     """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot read key file: {_reason(e)}") from e
+    try:
+        with os.fdopen(fd, "rb") as f:  # closes fd, also when fstat or read fail
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise KeyFileError(f"{path}: not a regular file")
             data = f.read(MAX_KEY_FILE_BYTES + 1)

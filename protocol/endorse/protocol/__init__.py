@@ -16,6 +16,7 @@ fact are passed in.
 from endorse.protocol.errors import (
     BadSignature,
     EndorseError,
+    InvalidArgument,
     InvalidKey,
     KeyFileError,
     MalformedToken,
@@ -88,6 +89,7 @@ __all__ = [
     "Check",
     "EndorseError",
     "Endorsement",
+    "InvalidArgument",
     "InvalidKey",
     "KeyBinding",
     "KeyFileError",

@@ -1,23 +1,30 @@
 """Value rules shared by the object schemas (spec §2.3).
 
 Types, lengths and simple patterns are declared on the msgspec structs in ``objects.py`` and
-checked by msgspec's C core; what a pattern cannot say (Unicode normalization, control
-characters, valid curve points) is checked here, from the structs' ``__post_init__``.
+checked by msgspec's C core when a payload is read (``msgspec.convert``); what a pattern cannot
+say (Unicode normalization, control and invisible characters, valid curve points) is checked
+here, from the structs' ``__post_init__``.
+
+``__post_init__`` also runs when an object is built in code, but msgspec's ``__init__`` checks
+neither types nor the ``Meta`` limits below. So the helpers here check the type of what they
+are given (cheaply, ``type(v) is str``) and refuse anything else as :class:`MalformedToken`;
+the declared types and limits of an object built in code are checked when it is signed
+(:func:`~endorse.protocol.sign` re-reads the payload with the verifier's reader).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated
 
 import msgspec
 
+from endorse.protocol.canonical import MAX_SAFE_INTEGER
 from endorse.protocol.errors import InvalidKey, MalformedToken
 from endorse.protocol.keys import PublicKey
 
-MAX_INT = 2**53 - 1
-
-Time = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
+Time = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
 """Integer seconds since the Unix epoch, UTC."""
 Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{21}[AQgw]\Z")]
 """16 random bytes in canonical base64url (the last character carries 4 zero bits)."""
@@ -36,15 +43,18 @@ Email = Annotated[
         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\Z",
     ),
 ]
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+"""A decimal port 1..65535 without leading zeros."""
 Registry = Annotated[
     str,
     msgspec.Meta(
         max_length=200,
-        # Lower-case host names only, so one registry has one spelling; no empty, "." or ".."
-        # path segments, no trailing slash, query or fragment.
+        # Lower-case host names only, so one registry has one spelling; no explicit default
+        # port (:443 on https, :80 on http); no empty, "." or ".." path segments, no trailing
+        # slash, query or fragment.
         pattern=r"^(?:https://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-        r"|http://(?:127\.0\.0\.1|localhost|\[::1\]))"
-        r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+        r"(?::(?!443(?![0-9]))" + _PORT + r")?"
+        r"|http://(?:127\.0\.0\.1|localhost|\[::1\])(?::(?!80(?![0-9]))" + _PORT + r")?)"
         r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\Z",
     ),
 ]
@@ -63,28 +73,61 @@ Ascii128 = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,128}\Z")]
 Ascii256 = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,256}\Z")]
 
 
-def check_text(value: str | None, where: str, *, multiline: bool = False) -> None:
-    """Human text: NFC, no control or invisible formatting characters, no outer whitespace.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+"""Unicode's Default_Ignorable_Code_Point set (DerivedCoreProperties.txt): characters shown as
+nothing. Most are format characters (Cf) that ``isprintable()`` refuses already; this catches
+the ones it lets through: fillers of category Lo (U+115F, U+1160, U+3164, U+FFA0), the
+combining grapheme joiner U+034F, variation selectors (U+180B-U+180F, U+FE00-U+FE0F,
+U+E0100-U+E01EF) and U+17B4-U+17B5 (spec §2.3)."""
+
+
+def check_text(value: object, where: str, *, multiline: bool = False) -> None:
+    """Human text: NFC, no control or invisible characters, no outer whitespace (spec §2.3).
 
     Lengths are checked by the struct's type; ``None`` (an absent optional member) passes.
+
+    Raises:
+        MalformedToken: anything else, a value that is not a str included.
     """
-    if value is None:
-        return
+    if type(value) is not str:
+        if value is None:
+            return
+        raise MalformedToken(f"{where}: must be text")
     if value != value.strip():
         raise MalformedToken(f"{where}: leading or trailing whitespace")
     # isprintable() is False for every control, format and separator character except the
     # ASCII space; a statement may also contain line breaks.
     if not value.isprintable() and not (multiline and value.replace("\n", "").isprintable()):
         raise MalformedToken(f"{where}: control or invisible formatting characters")
+    if value.isascii():  # O(1) in CPython: printable ASCII is NFC and shows every character
+        return
+    if _INVISIBLE.search(value) is not None:
+        raise MalformedToken(f"{where}: invisible characters (Unicode default-ignorable)")
     if not unicodedata.is_normalized("NFC", value):
         raise MalformedToken(f"{where}: text must be in Unicode normalization form NFC")
 
 
-def check_did(value: str | None, where: str) -> None:
-    """A did:key naming a strict Ed25519 public key (spec §2.4); ``None`` passes."""
-    if value is None:
-        return
+def check_did(value: object, where: str) -> None:
+    """A did:key naming a strict Ed25519 public key (spec §2.4); ``None`` passes.
+
+    Raises:
+        MalformedToken: anything else, a value that is not a str included.
+    """
+    if type(value) is not str:
+        if value is None:
+            return
+        raise MalformedToken(f"{where}: must be a did:key text")
     try:
         PublicKey.from_did(value)
     except InvalidKey as e:
         raise MalformedToken(f"{where}: {e}") from e
+
+
+def check_optional_str(value: object, where: str) -> None:
+    """For members that ``__post_init__`` reads as text without another check."""
+    if value is not None and type(value) is not str:
+        raise MalformedToken(f"{where}: must be text")

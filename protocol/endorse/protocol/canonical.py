@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from endorse.protocol.errors import MalformedToken, NonCanonicalEncoding
+from endorse.protocol.errors import InvalidArgument, MalformedToken, NonCanonicalEncoding
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer magnitude allowed (I-JSON, RFC 7493 §2.2)."""
@@ -65,13 +65,30 @@ def _check(value: JSONValue, depth: int, max_depth: int) -> None:
     raise MalformedToken(f"value of type {t.__name__} cannot be encoded")
 
 
+def _walk(value: JSONValue, max_depth: int) -> None:
+    if type(max_depth) is not int:
+        raise InvalidArgument("max_depth must be an integer")
+    try:
+        _check(value, 0, max_depth)
+    except RecursionError as e:  # only reachable with a max_depth near the recursion limit
+        raise MalformedToken("nesting too deep to check") from e
+
+
+def _check_input(data: object, max_bytes: object) -> None:
+    if type(data) is not bytes:
+        raise MalformedToken("JSON input must be bytes (UTF-8)")
+    if type(max_bytes) is not int:
+        raise InvalidArgument("max_bytes must be an integer")
+
+
 def encode(value: JSONValue, *, max_depth: int = DEFAULT_MAX_DEPTH) -> bytes:
     """Return the canonical (RFC 8785) UTF-8 bytes of ``value``.
 
     Raises:
         MalformedToken: the value lies outside the protocol's JSON domain.
+        InvalidArgument: ``max_depth`` is not an integer.
     """
-    _check(value, 0, max_depth)
+    _walk(value, max_depth)
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError) as e:  # lone surrogates in str
@@ -82,18 +99,21 @@ def decode(data: bytes, *, max_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH) -
     """Parse canonical JSON bytes, strictly.
 
     Raises:
-        MalformedToken: over ``max_bytes``, invalid UTF-8 or JSON, lone surrogates, floats,
-            integers outside ±(2^53-1), non-ASCII member names, nesting over ``max_depth``.
+        MalformedToken: not bytes, over ``max_bytes``, invalid UTF-8 or JSON, lone surrogates,
+            floats, integers outside ±(2^53-1), non-ASCII member names, nesting over
+            ``max_depth``.
         NonCanonicalEncoding: well-formed JSON that is not the canonical encoding of its
             value (duplicate names, member order, whitespace, escapes, number spelling).
+        InvalidArgument: ``max_bytes`` or ``max_depth`` is not an integer.
     """
+    _check_input(data, max_bytes)
     if len(data) > max_bytes:
         raise MalformedToken(f"JSON of {len(data)} bytes exceeds the limit of {max_bytes}")
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as e:
         raise MalformedToken(f"invalid JSON or UTF-8: {e.msg}") from e
-    _check(value, 0, max_depth)
+    _walk(value, max_depth)
     if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) != data:
         raise NonCanonicalEncoding(
             "JSON is not in canonical form (RFC 8785): duplicate or unsorted member names,"
@@ -105,15 +125,23 @@ def decode(data: bytes, *, max_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH) -
 def decode_for_schema(data: bytes, *, max_bytes: int) -> JSONValue:
     """Parse canonical JSON for a caller that checks every value against a strict schema.
 
-    The fast path of token decoding: :func:`decode` without its domain walk. It is sound
-    only when the caller accepts nothing outside the domain anyway, as every protocol object
-    reader does (exact types, integer ranges, known ASCII member names, fixed nesting); for
-    values inside the domain the comparison below is the full RFC 8785 check.
+    The fast path of token decoding: :func:`decode` without its domain walk. On its own it
+    is NOT a canonical-JSON check: it accepts bytes outside the domain that orjson writes back
+    the same way, although RFC 8785 would spell them otherwise or the domain refuses them
+    (``100.0``, ``-0.0``, ``18446744073709551615``, non-ASCII member names, deep nesting). It
+    is sound only when the caller then refuses everything outside the domain, as every
+    protocol object reader does (exact types, integer ranges, known ASCII member names, one
+    level of nesting); for values inside the domain the comparison below is the full RFC 8785
+    check. ``tests/test_canonical.py`` holds the readers to that: whatever this function and
+    a reader accept, :func:`decode` accepts too.
 
     Raises:
-        MalformedToken: over ``max_bytes``, invalid UTF-8 or JSON, lone surrogates.
+        MalformedToken: not bytes, over ``max_bytes``, invalid UTF-8 or JSON, lone surrogates.
         NonCanonicalEncoding: not the canonical encoding of its value.
+        InvalidArgument: ``max_bytes`` is not an integer.
     """
+    if type(data) is not bytes or type(max_bytes) is not int:
+        _check_input(data, max_bytes)
     if len(data) > max_bytes:
         raise MalformedToken(f"JSON of {len(data)} bytes exceeds the limit of {max_bytes}")
     try:

@@ -1,7 +1,11 @@
 """Strict base64url (RFC 4648 §5, no padding) and base58btc, each with one accepted form.
 
-Decoders refuse anything that would not re-encode to the same text: padding, characters
-outside the alphabet, non-zero trailing bits, and (for base58) a different length.
+The base64url decoder refuses anything that would not re-encode to the same text: padding,
+characters outside the alphabet and non-zero trailing bits. base58btc has exactly one spelling
+per byte string by construction (each leading ``1`` is a leading zero byte, the rest is the
+big-endian number without leading zero digits), so its decoder needs no canonical-form check;
+it refuses characters outside the alphabet and over-long input. Fixed lengths (a did:key's 34
+bytes) are checked by the callers.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def b64url_decode(text: str, *, what: str = "base64url") -> bytes:
         MalformedToken: characters outside the alphabet, padding, or an impossible length.
         NonCanonicalEncoding: non-zero bits after the last full byte (a second spelling).
     """
+    if type(text) is not str:
+        raise MalformedToken(f"{what}: base64url must be text")
     rest = len(text) % 4
     if rest == 1:
         raise MalformedToken(f"{what}: impossible base64url length {len(text)}")
@@ -67,8 +73,10 @@ def b58_decode(text: str, *, what: str = "base58btc", max_chars: int = 128) -> b
     """Decode base58btc, refusing foreign characters and over-long input.
 
     Raises:
-        MalformedToken: empty, too long, or characters outside the alphabet.
+        MalformedToken: not text, empty, too long, or characters outside the alphabet.
     """
+    if type(text) is not str:
+        raise MalformedToken(f"{what}: base58btc must be text")
     if not text or len(text) > max_chars:
         raise MalformedToken(f"{what}: length must be 1..{max_chars} characters")
     n = 0

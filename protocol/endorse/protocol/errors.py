@@ -11,6 +11,8 @@ whatever the input; parsers wrap library errors (``raise MalformedToken(...) fro
     ├── InvalidKey                not a usable Ed25519 key / did:key (spec §2.4)
     ├── BadSignature              the signature does not verify (spec §3.3)
     ├── KeyFileError              a private key file cannot be read or decrypted
+    ├── InvalidArgument           a caller passed an argument of the wrong type (a bug in the
+    │                             caller, never a defect of a token)
     └── VerificationFailed        a verification ended in a verdict other than ``valid``
 """
 
@@ -50,6 +52,15 @@ class KeyFileError(EndorseError):
     """A private key file is unreadable, not PKCS#8 Ed25519 PEM, or the passphrase is wrong."""
 
 
+class InvalidArgument(EndorseError):
+    """An argument that is not untrusted input (a key, a verifier expectation, a clock, a
+    type to expect) has the wrong type: a bug in the calling code, not a defect of a token.
+
+    Untrusted input of the wrong type (a token that is not text, JSON that is not bytes) is
+    :class:`MalformedToken` instead.
+    """
+
+
 class VerificationFailed(EndorseError):
     """Raised by :func:`~endorse.protocol.verify_endorsement_strict` for any verdict but valid.
 
@@ -57,6 +68,10 @@ class VerificationFailed(EndorseError):
     """
 
     def __init__(self, result: VerificationResult) -> None:
+        from endorse.protocol.verify import VerificationResult  # here: verify imports errors
+
+        if type(result) is not VerificationResult:
+            raise InvalidArgument("VerificationFailed needs the VerificationResult that failed")
         super().__init__(f"{result.verdict.value}: {result.message}")
         self.result = result
 

@@ -28,13 +28,22 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from endorse.protocol.encoding import b58_decode, b58_encode
-from endorse.protocol.errors import BadSignature, InvalidKey, KeyFileError, MalformedToken
+from endorse.protocol.errors import (
+    BadSignature,
+    InvalidArgument,
+    InvalidKey,
+    KeyFileError,
+    MalformedToken,
+)
 
 DID_KEY_PREFIX = "did:key:z"
 _ED25519_MULTICODEC = b"\xed\x01"
 _DID_KEY_LENGTH = 56  # "did:key:z" + base58btc of 34 bytes, always 47 characters
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
+MAX_PEM_BYTES = 16384
+_PEM_PLAIN = b"-----BEGIN PRIVATE KEY-----"
+_PEM_ENCRYPTED = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
 
 class PublicKey:
@@ -58,6 +67,9 @@ class PublicKey:
         Raises:
             InvalidKey: not a did:key, another key type, non-canonical, or an invalid point.
         """
+        # Checked before the cache, which would hash the argument (TypeError for a list).
+        if type(did) is not str:
+            raise InvalidKey("a key identifier is a text string starting with 'did:key:z'")
         return _public_key_from_did(did)
 
     @property
@@ -74,8 +86,11 @@ class PublicKey:
         """Check an Ed25519 signature over ``message``; return nothing when it is good.
 
         Raises:
-            BadSignature: the signature is not exactly 64 bytes or does not verify.
+            BadSignature: message or signature are not bytes, the signature is not exactly 64
+                bytes, or it does not verify.
         """
+        if type(message) is not bytes or type(signature) is not bytes:
+            raise BadSignature("message and signature must be bytes")
         if len(signature) != SIGNATURE_BYTES:
             raise BadSignature(f"an Ed25519 signature is exactly {SIGNATURE_BYTES} bytes")
         try:
@@ -95,8 +110,9 @@ class PublicKey:
 
 @functools.lru_cache(maxsize=4096)
 def _public_key_from_did(did: str) -> PublicKey:
-    # Cached: verifying many tokens from few issuers should parse each did:key once.
-    if type(did) is not str or not did.startswith(DID_KEY_PREFIX):
+    # Cached: verifying many tokens from few issuers should parse each did:key once. Only
+    # ever called with a str (PublicKey.from_did checks), so the cache can hash it.
+    if not did.startswith(DID_KEY_PREFIX):
         raise InvalidKey("a key identifier must start with 'did:key:z'")
     if len(did) != _DID_KEY_LENGTH:
         raise InvalidKey(f"an Ed25519 did:key is exactly {_DID_KEY_LENGTH} characters")
@@ -146,47 +162,68 @@ class SigningKey:
         return bytes(self._signing_key)
 
     def sign(self, message: bytes) -> bytes:
-        """The 64-byte Ed25519 signature of ``message``."""
+        """The 64-byte Ed25519 signature of ``message``.
+
+        Raises:
+            InvalidArgument: ``message`` is not bytes.
+        """
+        if type(message) is not bytes:
+            raise InvalidArgument("the message to sign must be bytes")
         return self._signing_key.sign(message).signature
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
         """PKCS#8 PEM, encrypted with the best available scheme when a passphrase is given.
 
         Raises:
-            KeyFileError: the passphrase is empty (it would protect nothing).
+            KeyFileError: the passphrase is not bytes, or is empty (it would protect nothing).
         """
-        _refuse_empty(passphrase)
+        _check_passphrase(passphrase)
         private = ed25519.Ed25519PrivateKey.from_private_bytes(self.seed())
         encryption: serialization.KeySerializationEncryption = (
             serialization.NoEncryption()
             if passphrase is None
             else serialization.BestAvailableEncryption(passphrase)
         )
-        return private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-        )
+        try:
+            return private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+            )
+        except ValueError as e:  # pragma: no cover - refused by the checks above
+            raise KeyFileError("the key cannot be written with this passphrase") from e
 
     @classmethod
     def from_pem(cls, data: bytes, passphrase: bytes | None = None) -> SigningKey:
         """Load a PKCS#8 PEM Ed25519 private key.
 
+        Whether the key is encrypted is read from its PEM header (``ENCRYPTED PRIVATE KEY``).
+        Messages never contain the passphrase.
+
         Raises:
-            KeyFileError: not PEM, not Ed25519, encrypted without a passphrase given, or the
-                passphrase is wrong.
+            KeyFileError: ``data`` or the passphrase are not bytes, the passphrase is empty,
+                not a PKCS#8 PEM key, not Ed25519, encrypted without a passphrase given,
+                unencrypted with one given, or the passphrase is wrong.
         """
-        _refuse_empty(passphrase)
-        if len(data) > 16384:
+        if type(data) is not bytes:
+            raise KeyFileError("the content of a key file must be bytes")
+        _check_passphrase(passphrase)
+        if len(data) > MAX_PEM_BYTES:
             raise KeyFileError("key file is too large to be an Ed25519 PEM key")
+        encrypted = _PEM_ENCRYPTED in data
+        if encrypted and passphrase is None:
+            raise KeyFileError("the key file is encrypted: a passphrase is needed")
+        if not encrypted:
+            if _PEM_PLAIN not in data:
+                raise KeyFileError("not a PKCS#8 PEM private key (no BEGIN PRIVATE KEY line)")
+            if passphrase is not None:
+                raise KeyFileError("the key file is not encrypted, but a passphrase was given")
         try:
             private = serialization.load_pem_private_key(data, password=passphrase)
-        except TypeError as e:
+        except (TypeError, ValueError, UnsupportedAlgorithm) as e:
             raise KeyFileError(
-                "the key file is encrypted: a passphrase is needed"
-                if passphrase is None
-                else "the key file is not encrypted, but a passphrase was given"
+                "wrong passphrase, or a damaged encrypted key file"
+                if encrypted
+                else "not a readable PKCS#8 PEM key"
             ) from e
-        except (ValueError, UnsupportedAlgorithm) as e:
-            raise KeyFileError("not a readable PKCS#8 PEM key, or a wrong passphrase") from e
         if not isinstance(private, ed25519.Ed25519PrivateKey):
             raise KeyFileError("the key file does not hold an Ed25519 key")
         return cls(
@@ -201,8 +238,12 @@ class SigningKey:
         return f"SigningKey(public={self._public.did!r})"
 
 
-def _refuse_empty(passphrase: bytes | None) -> None:
+def _check_passphrase(passphrase: bytes | None) -> None:
+    if passphrase is None:
+        return
+    if type(passphrase) is not bytes:
+        raise KeyFileError("a passphrase must be bytes (encode text as UTF-8)")
     # An empty passphrase is almost always a mistake (an unset variable, an empty prompt);
     # treating it as "no encryption" would silently write the key in the clear.
-    if passphrase is not None and not passphrase:
+    if not passphrase:
         raise KeyFileError("an empty passphrase is not allowed; omit it for an unencrypted key")

@@ -1,10 +1,18 @@
 """The signed objects of protocol v1 as frozen, typed structs (spec §4).
 
 Each class is a frozen :class:`msgspec.Struct` whose fields carry the wire names, types and
-limits of spec §4; ``__post_init__`` adds the rules a type cannot say. The same checks run
-when an object is built in code and when one is read from a token, so there is one set of
-rules for what a valid object is. Reading is done in msgspec's C core, which keeps the strict
-parse a small fraction of a signature check (``bench/verify_offline.py``).
+limits of spec §4; ``__post_init__`` adds the rules a type cannot say. There is one set of rules
+for what a valid object is, applied in two places:
+
+* reading (:meth:`SignedObject.from_payload`, used for every token) checks all of them:
+  msgspec's C core checks types, lengths and patterns, then ``__post_init__`` runs. This keeps
+  the strict parse a small fraction of a signature check (``bench/verify_offline.py``);
+* building an object in code runs only ``__post_init__``: msgspec's ``__init__`` checks
+  neither types nor lengths nor patterns. ``__post_init__`` refuses wrongly typed values it
+  reads (as :class:`MalformedToken`, never a stray ``TypeError``), but an object built in code
+  may still break a declared type or limit. :func:`~endorse.protocol.sign` catches that: it
+  re-reads the payload with the verifiers' reader and requires the result to equal the object,
+  so nothing is signed that a verifier would refuse, or that differs from what was built.
 
 Times are integer seconds since the Unix epoch, UTC.
 """
@@ -33,9 +41,11 @@ from endorse.protocol._rules import (
     Time,
     TokenHash,
     check_did,
+    check_optional_str,
     check_text,
 )
 from endorse.protocol.errors import MalformedToken
+from endorse.protocol.verdicts import Verdict
 
 PROTOCOL_VERSION = 1
 
@@ -67,22 +77,8 @@ STATUS_LIST_MIN_SIZE = 131_072
 STATUS_LIST_MAX_SIZE = 2**24
 """Most entries in a status list: 2 MiB of bits, bounding what a decoder allocates."""
 
-VERDICT_NAMES = frozenset(
-    {
-        "valid",
-        "revoked",
-        "expired",
-        "not_yet_valid",
-        "bad_signature",
-        "malformed",
-        "unknown_issuer",
-        "issuer_key_revoked",
-        "subject_mismatch",
-        "purpose_not_allowed",
-        "audience_mismatch",
-        "status_unavailable",
-    }
-)
+VERDICT_NAMES = frozenset(v.value for v in Verdict)
+"""The verdict names a receipt may carry (spec §6.2)."""
 
 
 def check_purpose(value: object, name: str = "purpose") -> str:
@@ -136,13 +132,19 @@ class SignedObject(_Struct, frozen=True):
     def from_payload(cls, data: Any) -> Self:
         """Read a decoded payload (a dict from canonical JSON), checking every rule.
 
-        The dict is consumed: its ``type`` and ``v`` members are removed.
+        ``data`` is not changed.
 
         Raises:
             MalformedToken: the message names the member and the rule it breaks.
         """
         if type(data) is not dict:
             raise MalformedToken(f"{cls.TYPE}: payload must be a JSON object")
+        return cls._read(data.copy())
+
+    @classmethod
+    def _read(cls, data: dict[str, Any]) -> Self:
+        # from_payload on a dict the caller owns and gives up: its "type" and "v" members are
+        # removed. Token decoding calls this on the dict it just parsed, saving a copy.
         found = data.pop("type", None)
         if found != cls.TYPE:
             raise MalformedToken(f"type: payload says {str(found)[:40]!r}, expected {cls.TYPE!r}")
@@ -156,14 +158,32 @@ class SignedObject(_Struct, frozen=True):
             raise MalformedToken(f"{cls.TYPE}: {e}") from e
 
     def to_payload(self) -> dict[str, Any]:
-        """The payload as a JSON-ready dict, header included."""
+        """The payload as a JSON-ready dict, header included.
+
+        For an object built in code with values of the wrong type the result may differ from
+        the object (msgspec writes bytes as base64 text, a UUID as text, a set as an array);
+        :func:`~endorse.protocol.sign` refuses such objects.
+
+        Raises:
+            MalformedToken: a value cannot be written as JSON at all.
+        """
         # Through JSON rather than to_builtins: arrays come back as lists, not tuples.
-        members: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
+        try:
+            members: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
+        except (msgspec.MsgspecError, TypeError, ValueError, OverflowError, RecursionError) as e:
+            raise MalformedToken(f"{self.TYPE}: a value cannot be written as JSON: {e}") from e
         return {"type": self.TYPE, "v": PROTOCOL_VERSION, **members}
 
     @property
     def signer(self) -> str | None:
-        """did:key that must have signed this object, or None when the registry signs it."""
+        """did:key that must have signed this object, or None when the registry signs it.
+
+        For endorser-signed types this is whoever the object itself names (``iss``, ``by``,
+        ``key``): a good signature shows only that the named key signed. Whether that key was
+        *allowed* to sign (a revocation by the issuer or the registry, a key revocation by
+        the key or the registry) is decided by :func:`~endorse.protocol.verify_revocation`
+        and :func:`~endorse.protocol.verify_key_revocation`.
+        """
         return None
 
 
@@ -203,6 +223,8 @@ class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
         check_text(self.context, "endorsement.rel.context")
         check_text(self.role, "endorsement.rel.role")
         check_text(self.org, "endorsement.rel.org")
+        check_optional_str(self.start, "endorsement.rel.from")
+        check_optional_str(self.end, "endorsement.rel.to")
         # "2024" as a start means its January, as an end its December: compare months.
         if (
             self.start is not None
@@ -263,14 +285,26 @@ class Endorsement(
         check_text(self.issuer_name, "endorsement.iss_name")
         check_text(self.statement, "endorsement.stmt", multiline=True)
         purposes = self.purposes
+        if type(purposes) is not tuple:
+            raise MalformedToken("endorsement.purposes: must be a tuple of purposes")
         if not 1 <= len(purposes) <= MAX_PURPOSES:  # also checked here for code-built objects
             raise MalformedToken(f"endorsement.purposes: must hold 1 to {MAX_PURPOSES} items")
         for p in purposes:
             check_purpose(p, "endorsement.purposes")
         if len(purposes) > 1 and list(purposes) != sorted(set(purposes)):
             raise MalformedToken("endorsement.purposes: must be sorted and without repeats")
-        if self.status is not None and self.status.index > MAX_STATUS_INDEX:
-            raise MalformedToken(f"endorsement.status.idx: at most {MAX_STATUS_INDEX}")
+        status = self.status
+        if status is not None:
+            if type(status) is not StatusRef or type(status.index) is not int:
+                raise MalformedToken("endorsement.status: must be a StatusRef with an int index")
+            if status.index > MAX_STATUS_INDEX:
+                raise MalformedToken(f"endorsement.status.idx: at most {MAX_STATUS_INDEX}")
+        if (
+            type(self.issued_at) is not int
+            or type(self.not_before) is not int
+            or type(self.expires) is not int
+        ):
+            raise MalformedToken("endorsement.iat, nbf, exp: must be integers")
         if self.not_before < self.issued_at:
             raise MalformedToken("endorsement.nbf: must not be before iat")
         if not 0 < self.expires - self.not_before <= MAX_VALIDITY:
@@ -421,9 +455,14 @@ class StatusListToken(
     """gzip-compressed bitstring, base64url; decoded by :class:`StatusList`."""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_age <= MAX_STATUS_LIST_AGE:
+        if type(self.max_age) is not int or not 1 <= self.max_age <= MAX_STATUS_LIST_AGE:
             raise MalformedToken(f"status-list.ttl: 1 to {MAX_STATUS_LIST_AGE} seconds")
-        if not STATUS_LIST_MIN_SIZE <= self.size <= STATUS_LIST_MAX_SIZE or self.size % 8:
+        size = self.size
+        if (
+            type(size) is not int
+            or not STATUS_LIST_MIN_SIZE <= size <= STATUS_LIST_MAX_SIZE
+            or size % 8
+        ):
             raise MalformedToken(
                 f"status-list.size: a multiple of 8 from {STATUS_LIST_MIN_SIZE}"
                 f" to {STATUS_LIST_MAX_SIZE}"
@@ -464,7 +503,7 @@ class Receipt(
     checked_at: Time
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICT_NAMES:
+        if type(self.verdict) is not str or self.verdict not in VERDICT_NAMES:
             raise MalformedToken("receipt.verdict: not a verdict of protocol v1")
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from endorse.protocol import canonical
 from endorse.protocol.encoding import b64url_decode, b64url_encode
-from endorse.protocol.errors import InvalidKey, MalformedToken
+from endorse.protocol.errors import InvalidArgument, InvalidKey, MalformedToken
 from endorse.protocol.keys import PublicKey, SigningKey
 
 REQUEST_CONTEXT = b"endorse/v1/request\0"
@@ -40,6 +40,7 @@ HEADER_NONCE = "Endorse-Nonce"
 HEADER_SIGNATURE = "Endorse-Signature"
 
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_UNIX_SECONDS = re.compile(r"0|[1-9][0-9]{0,15}")  # one spelling: no sign, no leading zeros
 _PATH = re.compile(r"/[\x21-\x7e]{0,2047}")
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH"})
 
@@ -64,13 +65,18 @@ def request_message(
     """The exact bytes a request signature covers.
 
     Raises:
-        MalformedToken: a method, path, timestamp or nonce outside its allowed form.
+        MalformedToken: a method, path, body, timestamp or nonce outside its allowed form.
+        InvalidArgument: ``registry`` or ``did`` is not a str.
     """
-    if method not in _METHODS:
-        raise MalformedToken(f"request method {method[:10]!r} is not signable")
-    if _PATH.fullmatch(path) is None:
+    if type(registry) is not str or type(did) is not str:
+        raise InvalidArgument("request registry and did:key must be str")
+    if type(method) is not str or method not in _METHODS:
+        raise MalformedToken(f"request method {str(method)[:10]!r} is not signable")
+    if type(path) is not str or _PATH.fullmatch(path) is None:
         raise MalformedToken("request path must be printable ASCII starting with '/'")
-    if _NONCE.fullmatch(nonce) is None:
+    if type(body) is not bytes:
+        raise MalformedToken("request body must be bytes")
+    if type(nonce) is not str or _NONCE.fullmatch(nonce) is None:
         raise MalformedToken("request nonce must be 16-64 base64url characters")
     if type(timestamp) is not int or not 0 <= timestamp <= canonical.MAX_SAFE_INTEGER:
         raise MalformedToken("request timestamp must be a non-negative integer")
@@ -98,7 +104,14 @@ def sign_request(
     now: int,
     nonce: str | None = None,
 ) -> dict[str, str]:
-    """The headers that authenticate ``method path body`` as sent by ``key`` at ``now``."""
+    """The headers that authenticate ``method path body`` as sent by ``key`` at ``now``.
+
+    Raises:
+        MalformedToken: see :func:`request_message`.
+        InvalidArgument: ``key`` is not a SigningKey, or ``registry`` not a str.
+    """
+    if type(key) is not SigningKey:
+        raise InvalidArgument("a request is signed with a SigningKey")
     nonce = new_nonce() if nonce is None else nonce
     message = request_message(registry, key.did, method, path, body, now, nonce)
     return {
@@ -121,10 +134,20 @@ def verify_request(
 ) -> SignedRequest:
     """Check a signed request's headers; the caller must then refuse a nonce seen before.
 
+    ``Endorse-Timestamp`` is decimal Unix seconds in one spelling: ASCII digits, no sign, no
+    leading zeros.
+
     Raises:
-        MalformedToken: a header is missing or malformed, or the timestamp is out of window.
+        MalformedToken: a header is missing, not text or malformed; the timestamp is out of
+            window; method, path or body are not of their form (str, str, bytes).
         BadSignature: the signature does not verify for the named key.
+        InvalidArgument: ``registry`` is not a str, ``headers`` not a mapping, or ``now`` and
+            ``max_skew`` not ints.
     """
+    if type(registry) is not str or type(now) is not int or type(max_skew) is not int:
+        raise InvalidArgument("verify_request: registry must be a str, now and max_skew ints")
+    if not isinstance(headers, Mapping):
+        raise InvalidArgument("verify_request: headers must be a mapping")
     try:
         did = headers[HEADER_KEY]
         time_text = headers[HEADER_TIME]
@@ -132,8 +155,17 @@ def verify_request(
         signature_text = headers[HEADER_SIGNATURE]
     except KeyError as e:
         raise MalformedToken(f"signed request: missing header {e.args[0]}") from e
-    if not (time_text.isascii() and time_text.isdigit() and len(time_text) <= 16):
-        raise MalformedToken(f"signed request: {HEADER_TIME} must be Unix seconds")
+    if (
+        type(did) is not str
+        or type(time_text) is not str
+        or type(nonce) is not str
+        or type(signature_text) is not str
+    ):
+        raise MalformedToken("signed request: header values must be text")
+    if _UNIX_SECONDS.fullmatch(time_text) is None:
+        raise MalformedToken(
+            f"signed request: {HEADER_TIME} must be Unix seconds (digits, no leading zeros)"
+        )
     timestamp = int(time_text)
     if abs(now - timestamp) > max_skew:
         raise MalformedToken(

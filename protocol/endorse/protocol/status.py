@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass
 
 from endorse.protocol.encoding import b64url_decode, b64url_encode
-from endorse.protocol.errors import MalformedToken
+from endorse.protocol.errors import InvalidArgument, MalformedToken
 from endorse.protocol.objects import STATUS_LIST_MAX_SIZE, STATUS_LIST_MIN_SIZE, StatusListToken
 
 MIN_SIZE = STATUS_LIST_MIN_SIZE
@@ -30,16 +30,34 @@ MAX_SIZE = STATUS_LIST_MAX_SIZE
 """Most entries in a list: 2 MiB of bits, bounding what a decoder allocates."""
 
 
+_BYTES_LIKE = (bytes, bytearray, memoryview)  # what a database driver may return
+
+
+def _check_size(size: int) -> None:
+    if type(size) is not int:
+        raise InvalidArgument("a status list size is an int")
+    if not MIN_SIZE <= size <= MAX_SIZE or size % 8:
+        raise MalformedToken(
+            f"status list size must be a multiple of 8 from {MIN_SIZE} to {MAX_SIZE}"
+        )
+
+
 class Bitstring:
-    """A mutable bitstring of ``size`` entries, all 0 (not revoked) at first."""
+    """A mutable bitstring of ``size`` entries, all 0 (not revoked) at first.
+
+    Raises (all methods):
+        MalformedToken: a size out of range, an index outside the list, bits that do not
+            decode.
+        InvalidArgument: an argument of the wrong type (a size that is not an int, data that
+            is not bytes, a value that is not a bool).
+    """
 
     __slots__ = ("_bytes", "size")
 
-    def __init__(self, size: int, data: bytes | None = None) -> None:
-        if not MIN_SIZE <= size <= MAX_SIZE or size % 8:
-            raise MalformedToken(
-                f"status list size must be a multiple of 8 from {MIN_SIZE} to {MAX_SIZE}"
-            )
+    def __init__(self, size: int, data: bytes | bytearray | memoryview | None = None) -> None:
+        _check_size(size)
+        if data is not None and type(data) not in _BYTES_LIKE:
+            raise InvalidArgument("status list data must be bytes")
         if data is not None and len(data) != size // 8:
             raise MalformedToken(f"status list holds {len(data) * 8} bits, declared {size}")
         self.size = size
@@ -57,6 +75,8 @@ class Bitstring:
 
     def set(self, index: int, value: bool = True) -> None:
         """Set (or with ``value=False`` clear) entry ``index``."""
+        if type(value) is not bool:
+            raise InvalidArgument("a status list entry is set to True or False")
         byte, mask = self._locate(index)
         if value:
             self._bytes[byte] |= mask
@@ -79,11 +99,11 @@ class Bitstring:
         """Decode ``encoded`` as a list of exactly ``size`` entries.
 
         Raises:
-            MalformedToken: not base64url, not gzip, truncated, trailing data, or inflating
-                to anything but ``size / 8`` bytes.
+            MalformedToken: not base64url text, not gzip, truncated, trailing data, or
+                inflating to anything but ``size / 8`` bytes; a size out of range.
+            InvalidArgument: ``size`` is not an int.
         """
-        if not MIN_SIZE <= size <= MAX_SIZE or size % 8:
-            raise MalformedToken("status list size out of range")
+        _check_size(size)
         compressed = b64url_decode(encoded, what="status list bits")
         expected = size // 8
         # wbits 16+15: gzip container only. max_length caps the allocation; one extra byte
@@ -105,6 +125,9 @@ class StatusList:
     """A status list whose registry signature has been checked; see :func:`verify_status_list`.
 
     ``fresh_until`` is ``issued_at + max_age``: after it, a verifier must fetch anew.
+
+    Raises:
+        InvalidArgument: a field of the wrong type (when built in code).
     """
 
     registry: str
@@ -112,6 +135,19 @@ class StatusList:
     issued_at: int
     max_age: int
     bits: Bitstring
+
+    def __post_init__(self) -> None:
+        if (
+            type(self.registry) is not str
+            or type(self.list_id) is not str
+            or type(self.issued_at) is not int
+            or type(self.max_age) is not int
+            or type(self.bits) is not Bitstring
+        ):
+            raise InvalidArgument(
+                "StatusList(registry: str, list_id: str, issued_at: int, max_age: int,"
+                " bits: Bitstring)"
+            )
 
     @property
     def fresh_until(self) -> int:
@@ -122,7 +158,14 @@ class StatusList:
 
     @classmethod
     def from_token_object(cls, obj: StatusListToken) -> StatusList:
-        """Decode the bits of an already verified status-list object."""
+        """Decode the bits of an already verified status-list object.
+
+        Raises:
+            MalformedToken: the bits do not decode.
+            InvalidArgument: ``obj`` is not a StatusListToken.
+        """
+        if type(obj) is not StatusListToken:
+            raise InvalidArgument("from_token_object needs a StatusListToken")
         return cls(
             obj.registry,
             obj.list_id,

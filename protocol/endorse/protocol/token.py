@@ -29,6 +29,7 @@ from endorse.protocol import canonical
 from endorse.protocol.encoding import b64url_decode, b64url_encode
 from endorse.protocol.errors import (
     BadSignature,
+    InvalidArgument,
     InvalidKey,
     MalformedToken,
     WrongTokenType,
@@ -41,13 +42,22 @@ T = TypeVar("T", bound=SignedObject)
 VERSION_SUFFIX = "-v1"
 _SIGNATURE_CHARS = 86  # 64 bytes in unpadded base64url
 _PREFIXES = {t + VERSION_SUFFIX: cls for t, cls in OBJECT_TYPES.items()}
+# Looked up by id(): never calls a foreign __eq__ or __hash__, whatever the argument is.
+_CLASS_IDS = frozenset(id(cls) for cls in OBJECT_TYPES.values())
 _MAX_ANY_TOKEN = max(cls.MAX_TOKEN_CHARS for cls in OBJECT_TYPES.values())
 _CONTEXTS = {t: b"endorse/v1/" + t.encode("ascii") + b"\0" for t in OBJECT_TYPES}
 
 
 def signing_context(type_name: str) -> bytes:
-    """The bytes that precede the payload in the signed message of ``type_name``."""
-    return _CONTEXTS[type_name]
+    """The bytes that precede the payload in the signed message of ``type_name``.
+
+    Raises:
+        MalformedToken: not the name of an object type of protocol v1.
+    """
+    context = _CONTEXTS.get(type_name) if type(type_name) is str else None
+    if context is None:
+        raise MalformedToken(f"unknown object type {str(type_name)[:40]!r}")
+    return context
 
 
 def token_hash(token: str) -> str:
@@ -55,7 +65,12 @@ def token_hash(token: str) -> str:
 
     How receipts, registrations and presentations name a token. Never raises for a str, so
     even a malformed token can be named.
+
+    Raises:
+        MalformedToken: ``token`` is not a str.
     """
+    if type(token) is not str:
+        raise MalformedToken("a token is a text string")
     return b64url_encode(hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())
 
 
@@ -76,7 +91,13 @@ class Unverified(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Verified(Generic[T]):
-    """A token whose signature verified under ``signer``; ``object`` is what was signed."""
+    """A token whose signature verified under ``signer``; ``object`` is what was signed.
+
+    For endorser-signed types ``signer`` is whoever the object names (``iss``, ``by``,
+    ``key``): the signature shows that key signed, not that it was allowed to. Who may sign
+    a revocation or key revocation is checked by :func:`~endorse.protocol.verify_revocation`
+    and :func:`~endorse.protocol.verify_key_revocation`.
+    """
 
     token: str
     object: T
@@ -87,15 +108,32 @@ class Verified(Generic[T]):
 def sign(obj: SignedObject, key: SigningKey) -> str:
     """Encode, check and sign ``obj``; return the compact token.
 
-    The payload is re-read with the same strict reader verifiers use, so nothing can be
-    signed that a verifier would refuse as malformed.
+    The payload is re-read with the same strict reader verifiers use, and what it reads must
+    equal ``obj``: nothing can be signed that a verifier would refuse as malformed, nor
+    anything other than ``obj`` (msgspec would write a wrongly typed value, bytes say, as
+    something else). Objects built in code get their type and limit checks here.
 
     Raises:
-        MalformedToken: the object breaks a rule of spec §4.
+        MalformedToken: the object breaks a rule of spec §4, or holds values of the wrong
+            type.
         InvalidKey: the object names a signer and ``key`` is not it.
+        InvalidArgument: ``obj`` is not a protocol object, or ``key`` not a SigningKey.
     """
+    cls = type(obj)
+    if id(cls) not in _CLASS_IDS:
+        raise InvalidArgument("only the protocol's object types can be signed")
+    if type(key) is not SigningKey:
+        raise InvalidArgument("a token is signed with a SigningKey")
     payload = canonical.encode(obj.to_payload())
-    type(obj).from_payload(canonical.decode(payload, max_bytes=len(payload)))
+    read = cls._read(canonical.decode(payload, max_bytes=len(payload)))
+    try:
+        same = read == obj
+    except Exception:  # a foreign value whose == raises is a wrong type too
+        same = False
+    if not same:
+        raise MalformedToken(
+            f"{obj.TYPE}: holds values of the wrong type (what would be signed differs)"
+        )
     if obj.signer is not None and obj.signer != key.did:
         raise InvalidKey(f"this {obj.TYPE} must be signed by {obj.signer}, not {key.did}")
     token = ".".join(
@@ -113,6 +151,8 @@ def sign(obj: SignedObject, key: SigningKey) -> str:
 def _split(
     token: object, expected: type[SignedObject] | None
 ) -> tuple[type[SignedObject], str, str]:
+    if expected is not None and id(expected) not in _CLASS_IDS:
+        raise InvalidArgument("the expected type must be one of the protocol's object types")
     if type(token) is not str:
         raise MalformedToken("a token is a text string")
     limit = expected.MAX_TOKEN_CHARS if expected else _MAX_ANY_TOKEN
@@ -138,7 +178,7 @@ def _decode(token: object, expected: type[T] | None) -> Unverified[T]:
     cls, payload_text, signature_text = _split(token, expected)
     payload = b64url_decode(payload_text, what="payload")
     signature = b64url_decode(signature_text, what="signature")
-    obj = cls.from_payload(canonical.decode_for_schema(payload, max_bytes=cls.MAX_TOKEN_CHARS))
+    obj = cls._read(canonical.decode_for_schema(payload, max_bytes=cls.MAX_TOKEN_CHARS))
     return Unverified(token, obj, payload, signature)  # type: ignore[arg-type]
 
 
@@ -159,6 +199,7 @@ def decode_unverified(token: object, expected: type[T]) -> Unverified[T]:
     Raises:
         WrongTokenType: a well-formed token of another type.
         MalformedToken: any other defect.
+        InvalidArgument: ``expected`` is not one of the protocol's object types.
     """
     return _decode(token, expected)
 
@@ -166,13 +207,22 @@ def decode_unverified(token: object, expected: type[T]) -> Unverified[T]:
 def check_signature(unverified: Unverified[T], key: PublicKey | None = None) -> Verified[T]:
     """Check the signature of a decoded token.
 
-    ``key`` is the registry's key for registry-signed types; for the others the signer named
-    in the object is used and ``key``, when given, must equal it.
+    ``key`` is the registry's key for registry-signed types; for the others the signer is
+    whoever the object names (``iss``, ``by``, ``key``) and ``key``, when given, must equal
+    it. This shows who signed, not that they were allowed to: for revocations and key
+    revocations use :func:`~endorse.protocol.verify_revocation` and
+    :func:`~endorse.protocol.verify_key_revocation`, which also check the signer may sign.
 
     Raises:
         BadSignature: the signature does not verify, or the signer is not ``key``.
+        InvalidKey: a registry-signed type and no ``key``.
         MalformedToken: the object names a signer that is not a valid key.
+        InvalidArgument: ``unverified`` is not an Unverified, or ``key`` not a PublicKey.
     """
+    if type(unverified) is not Unverified:
+        raise InvalidArgument("check_signature needs an Unverified from decode_unverified")
+    if key is not None and type(key) is not PublicKey:
+        raise InvalidArgument("the key to verify with must be a PublicKey")
     named = unverified.object.signer
     if named is None:
         if key is None:
@@ -192,9 +242,14 @@ def check_signature(unverified: Unverified[T], key: PublicKey | None = None) -> 
 def verify_token(token: object, expected: type[T], key: PublicKey | None = None) -> Verified[T]:
     """Decode a token of type ``expected`` and check its signature (see :func:`check_signature`).
 
+    For endorser-signed types the signer is whoever the object names; whether it may sign is
+    not checked here (see :func:`check_signature`).
+
     Raises:
         MalformedToken: the token is not well-formed (:class:`WrongTokenType` for another type).
         BadSignature: the signature does not verify.
+        InvalidKey: a registry-signed type and no ``key``.
+        InvalidArgument: ``expected`` is not an object type, or ``key`` not a PublicKey.
     """
     return check_signature(decode_unverified(token, expected), key)
 

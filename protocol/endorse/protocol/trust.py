@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from endorse.protocol.errors import BadSignature, MalformedToken
+from endorse.protocol.errors import BadSignature, InvalidArgument, MalformedToken
 from endorse.protocol.keys import PublicKey
 from endorse.protocol.objects import (
     KeyBinding,
@@ -31,6 +31,9 @@ class TrustedIssuer:
     ``identity`` is the registry-verified e-mail, or None for a key the verifier pinned
     itself (``endorse verify --issuer DID``). ``revoked_from``: when the key was revoked;
     its tokens then need a registration older than that (spec §6.3 step 5).
+
+    Raises:
+        InvalidArgument: a field of the wrong type (when built in code).
     """
 
     key: str
@@ -39,6 +42,20 @@ class TrustedIssuer:
     since: int | None = None
     registry: str | None = None
     revoked_from: int | None = None
+
+    def __post_init__(self) -> None:
+        if (
+            type(self.key) is not str
+            or (self.identity is not None and type(self.identity) is not str)
+            or (self.name is not None and type(self.name) is not str)
+            or (self.since is not None and type(self.since) is not int)
+            or (self.registry is not None and type(self.registry) is not str)
+            or (self.revoked_from is not None and type(self.revoked_from) is not int)
+        ):
+            raise InvalidArgument(
+                "TrustedIssuer(key: str, identity, name, registry: str | None,"
+                " since, revoked_from: int | None)"
+            )
 
     @classmethod
     def pinned(cls, did: str) -> TrustedIssuer:
@@ -53,7 +70,16 @@ class TrustedIssuer:
     def from_binding(
         cls, binding: KeyBinding, revocation: KeyRevocation | None = None
     ) -> TrustedIssuer:
-        """Trust a key as its verified registry binding (and key revocation, if any) say."""
+        """Trust a key as its verified registry binding (and key revocation, if any) say.
+
+        Raises:
+            MalformedToken: the key revocation is for another key.
+            InvalidArgument: not a KeyBinding (and a KeyRevocation or None).
+        """
+        if type(binding) is not KeyBinding or (
+            revocation is not None and type(revocation) is not KeyRevocation
+        ):
+            raise InvalidArgument("from_binding needs a KeyBinding and a KeyRevocation or None")
         if revocation is not None and revocation.key != binding.key:
             raise MalformedToken("key revocation is for another key than the binding")
         return cls(
@@ -72,7 +98,9 @@ def verify_key_binding(token: str, registry_key: PublicKey, registry: str) -> Ke
     Raises:
         MalformedToken: not a well-formed key binding, or for another registry.
         BadSignature: not signed by ``registry_key``.
+        InvalidArgument: ``registry_key`` is not a PublicKey, or ``registry`` not a str.
     """
+    _check_registry(registry)
     binding = verify_token(token, KeyBinding, registry_key).object
     _same_registry(binding.registry, registry)
     return binding
@@ -84,14 +112,23 @@ def verify_status_list(token: str, registry_key: PublicKey, registry: str) -> St
     Raises:
         MalformedToken: malformed, for another registry, or bits that do not decode.
         BadSignature: not signed by ``registry_key``.
+        InvalidArgument: ``registry_key`` is not a PublicKey, or ``registry`` not a str.
     """
+    _check_registry(registry)
     obj = verify_token(token, StatusListToken, registry_key).object
     _same_registry(obj.registry, registry)
     return StatusList.from_token_object(obj)
 
 
 def verify_receipt(token: str, registry_key: PublicKey, registry: str) -> Receipt:
-    """Check a verification receipt signed by the registry."""
+    """Check a verification receipt signed by the registry.
+
+    Raises:
+        MalformedToken: malformed, or for another registry.
+        BadSignature: not signed by ``registry_key``.
+        InvalidArgument: ``registry_key`` is not a PublicKey, or ``registry`` not a str.
+    """
+    _check_registry(registry)
     receipt = verify_token(token, Receipt, registry_key).object
     _same_registry(receipt.registry, registry)
     return receipt
@@ -103,7 +140,9 @@ def verify_registration(token: str, registry_key: PublicKey, registry: str) -> R
     Raises:
         MalformedToken: malformed, or for another registry.
         BadSignature: not signed by ``registry_key``.
+        InvalidArgument: ``registry_key`` is not a PublicKey, or ``registry`` not a str.
     """
+    _check_registry(registry)
     registration = verify_token(token, Registration, registry_key).object
     _same_registry(registration.registry, registry)
     return registration
@@ -112,9 +151,15 @@ def verify_registration(token: str, registry_key: PublicKey, registry: str) -> R
 def verify_revocation(token: str, registry_key: PublicKey | None = None) -> Revocation:
     """Check a revocation signed by the endorsement's issuer, or by the registry's key.
 
+    Unlike :func:`~endorse.protocol.verify_token`, this checks who may sign: ``by`` must be
+    the issuer named in the revocation or ``registry_key``.
+
     Raises:
+        MalformedToken: not a well-formed revocation.
         BadSignature: signed by neither the issuer nor ``registry_key``.
+        InvalidArgument: ``registry_key`` is not a PublicKey or None.
     """
+    _check_key(registry_key)
     revocation = verify_token(token, Revocation).object
     _signed_by_key_or_registry(revocation.by, revocation.issuer, registry_key)
     return revocation
@@ -123,12 +168,29 @@ def verify_revocation(token: str, registry_key: PublicKey | None = None) -> Revo
 def verify_key_revocation(token: str, registry_key: PublicKey | None = None) -> KeyRevocation:
     """Check a key revocation signed by the key itself, or by the registry's key.
 
+    Unlike :func:`~endorse.protocol.verify_token`, this checks who may sign: ``by`` must be
+    the revoked key itself or ``registry_key``.
+
     Raises:
+        MalformedToken: not a well-formed key revocation.
         BadSignature: signed by neither the key nor ``registry_key``.
+        InvalidArgument: ``registry_key`` is not a PublicKey or None.
     """
+    _check_key(registry_key)
     revocation = verify_token(token, KeyRevocation).object
     _signed_by_key_or_registry(revocation.by, revocation.key, registry_key)
     return revocation
+
+
+def _check_registry(registry: object) -> None:
+    # registry_key is checked by verify_token (check_signature).
+    if type(registry) is not str:
+        raise InvalidArgument("the registry id must be a str")
+
+
+def _check_key(registry_key: object) -> None:
+    if registry_key is not None and type(registry_key) is not PublicKey:
+        raise InvalidArgument("the registry key must be a PublicKey")
 
 
 def _signed_by_key_or_registry(by: str, key: str, registry_key: PublicKey | None) -> None:
@@ -139,4 +201,4 @@ def _signed_by_key_or_registry(by: str, key: str, registry_key: PublicKey | None
 
 def _same_registry(found: str, expected: str) -> None:
     if found != expected:
-        raise MalformedToken(f"statement is by registry {found!r}, expected {expected!r}")
+        raise MalformedToken(f"statement is by registry {found[:80]!r}, expected {expected[:80]!r}")

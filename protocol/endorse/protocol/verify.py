@@ -17,15 +17,15 @@ the server and the tests run exactly the same decision.
 
 from __future__ import annotations
 
-import functools
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple, ParamSpec
+from typing import NamedTuple
 
 from endorse.protocol.errors import (
     BadSignature,
     EndorseError,
+    InvalidArgument,
     InvalidKey,
     MalformedToken,
     VerificationFailed,
@@ -46,8 +46,6 @@ DEFAULT_CLOCK_SKEW = 300
 """Seconds of clock difference tolerated on validity windows (spec §6.3)."""
 PRESENTATION_MAX_AGE = 300
 """How old (or how far in the future) a presentation's ``iat`` may be, in seconds."""
-
-P = ParamSpec("P")
 
 StatusKey = tuple[str, str]
 """How status lists are looked up: ``(registry, list_id)``."""
@@ -134,10 +132,20 @@ class VerificationResult:
         return self.endorsement
 
 
-def index_status_lists(lists: list[StatusList]) -> dict[StatusKey, StatusList]:
-    """Key status lists as :func:`verify_endorsement` looks them up; newest wins."""
+def index_status_lists(lists: Iterable[StatusList]) -> dict[StatusKey, StatusList]:
+    """Key status lists as :func:`verify_endorsement` looks them up; newest wins.
+
+    Raises:
+        InvalidArgument: ``lists`` is not an iterable of :class:`StatusList`.
+    """
+    try:
+        items = list(lists)
+    except TypeError as e:
+        raise InvalidArgument("index_status_lists needs an iterable of StatusList") from e
+    if any(type(s) is not StatusList for s in items):
+        raise InvalidArgument("index_status_lists needs an iterable of StatusList")
     out: dict[StatusKey, StatusList] = {}
-    for s in sorted(lists, key=lambda s: s.issued_at):
+    for s in sorted(items, key=lambda s: s.issued_at):
         out[(s.registry, s.list_id)] = s
     return out
 
@@ -163,7 +171,11 @@ def verify_endorsement(
     max_status_staleness: int = 0,
     require_status: bool = True,
 ) -> VerificationResult:
-    """Verify an endorsement token against trusted inputs (spec §6.3); never raises.
+    """Verify an endorsement token against trusted inputs (spec §6.3).
+
+    Never raises for any token, whatever it holds (even when it is not a str): every defect
+    of the token is a verdict. Raises only for wrongly typed verifier arguments, which are
+    bugs in the calling code.
 
     Args:
         token: the compact endorsement token, untrusted.
@@ -184,7 +196,41 @@ def verify_endorsement(
 
     Returns:
         A :class:`VerificationResult`; its ``verdict`` follows the first failing step.
+
+    Raises:
+        InvalidArgument: an argument other than ``token`` has the wrong type (``issuers`` and
+            ``status_lists`` must be mappings to :class:`TrustedIssuer` and
+            :class:`StatusList`, ``registration`` a :class:`Registration`, the times ints,
+            ``require_status`` a bool, the other expectations str or None).
     """
+    # Cheap type checks, so a wrong argument is an InvalidArgument up front, whatever the
+    # token, and never a TypeError halfway through. Mapping values are checked on lookup.
+    if (
+        type(now) is not int
+        or type(clock_skew) is not int
+        or type(max_status_staleness) is not int
+        or type(require_status) is not bool
+        or (type(issuers) is not dict and not isinstance(issuers, Mapping))
+        or (
+            status_lists is not None
+            and type(status_lists) is not dict
+            and not isinstance(status_lists, Mapping)
+        )
+        or (subject is not None and type(subject) is not str)
+        or (purpose is not None and type(purpose) is not str)
+        or (audience is not None and type(audience) is not str)
+        or (presentation is not None and type(presentation) is not str)
+        or (nonce is not None and type(nonce) is not str)
+        or (registration is not None and type(registration) is not Registration)
+    ):
+        raise InvalidArgument(
+            _bad_argument(
+                now=now, clock_skew=clock_skew, max_status_staleness=max_status_staleness,
+                require_status=require_status, issuers=issuers, status_lists=status_lists,
+                subject=subject, purpose=purpose, audience=audience, presentation=presentation,
+                nonce=nonce, registration=registration,
+            )
+        )  # fmt: skip
     checks: list[Check] = []
 
     def done(
@@ -215,6 +261,8 @@ def verify_endorsement(
 
     # Step 4: is the key bound to a verified identity the verifier trusts?
     issuer = issuers.get(e.issuer)
+    if issuer is not None and type(issuer) is not TrustedIssuer:
+        raise InvalidArgument("issuers must map did:key strings to TrustedIssuer")
     if issuer is None or issuer.key != e.issuer:
         checks.append(Check("issuer", False, "key not bound to a verified identity"))
         return done(Verdict.UNKNOWN_ISSUER, "issuer key is not trusted by this verifier", e)
@@ -236,6 +284,8 @@ def verify_endorsement(
     status = None
     if e.status is not None:
         status = (status_lists or {}).get((e.status.registry, e.status.list_id))
+        if status is not None and type(status) is not StatusList:
+            raise InvalidArgument("status_lists must map (registry, list id) to StatusList")
         if status is not None:
             if e.status.index >= status.bits.size:
                 # The token is fine; the list given cannot speak for it (step 9 reports it).
@@ -347,18 +397,58 @@ def _presentation_problem(
     return None
 
 
-def _raising(fn: Callable[P, VerificationResult]) -> Callable[P, Endorsement]:
-    @functools.wraps(fn)
-    def strict(*args: P.args, **kwargs: P.kwargs) -> Endorsement:
-        return fn(*args, **kwargs).raise_for_verdict()
-
-    strict.__doc__ = """Like :func:`verify_endorsement`, but return the endorsement or raise.
+def verify_endorsement_strict(
+    token: str,
+    *,
+    now: int,
+    issuers: Mapping[str, TrustedIssuer],
+    status_lists: Mapping[StatusKey, StatusList] | None = None,
+    subject: str | None = None,
+    purpose: str | None = None,
+    audience: str | None = None,
+    presentation: str | None = None,
+    nonce: str | None = None,
+    registration: Registration | None = None,
+    clock_skew: int = DEFAULT_CLOCK_SKEW,
+    max_status_staleness: int = 0,
+    require_status: bool = True,
+) -> Endorsement:
+    """Like :func:`verify_endorsement`, but return the endorsement or raise.
 
     Raises:
         VerificationFailed: for every verdict but ``valid``; ``.result`` has the details.
+        InvalidArgument: as :func:`verify_endorsement`.
     """
-    strict.__name__ = strict.__qualname__ = "verify_endorsement_strict"
-    return strict
+    return verify_endorsement(
+        token, now=now, issuers=issuers, status_lists=status_lists, subject=subject,
+        purpose=purpose, audience=audience, presentation=presentation, nonce=nonce,
+        registration=registration, clock_skew=clock_skew,
+        max_status_staleness=max_status_staleness, require_status=require_status,
+    ).raise_for_verdict()  # fmt: skip
 
 
-verify_endorsement_strict = _raising(verify_endorsement)
+_EXPECTED_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    "now": ("an int", (int,)),
+    "clock_skew": ("an int", (int,)),
+    "max_status_staleness": ("an int", (int,)),
+    "require_status": ("a bool", (bool,)),
+    "subject": ("a str or None", (str, type(None))),
+    "purpose": ("a str or None", (str, type(None))),
+    "audience": ("a str or None", (str, type(None))),
+    "presentation": ("a str or None", (str, type(None))),
+    "nonce": ("a str or None", (str, type(None))),
+    "registration": ("a Registration or None", (Registration, type(None))),
+}
+
+
+def _bad_argument(**arguments: object) -> str:
+    # The slow path of verify_endorsement's argument check: name the first wrong argument.
+    for name, value in arguments.items():
+        if name in ("issuers", "status_lists"):
+            if not (isinstance(value, Mapping) or (name == "status_lists" and value is None)):
+                return f"verify_endorsement: {name} must be a mapping"
+            continue
+        what, types = _EXPECTED_TYPES[name]
+        if type(value) not in types:
+            return f"verify_endorsement: {name} must be {what}, not {type(value).__name__}"
+    return "verify_endorsement: an argument has the wrong type"  # pragma: no cover

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 from endorse.server.db import Database
 from endorse.server.migrate import upgrade
@@ -21,10 +22,20 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--database-url")
     serve.add_argument("--dev", action="store_true")
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.add_argument("--database-url")
     args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        import logging.config
+
+        from endorse.server.observability import logging_config
+
+        logging.config.dictConfig(logging_config(args.log_level, unsafe_dev=args.dev))
 
     # Workers are separate processes: they read their settings from the environment.
     if args.database_url:
@@ -44,15 +55,23 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    uvicorn.run(
-        "endorse.server.app:create_app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        access_log=False,  # access logs carry URLs, and verification URLs carry tokens
-    )
+    from endorse.server.routes.metrics import MULTIPROCESS_ENV
+
+    with tempfile.TemporaryDirectory(prefix="endorse-metrics-") as metrics_dir:
+        if args.workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+            # Each worker is its own process: they pool their metrics in this directory, so
+            # /metrics reports the whole server whichever worker answers.
+            os.environ[MULTIPROCESS_ENV] = metrics_dir
+        uvicorn.run(
+            "endorse.server.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=logging_config(args.log_level, unsafe_dev=args.dev),
+            log_level=args.log_level,
+            access_log=False,  # access logs carry URLs, and verification URLs carry tokens
+        )
     return 0
 
 

@@ -19,8 +19,9 @@ from endorse.server.context import Context, system_clock
 from endorse.server.db import Database
 from endorse.server.limits import BodyLimits
 from endorse.server.mailer import make_mailer
+from endorse.server.observability import RequestMetrics
 from endorse.server.ratelimit import DatabaseLimiter, Limiter, RedisLimiter
-from endorse.server.routes import ops
+from endorse.server.routes import endorsements, identities, metrics, ops, status, verify
 from endorse.server.settings import Settings, load_settings
 
 
@@ -59,7 +60,14 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
+    # Outermost, so requests refused by the body limits are counted too.
+    app.add_middleware(RequestMetrics)
     app.include_router(ops.router)
+    app.include_router(metrics.router)
+    app.include_router(identities.router)
+    app.include_router(endorsements.router)
+    app.include_router(status.router)
+    app.include_router(verify.router)
     return app
 
 

@@ -16,6 +16,7 @@ from endorse.server.mailer import Mailer
 from endorse.server.metrics import Metrics
 from endorse.server.ratelimit import Limiter
 from endorse.server.settings import Settings
+from endorse.server.verification import Caches
 
 
 def system_clock() -> int:
@@ -31,6 +32,8 @@ class Context:
     limiter: Limiter
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], int] = field(default=system_clock)
+    caches: Caches = field(default_factory=Caches)
+    """Per-process caches of immutable, verified things (bindings, decoded lists)."""
 
     @property
     def registry(self) -> str:

@@ -56,7 +56,8 @@ class PendingCode(Base):
 
     __tablename__ = "pending_codes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    """16 random bytes, base64url: the opaque id the client is given (not guessable)."""
     purpose: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(56), index=True)
     email: Mapped[str] = mapped_column(String(254))

@@ -55,6 +55,15 @@ class NotFound(Problem):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class InvalidCode(Problem):
+    """A confirmation code that does not confirm: wrong, expired, used, or out of attempts.
+
+    One type and one detail for every case, so the answer is no oracle.
+    """
+
+    status, slug, title = 400, "invalid-code", "Invalid or expired code"
+
+
 class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflict"
 

@@ -50,7 +50,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_identities_email"), "identities", ["email"], unique=False)
     op.create_table(
         "pending_codes",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(length=22), nullable=False),
         sa.Column("purpose", sa.String(length=16), nullable=False),
         sa.Column("key", sa.String(length=56), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
