@@ -41,7 +41,6 @@ from endorse.protocol._rules import (
     Time,
     TokenHash,
     check_did,
-    check_optional_str,
     check_text,
 )
 from endorse.protocol.errors import MalformedToken
@@ -223,8 +222,11 @@ class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
         check_text(self.context, "endorsement.rel.context")
         check_text(self.role, "endorsement.rel.role")
         check_text(self.org, "endorsement.rel.org")
-        check_optional_str(self.start, "endorsement.rel.from")
-        check_optional_str(self.end, "endorsement.rel.to")
+        start, end = self.start, self.end
+        if (start is not None and type(start) is not str) or (
+            end is not None and type(end) is not str
+        ):
+            raise MalformedToken("endorsement.rel.from, to: must be text")
         # "2024" as a start means its January, as an end its December: compare months.
         if (
             self.start is not None

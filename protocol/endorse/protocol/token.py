@@ -42,8 +42,8 @@ T = TypeVar("T", bound=SignedObject)
 VERSION_SUFFIX = "-v1"
 _SIGNATURE_CHARS = 86  # 64 bytes in unpadded base64url
 _PREFIXES = {t + VERSION_SUFFIX: cls for t, cls in OBJECT_TYPES.items()}
-# Looked up by id(): never calls a foreign __eq__ or __hash__, whatever the argument is.
-_CLASS_IDS = frozenset(id(cls) for cls in OBJECT_TYPES.values())
+# Keyed by id(): a lookup never calls a foreign __eq__ or __hash__, whatever the argument.
+_LIMITS = {id(cls): cls.MAX_TOKEN_CHARS for cls in OBJECT_TYPES.values()}
 _MAX_ANY_TOKEN = max(cls.MAX_TOKEN_CHARS for cls in OBJECT_TYPES.values())
 _CONTEXTS = {t: b"endorse/v1/" + t.encode("ascii") + b"\0" for t in OBJECT_TYPES}
 
@@ -120,7 +120,7 @@ def sign(obj: SignedObject, key: SigningKey) -> str:
         InvalidArgument: ``obj`` is not a protocol object, or ``key`` not a SigningKey.
     """
     cls = type(obj)
-    if id(cls) not in _CLASS_IDS:
+    if id(cls) not in _LIMITS:
         raise InvalidArgument("only the protocol's object types can be signed")
     if type(key) is not SigningKey:
         raise InvalidArgument("a token is signed with a SigningKey")
@@ -151,11 +151,15 @@ def sign(obj: SignedObject, key: SigningKey) -> str:
 def _split(
     token: object, expected: type[SignedObject] | None
 ) -> tuple[type[SignedObject], str, str]:
-    if expected is not None and id(expected) not in _CLASS_IDS:
-        raise InvalidArgument("the expected type must be one of the protocol's object types")
+    if expected is None:
+        limit = _MAX_ANY_TOKEN
+    else:
+        found = _LIMITS.get(id(expected))
+        if found is None:
+            raise InvalidArgument("the expected type must be one of the protocol's object types")
+        limit = found
     if type(token) is not str:
         raise MalformedToken("a token is a text string")
-    limit = expected.MAX_TOKEN_CHARS if expected else _MAX_ANY_TOKEN
     if len(token) > limit:
         raise MalformedToken(f"token longer than {limit} characters")
     parts = token.split(".")
