@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 from helpers import ALICE, BOB, EMPLOYMENT, MANAGER, NOW
 from live import LiveServer
 
-from endorse.protocol import PublicKey, issue
+from endorse.protocol import PublicKey, SigningKey, issue
+from endorse.protocol.requests import sign_request
 
 TOKEN = issue(ALICE, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], now=NOW)
 
@@ -42,7 +44,7 @@ def test_operations_endpoints(server: LiveServer) -> None:
         info = client.get("/.well-known/endorse-registry").json()
         assert info["registry"] == server.url
         PublicKey.from_did(info["key"])
-        assert client.get(f"/v/{TOKEN}", params={"email": BOB.email}).status_code == 404
+        assert client.get(f"/no-such-page/{TOKEN}", params={"email": BOB.email}).status_code == 404
         metrics = client.get("/metrics")
         assert metrics.headers["content-type"].startswith("text/plain")
         assert _count(metrics.text, "/healthz") == 1
@@ -55,7 +57,7 @@ def test_operations_endpoints(server: LiveServer) -> None:
 def test_logs_are_json_lines_without_secrets(database_url: str, tmp_path: Path) -> None:
     server = LiveServer(database_url, tmp_path / "s", args=("--log-level", "debug"))
     with server, httpx.Client(base_url=server.url, timeout=10) as client:
-        client.get(f"/v/{TOKEN}", params={"email": BOB.email})
+        client.get(f"/no-such-page/{TOKEN}", params={"email": BOB.email})
         client.post("/healthz", json={"token": TOKEN, "email": BOB.email, "code": "493817"})
     lines = [json.loads(line) for line in server.log_text().splitlines()]
     assert lines, "the server printed nothing"
@@ -98,3 +100,31 @@ def test_workers_pool_their_metrics(database_url: str, tmp_path: Path) -> None:
             assert client.get("/healthz").status_code == 200
         for _ in range(3):  # whichever worker answers reports the whole server
             assert _count(client.get("/metrics").text, "/healthz") == 40
+
+
+def _register(server: LiveServer, key: SigningKey) -> None:
+    path = "/api/v1/identities/register"
+    body = json.dumps({"email": "dev@example.com", "name": "Dev Person"}).encode()
+    headers = sign_request(key, server.url, "POST", path, body, now=int(time.time()))
+    headers["content-type"] = "application/json"
+    r = httpx.post(server.url + path, content=body, headers=headers, timeout=10)
+    assert r.status_code == 202, r.text
+
+
+def _outbox_code(server: LiveServer) -> str:
+    [mail] = (server.data_dir / "outbox").glob("*.eml")
+    match = re.search(rb"^\s+([0-9]{8})\r?$", mail.read_bytes(), re.MULTILINE)
+    assert match is not None
+    return match.group(1).decode()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("dev", [True, False], ids=["dev", "production"])
+def test_codes_reach_the_log_only_in_dev_mode(database_url: str, tmp_path: Path, dev: bool) -> None:
+    server = LiveServer(database_url, tmp_path / "s", args=("--dev",) if dev else ())
+    with server:
+        _register(server, SigningKey.generate())
+        code = _outbox_code(server)
+    log = server.log_text()
+    assert (code in log) is dev
+    assert "dev@example.com" not in log

@@ -176,6 +176,8 @@ def _verified_endorsement(token: str) -> Endorsement:
         raise TokenMalformed(str(e)) from e
     except (BadSignature, InvalidKey) as e:
         raise TokenBadSignature(f"the issuer's signature does not verify: {e}") from e
+    except EndorseError as e:  # pragma: no cover - verify_token raises only the above
+        raise TokenMalformed(str(e)) from e
 
 
 def register(ctx: Context, token: str) -> Registered:
