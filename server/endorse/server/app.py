@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
         try:
             yield
         finally:
+            limiter.dispose()
             db.dispose()
 
     app = FastAPI(

@@ -20,8 +20,15 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IMMEDIATE = "endorse_immediate"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the durability settings of its backend."""
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    """An engine for ``url`` with the durability settings of its backend.
+
+    ``sqlite_synchronous`` is FULL for everything acknowledged to a client; only state that
+    may lose its last writes in a crash (rate counters) uses NORMAL, which in WAL mode skips
+    the flush per commit but never risks corruption.
+    """
+    if sqlite_synchronous not in {"FULL", "NORMAL"}:
+        raise ValueError(sqlite_synchronous)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
@@ -32,7 +39,7 @@ def make_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
