@@ -26,7 +26,13 @@ from endorse.server.app import create_app
 from endorse.server.db import Database
 from endorse.server.deps import Ctx
 from endorse.server.migrate import upgrade
-from endorse.server.ratelimit import DatabaseLimiter, Limiter, RedisLimiter, bucket_name
+from endorse.server.ratelimit import (
+    BatchedLimiter,
+    DatabaseLimiter,
+    Limiter,
+    RedisLimiter,
+    bucket_name,
+)
 from endorse.server.settings import Settings
 
 REDIS_URL = os.environ.get("ENDORSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -241,7 +247,7 @@ def test_app_answers_429_from_redis(settings: Settings, redis_prefix: str) -> No
     check_429(app, clock)
     # A new app (a new process, as far as it knows) sees the same state in Redis.
     with TestClient(app) as client:
-        assert isinstance(app.state.context.limiter, RedisLimiter)
+        assert isinstance(app.state.context.limiter.backend, RedisLimiter)
         assert client.post("/probe/limited").headers["retry-after"] == "1"
 
 
@@ -269,3 +275,44 @@ def test_verify_route_answers_429_with_retry_after(settings: Settings) -> None:
     now = T0 + 60  # the next window
     with TestClient(app) as client:
         assert client.post("/api/v1/verify", json={"token": "x"}).status_code == 200
+
+
+class CountingBackend:
+    """A shared backend in memory that records how often it was written."""
+
+    def __init__(self) -> None:
+        self.totals: dict[tuple[str, int], int] = {}
+        self.writes = 0
+
+    def add(self, bucket: str, hits: int, window: int, now: int) -> int:
+        self.writes += 1
+        key = (bucket, now - now % window)
+        self.totals[key] = self.totals.get(key, 0) + hits
+        return self.totals[key]
+
+    def dispose(self) -> None:
+        pass
+
+
+def test_batched_limiter_counts_low_limits_exactly() -> None:
+    backend = CountingBackend()
+    limiter = BatchedLimiter(backend)
+    assert [limiter.hit("b", 5, 3600, T0) for _ in range(6)] == [0] * 5 + [3600]
+    assert backend.writes == 6
+
+
+def test_batched_limiter_batches_high_limits_and_still_refuses() -> None:
+    backend = CountingBackend()
+    limiter = BatchedLimiter(backend)
+    waits = [limiter.hit("v", 1000, 60, T0) for _ in range(1000)]
+    assert waits == [0] * 1000
+    assert backend.writes <= 100  # batches of 10, instead of 1000 writes
+    assert limiter.hit("v", 1000, 60, T0) > 0  # the 1001st is settled with the backend, refused
+    assert backend.totals[("v", T0 - T0 % 60)] == 1001
+
+
+def test_batched_limiters_in_two_processes_overshoot_by_at_most_a_batch_each() -> None:
+    backend = CountingBackend()
+    one, two = BatchedLimiter(backend), BatchedLimiter(backend)
+    admitted = sum(1 for i in range(3000) if (one if i % 2 else two).hit("v", 1000, 60, T0) == 0)
+    assert 1000 <= admitted <= 1000 + 2 * 10

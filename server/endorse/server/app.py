@@ -20,7 +20,7 @@ from endorse.server.db import Database
 from endorse.server.limits import BodyLimits
 from endorse.server.mailer import make_mailer
 from endorse.server.observability import RequestMetrics
-from endorse.server.ratelimit import DatabaseLimiter, Limiter, RedisLimiter
+from endorse.server.ratelimit import BatchedLimiter, DatabaseLimiter, RedisLimiter
 from endorse.server.routes import endorsements, identities, metrics, ops, status, verify
 from endorse.server.settings import Settings, load_settings
 
@@ -33,7 +33,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.connect(settings.sqlalchemy_url)
         migrate.require_current(db.engine)
-        limiter: Limiter = (
+        limiter = BatchedLimiter(
             RedisLimiter(settings.redis_url) if settings.redis_url else DatabaseLimiter(db)
         )
         app.state.context = Context(

@@ -30,8 +30,14 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     if sqlite_synchronous not in {"FULL", "NORMAL"}:
         raise ValueError(sqlite_synchronous)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30)
+    # Routes run in a thread pool of 40: keep that many connections rather than churn them.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 10},
+        pool_size=20,
+        max_overflow=30,
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -8,6 +8,7 @@ Two backends behind one interface: the database (default; one atomic upsert per 
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Protocol
 
 from sqlalchemy import case
@@ -55,17 +56,22 @@ class DatabaseLimiter:
         )
 
     def hit(self, bucket: str, limit: int, window: int, now: int) -> int:
+        return _wait(self.add(bucket, 1, window, now), limit, window, now)
+
+    def add(self, bucket: str, hits: int, window: int, now: int) -> int:
+        """Add ``hits`` to the bucket's current window; return the window's total."""
         start = now - now % window
         insert = sqlite_insert if self.sqlite else postgresql_insert
         statement = (
             insert(RateCounter)
-            .values(bucket=bucket, window_start=start, count=1)
+            .values(bucket=bucket, window_start=start, count=hits)
             .on_conflict_do_update(
                 index_elements=[RateCounter.bucket],
-                # Both right-hand sides read the row as it was: a new window restarts at 1.
+                # Both right-hand sides read the row as it was: a new window restarts.
                 set_={
                     "count": case(
-                        (RateCounter.window_start == start, RateCounter.count + 1), else_=1
+                        (RateCounter.window_start == start, RateCounter.count + hits),
+                        else_=hits,
                     ),
                     "window_start": start,
                 },
@@ -75,8 +81,8 @@ class DatabaseLimiter:
         with self.engine.begin() as connection:
             if not self.sqlite:
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            count = connection.execute(statement).scalar_one()
-        return 0 if count <= limit else start + window - now
+            count: int = connection.execute(statement).scalar_one()
+        return count
 
     def dispose(self) -> None:
         if self.sqlite:
@@ -93,13 +99,65 @@ class RedisLimiter:
         self.client.close()
 
     def hit(self, bucket: str, limit: int, window: int, now: int) -> int:
+        return _wait(self.add(bucket, 1, window, now), limit, window, now)
+
+    def add(self, bucket: str, hits: int, window: int, now: int) -> int:
+        """Add ``hits`` to the bucket's current window; return the window's total."""
         start = now - now % window
         key = f"endorse:rate:{bucket}:{start}"
         pipe = self.client.pipeline()
-        pipe.incr(key)
+        pipe.incrby(key, hits)
         pipe.expire(key, window + 1)
-        count = int(pipe.execute()[0])
-        return 0 if count <= limit else start + window - now
+        return int(pipe.execute()[0])
+
+
+class Backend(Protocol):
+    def add(self, bucket: str, hits: int, window: int, now: int) -> int: ...
+
+    def dispose(self) -> None: ...
+
+
+class BatchedLimiter:
+    """Counts hits locally and adds them to the shared backend in batches.
+
+    For a limit of L the batch is L/100 hits (at least 1), so a low limit (registrations:
+    a few per hour) is counted exactly on every hit, while a high one (verifications: thousands
+    a minute) costs one shared write per L/100 requests instead of one per request. Across P
+    processes a bucket can overshoot by at most P batches, 1% of the limit each; a bucket
+    about to go over is always settled with the backend before a request is refused.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._lock = threading.Lock()
+        # bucket -> [window start, shared total last seen, hits not yet added]
+        self._local: dict[str, list[int]] = {}
+
+    def hit(self, bucket: str, limit: int, window: int, now: int) -> int:
+        start = now - now % window
+        batch = max(1, limit // 100)
+        with self._lock:
+            state = self._local.get(bucket)
+            if state is None or state[0] != start:
+                if len(self._local) > 100_000:  # old windows of idle buckets
+                    self._local = {k: v for k, v in self._local.items() if v[0] == start}
+                state = self._local[bucket] = [start, 0, 0]
+            state[2] += 1
+            if state[2] < batch and state[1] + state[2] <= limit:
+                return 0
+            pending, state[2] = state[2], 0
+        total = self.backend.add(bucket, pending, window, now)
+        with self._lock:
+            if self._local.get(bucket, [None])[0] == start:
+                self._local[bucket][1] = max(self._local[bucket][1], total)
+        return _wait(total, limit, window, now)
+
+    def dispose(self) -> None:
+        self.backend.dispose()
+
+
+def _wait(total: int, limit: int, window: int, now: int) -> int:
+    return 0 if total <= limit else now - now % window + window - now
 
 
 def enforce(limiter: Limiter, bucket: str, limit: int, window: int, now: int) -> None:
