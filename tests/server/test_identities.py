@@ -32,10 +32,9 @@ from endorse.protocol import (
     verify_key_revocation,
 )
 from endorse.protocol.encoding import b64url_encode
-from endorse.protocol.requests import HEADER_KEY, sign_request
+from endorse.protocol.requests import HEADER_KEY, rotation_consent_message, sign_request
 from endorse.server.app import create_app
 from endorse.server.context import Context
-from endorse.server.identities import rotation_consent_message
 from endorse.server.models import PendingCode
 from endorse.server.settings import Settings
 

@@ -180,3 +180,26 @@ def verify_request(
     signature = b64url_decode(signature_text, what=HEADER_SIGNATURE)
     key.verify(request_message(registry, did, method, path, body, timestamp, nonce), signature)
     return SignedRequest(did, timestamp, nonce)
+
+
+ROTATION_CONSENT_CONTEXT = b"endorse/v1/rotation-consent\0"
+
+
+def rotation_consent_message(rotation_token: str) -> bytes:
+    """What a successor key signs to consent to a key rotation (spec §10.1).
+
+    ``b"endorse/v1/rotation-consent\\0" || SHA-256(rotation token as UTF-8)``: the context keeps
+    this signature from ever verifying as anything else, and the hash binds it to one rotation.
+
+    Raises:
+        MalformedToken: ``rotation_token`` is not text.
+    """
+    if type(rotation_token) is not str:
+        raise MalformedToken("a rotation token is text")
+    digest = hashlib.sha256(rotation_token.encode("utf-8", "surrogatepass")).digest()
+    return ROTATION_CONSENT_CONTEXT + digest
+
+
+def sign_rotation_consent(successor: SigningKey, rotation_token: str) -> str:
+    """The successor's consent to ``rotation_token``, base64url (``successor_proof``)."""
+    return b64url_encode(successor.sign(rotation_consent_message(rotation_token)))

@@ -62,7 +62,7 @@ from endorse.protocol import (
     verify_token,
 )
 from endorse.protocol.encoding import b64url_decode
-from endorse.protocol.requests import REQUEST_MAX_SKEW
+from endorse.protocol.requests import REQUEST_MAX_SKEW, rotation_consent_message
 from endorse.server.context import Context
 from endorse.server.models import Identity, PendingCode
 from endorse.server.observability import UNSAFE_DEV_LOGGER
@@ -81,7 +81,6 @@ dev_log = logging.getLogger(UNSAFE_DEV_LOGGER)
 """Where ``--dev`` mode prints codes: the one logger the redacting log filter lets through."""
 T = TypeVar("T")
 
-ROTATION_CONSENT_CONTEXT = b"endorse/v1/rotation-consent\0"
 """Signing context of a successor key's consent to a rotation (see :func:`rotate_key`)."""
 CODE_DIGITS = 8
 REGISTER = "register"
@@ -120,16 +119,6 @@ class KeyState:
             successor=row.successor,
             rotation=row.rotation_token,
         )
-
-
-def rotation_consent_message(rotation_token: str) -> bytes:
-    """The bytes a successor key signs to consent to ``rotation_token``.
-
-    ``b"endorse/v1/rotation-consent\\0" || SHA-256(rotation token as UTF-8)``: the context keeps
-    the signature from meaning anything else; the hash ties it to this one rotation, whose old
-    key, successor and time it names.
-    """
-    return ROTATION_CONSENT_CONTEXT + hashlib.sha256(rotation_token.encode("utf-8")).digest()
 
 
 def parse_key(value: str) -> str:
