@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from endorse.server import endorsements
 from endorse.server.auth import Signed
 from endorse.server.deps import Ctx
-from endorse.server.problems import NotFound
+from endorse.server.problems import NotFound, Unprocessable
 from endorse.server.schemas.endorsements import (
     EndorsementItem,
     EndorsementPage,
@@ -28,11 +28,19 @@ EndorsementId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{21}[AQgw]$")]
 TokenHash = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")]
 
 
-@router.post("/slots", response_model=SlotResponse, status_code=201)
+async def _no_body(request: Request) -> None:
+    # The slot is the registry's choice: a body asking for one is refused, not ignored.
+    if (await request.body()).strip() not in (b"", b"{}"):
+        raise Unprocessable("this endpoint takes no body (or an empty object)")
+
+
+@router.post(
+    "/slots", response_model=SlotResponse, status_code=201, dependencies=[Depends(_no_body)]
+)
 def allocate_slot(ctx: Ctx, signed: Signed) -> SlotResponse:
     """Reserve a random status entry for the signing key's next endorsement.
 
-    Signed request by a key bound to a verified identity, not revoked or rotated.
+    Signed request by a key bound to a verified identity, not revoked or rotated; no body.
     """
     grant = endorsements.allocate_slot(ctx, signed.did)
     return SlotResponse(registry=grant.registry, list_id=grant.list_id, index=grant.index)
