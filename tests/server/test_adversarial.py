@@ -1170,11 +1170,6 @@ def test_an_oversized_batch_is_413(client: TestClient) -> None:
     assert len(r.json()["results"]) == limit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a batch over the schema's hard bound (1,000 items) is a 422 invalid-request, not"
-    " the documented 413 batch-too-large that a batch over verify_batch_max gets",
-)
 def test_a_batch_over_the_hard_bound_is_also_413(client: TestClient) -> None:
     r = client.post("/api/v1/verify/batch", json={"items": [{"token": "x"}] * 1001})
     problem(r, 413, "batch-too-large")

@@ -316,3 +316,18 @@ def test_batched_limiters_in_two_processes_overshoot_by_at_most_a_batch_each() -
     one, two = BatchedLimiter(backend), BatchedLimiter(backend)
     admitted = sum(1 for i in range(3000) if (one if i % 2 else two).hit("v", 1000, 60, T0) == 0)
     assert 1000 <= admitted <= 1000 + 2 * 10
+
+
+def test_hit_locally_counts_like_hit_without_writing() -> None:
+    backend = CountingBackend()
+    limiter = BatchedLimiter(backend)
+    assert limiter.hit_locally("v", 1000, 60, T0) is False  # a new window: hit() must start it
+    assert limiter.hit("v", 1000, 60, T0) == 0
+    writes = backend.writes
+    counted = 0
+    while limiter.hit_locally("v", 1000, 60, T0):
+        counted += 1
+    assert counted > 0
+    assert backend.writes == writes  # no shared write while counting locally
+    assert limiter.hit("v", 1000, 60, T0) == 0  # the batch is settled by hit()
+    assert backend.totals[("v", T0 - T0 % 60)] == 1 + counted + 1

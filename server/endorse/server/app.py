@@ -56,6 +56,9 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
         " revocations, publishes signed status lists and verifies tokens.",
         version="1",
         lifespan=lifespan,
+        # The registry exports its own metrics (/metrics); FastAPI's telemetry hooks would
+        # only add work to every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
     app.add_middleware(

@@ -178,6 +178,10 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._templates: list[tuple[re.Pattern[str], str]] | None = None
+        # The labelled series last used, per (method, route, status), for _metrics only:
+        # looking a series up by its labels costs more than counting in it.
+        self._metrics: Metrics | None = None
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -215,8 +219,16 @@ class RequestMetrics:
         context = getattr(getattr(scope.get("app"), "state", None), "context", None)
         metrics: Metrics | None = getattr(context, "metrics", None)
         if metrics is not None:
-            metrics.requests.labels(method, route, str(status)).inc()
-            metrics.latency.labels(route).observe(seconds)
+            if metrics is not self._metrics:
+                self._metrics, self._series = metrics, {}
+            series = self._series.get((method, route, status))
+            if series is None:
+                series = self._series[(method, route, status)] = (
+                    metrics.requests.labels(method, route, str(status)),
+                    metrics.latency.labels(route),
+                )
+            series[0].inc()
+            series[1].observe(seconds)
         if access_log.isEnabledFor(logging.DEBUG):
             access_log.debug(
                 "%s %s %d %.1f ms",

@@ -152,6 +152,22 @@ class BatchedLimiter:
                 self._local[bucket][1] = max(self._local[bucket][1], total)
         return _wait(total, limit, window, now)
 
+    def hit_locally(self, bucket: str, limit: int, window: int, now: int) -> bool:
+        """Count one hit if that needs no shared write; never waits for I/O.
+
+        True: counted, within the limit. False: nothing counted; call :meth:`hit` (which
+        may write to the backend). Counts exactly as :meth:`hit` does when ``hit`` returns
+        without settling with the backend: same lock, same state, same test.
+        """
+        with self._lock:
+            state = self._local.get(bucket)
+            if state is None or state[0] != now - now % window:
+                return False
+            if state[2] + 1 < max(1, limit // 100) and state[1] + state[2] + 1 <= limit:
+                state[2] += 1
+                return True
+        return False
+
     def dispose(self) -> None:
         self.backend.dispose()
 
