@@ -35,6 +35,50 @@ EXPECTED_PROTOCOL_API = {
 }  # fmt: skip
 
 
+EXPECTED_CLIENT_API = {
+    # clients
+    "Client", "AsyncClient",
+    # what they answer
+    "VerifyItem", "OnlineResult", "OnlineIssuer", "OnlineStatus", "Issued", "Listed", "Pending",
+    "Revoked", "RegistryInfo", "CacheStats",
+    # errors
+    "RegistryError", "RegistryUnreachable", "PinMismatch", "RegistryStatementInvalid",
+    "PinStoreError",
+    # subjects
+    "verification_url", "token_from_url", "qr_png", "qr_svg", "qr_text", "present",
+    # keys and pins
+    "default_key_path", "load_key", "write_key", "default_pin_store",
+}  # fmt: skip
+
+
+def test_client_exports_exactly_the_intended_names() -> None:
+    import endorse.client
+
+    assert set(endorse.client.__all__) == EXPECTED_CLIENT_API
+    for name in endorse.client.__all__:
+        obj = getattr(endorse.client, name)
+        if pyinspect.isclass(obj) and issubclass(obj, Exception):
+            assert issubclass(obj, EndorseError), name
+
+
+def test_both_clients_offer_the_same_calls() -> None:
+    from endorse.client import AsyncClient, Client
+
+    def public(cls: type) -> dict[str, list[str]]:
+        return {
+            name: list(pyinspect.signature(member).parameters)
+            for name, member in vars(cls).items()
+            if not name.startswith("_") and callable(member)
+        }
+
+    sync, asynchronous = public(Client), public(AsyncClient)
+    sync["aclose"] = sync.pop("close")
+    assert sync == asynchronous
+    for name, member in vars(AsyncClient).items():
+        if not name.startswith("_") and callable(member) and name != "cache_stats":
+            assert pyinspect.iscoroutinefunction(member), name
+
+
 def test_protocol_exports_exactly_the_intended_names() -> None:
     assert set(endorse.protocol.__all__) == EXPECTED_PROTOCOL_API
     for name in endorse.protocol.__all__:

@@ -1,9 +1,78 @@
-"""endorse.client: the endorser's and verifier's side of endorse, on top of endorse.protocol.
+"""endorse.client: the SDK of endorse for verifiers, endorsers and subjects.
 
-:mod:`endorse.client.keystore` keeps private keys in PKCS#8 PEM files (mode 0600, never
-overwritten); :mod:`endorse.client.cli` is the offline ``endorse`` command.
+* Verifiers: :class:`Client` (or :class:`AsyncClient`) ``.verify(token, subject=…,
+  purpose=…)`` checks a reference offline-first: the registry is asked for facts (the
+  issuer's verified identity, the status list), their registry signatures are checked under
+  the pinned registry key, and the protocol's own verification decides.
+  ``verify_online`` asks the registry instead and checks its signed receipt.
+* Endorsers: ``register`` + ``confirm``, ``issue``, ``list``, ``revoke``, ``rotate_key``,
+  ``revoke_key``, ``recover`` + ``confirm_recovery``; keys from :mod:`.keystore`.
+* Subjects: :func:`verification_url`, :func:`qr_png`, :func:`qr_svg`, :func:`qr_text`,
+  :func:`present`.
+
+Errors are the protocol's :class:`~endorse.protocol.EndorseError` tree; registry failures
+(:class:`RegistryError`, :class:`RegistryUnreachable`, :class:`PinMismatch`,
+:class:`RegistryStatementInvalid`) are never verdicts.
 """
 
+from endorse.client.aclient import AsyncClient
+from endorse.client.cache import CacheStats
+from endorse.client.client import Client
+from endorse.client.errors import (
+    PinMismatch,
+    PinStoreError,
+    RegistryError,
+    RegistryStatementInvalid,
+    RegistryUnreachable,
+)
 from endorse.client.keystore import default_key_path, load_key, write_key
+from endorse.client.models import (
+    Issued,
+    Listed,
+    OnlineIssuer,
+    OnlineResult,
+    OnlineStatus,
+    Pending,
+    RegistryInfo,
+    Revoked,
+    VerifyItem,
+)
+from endorse.client.pins import default_pin_store
+from endorse.client.share import (
+    present,
+    qr_png,
+    qr_svg,
+    qr_text,
+    token_from_url,
+    verification_url,
+)
 
-__all__ = ["default_key_path", "load_key", "write_key"]
+__all__ = [
+    "AsyncClient",
+    "CacheStats",
+    "Client",
+    "Issued",
+    "Listed",
+    "OnlineIssuer",
+    "OnlineResult",
+    "OnlineStatus",
+    "Pending",
+    "PinMismatch",
+    "PinStoreError",
+    "RegistryError",
+    "RegistryInfo",
+    "RegistryStatementInvalid",
+    "RegistryUnreachable",
+    "Revoked",
+    "VerifyItem",
+    "default_key_path",
+    "default_pin_store",
+    "load_key",
+    "present",
+    "qr_png",
+    "qr_svg",
+    "qr_text",
+    "token_from_url",
+    "verification_url",
+    "write_key",
+]

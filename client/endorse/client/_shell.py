@@ -1,0 +1,133 @@
+"""What the sync and async clients share besides the core: key loading, argument shaping,
+reading an answer within bounds, and the client's construction checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from endorse.client import keystore
+from endorse.client._core import Core, Response
+from endorse.client.cache import FactCache
+from endorse.client.errors import RegistryStatementInvalid, RegistryUnreachable
+from endorse.client.models import VerifyItem
+from endorse.client.pins import PinStore, default_pin_store
+from endorse.protocol import InvalidArgument, SigningKey
+
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+"""The most a registry answer may hold (a page of 100 tokens is well under 1 MiB)."""
+MAX_CONCURRENT = 16
+"""Requests of one batch the async client has in flight at once."""
+USER_AGENT = "endorse-client/1"
+
+KeySource = SigningKey | Path
+"""An endorser key: a :class:`SigningKey`, or the path of a PKCS#8 PEM key file (encrypted
+files are opened with the passphrase in ``ENDORSE_PASSPHRASE``)."""
+
+
+def resolve_key(key: KeySource) -> SigningKey:
+    """The signing key ``key`` stands for.
+
+    Raises:
+        KeyFileError: the key file cannot be read or decrypted.
+        InvalidArgument: neither a SigningKey nor a Path.
+    """
+    if type(key) is SigningKey:
+        return key
+    if isinstance(key, Path):
+        secret = os.environ.get(keystore.PASSPHRASE_ENV)
+        return keystore.load_key(key, secret.encode("utf-8") if secret else None)
+    raise InvalidArgument("an endorser key is a SigningKey or the Path of a key file")
+
+
+def build_core(
+    registry: str,
+    *,
+    registry_key: str | None,
+    pin_store: Path | None,
+    timeout: float,
+    retries: int,
+    cache_dir: Path | None,
+    max_issuers: int,
+    max_lists: int,
+) -> Core:
+    """The core of a new client, its arguments checked.
+
+    Raises:
+        InvalidArgument: an argument of the wrong type or out of range.
+        InvalidKey: ``registry_key`` is not an Ed25519 did:key.
+        PinStoreError: the pin store cannot be read.
+    """
+    if type(timeout) not in (int, float) or not timeout > 0:
+        raise InvalidArgument("timeout must be a positive number of seconds")
+    if registry_key is not None and type(registry_key) is not str:
+        raise InvalidArgument("registry_key must be a did:key string")
+    if pin_store is not None and not isinstance(pin_store, Path):
+        raise InvalidArgument("pin_store must be a pathlib.Path")
+    pins = None
+    if registry_key is None:
+        pins = PinStore(default_pin_store() if pin_store is None else pin_store)
+    cache = FactCache(max_issuers=max_issuers, max_lists=max_lists, directory=cache_dir)
+    return Core(registry, registry_key=registry_key, pins=pins, cache=cache, retries=retries)
+
+
+def items_of(
+    items: Iterable[str | VerifyItem],
+    subject: str | None,
+    purpose: str | None,
+    audience: str | None,
+) -> list[VerifyItem]:
+    """Batch items: a :class:`VerifyItem` as it is, anything else as a token to verify with
+    the shared expectations."""
+    return [
+        item if isinstance(item, VerifyItem) else VerifyItem(item, subject, purpose, audience)
+        for item in items
+    ]
+
+
+def item(
+    token: str,
+    subject: str | None,
+    purpose: str | None,
+    audience: str | None,
+    presentation: str | None,
+    nonce: str | None,
+) -> VerifyItem:
+    return VerifyItem(token, subject, purpose, audience, presentation, nonce)
+
+
+def unreachable(core: Core, error: httpx.HTTPError) -> RegistryUnreachable:
+    """The client's error for a failed exchange; names the failure, never the request."""
+    return RegistryUnreachable(f"{core.registry}: unreachable ({type(error).__name__})")
+
+
+def read_limited(chunks: Iterator[bytes], registry: str) -> bytes:
+    """The body of an answer, refusing more than :data:`MAX_RESPONSE_BYTES` (decoded)."""
+    out = bytearray()
+    for chunk in chunks:
+        out += chunk
+        if len(out) > MAX_RESPONSE_BYTES:
+            raise RegistryStatementInvalid(f"{registry}: answer larger than {MAX_RESPONSE_BYTES}")
+    return bytes(out)
+
+
+def too_large(size: int, registry: str) -> None:
+    if size > MAX_RESPONSE_BYTES:
+        raise RegistryStatementInvalid(f"{registry}: answer larger than {MAX_RESPONSE_BYTES}")
+
+
+def response(r: httpx.Response, content: bytes) -> Response:
+    return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, content)
+
+
+def http_options(timeout: float, transport: Any) -> dict[str, Any]:
+    return {
+        "timeout": timeout,
+        "transport": transport,
+        "follow_redirects": False,
+        "headers": {"user-agent": USER_AGENT},
+    }

@@ -1,0 +1,173 @@
+"""What the client's calls answer: frozen records, built only from checked registry answers.
+
+Verification results are the protocol's own :class:`~endorse.protocol.VerificationResult`;
+the records here cover what the protocol has no type for (a registry's self-description, a
+pending e-mail confirmation, an issued token, an online verification with its receipt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from endorse.protocol import (
+    Check,
+    Endorsement,
+    Receipt,
+    Registration,
+    Revocation,
+    Verdict,
+)
+from endorse.protocol.errors import InvalidArgument
+
+__all__ = [
+    "Issued",
+    "Listed",
+    "OnlineIssuer",
+    "OnlineResult",
+    "OnlineStatus",
+    "Pending",
+    "RegistryInfo",
+    "Revoked",
+    "VerifyItem",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryInfo:
+    """A registry's ``/.well-known/endorse-registry``, its key checked against the pin."""
+
+    registry: str
+    key: str
+    protocol_version: int
+    server_version: str
+    status_max_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyItem:
+    """One token of a batch and what the verifier expects of it (see ``Client.verify``).
+
+    Raises:
+        InvalidArgument: an expectation that is not a str or None.
+    """
+
+    token: str
+    subject: str | None = None
+    purpose: str | None = None
+    audience: str | None = None
+    presentation: str | None = None
+    nonce: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("subject", "purpose", "audience", "presentation", "nonce"):
+            value = getattr(self, name)
+            if value is not None and type(value) is not str:
+                raise InvalidArgument(f"VerifyItem.{name} must be a str or None")
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A confirmation code was e-mailed; confirm it with ``id`` before ``expires_at``."""
+
+    id: str
+    expires_at: int
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A token signed locally and registered: share ``url`` (or the token) with the subject.
+
+    ``registration`` is the registry's signed record of it, verified under the pinned key.
+    """
+
+    token: str
+    url: str
+    registration: Registration
+    endorsement: Endorsement
+
+    @property
+    def id(self) -> str:
+        return self.endorsement.id
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One of the endorser's own registered tokens, as the registry lists it.
+
+    ``endorsement`` is the token's content, its signature checked (by the endorser's key).
+    """
+
+    id: str
+    token: str
+    registered_at: int
+    revoked_at: int | None
+    list_id: str
+    index: int
+    endorsement: Endorsement
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """A withdrawal the registry recorded, durably, at ``revoked_at``.
+
+    ``revocation`` is the revocation stored (the first one sent, if revoked twice), its
+    signature checked.
+    """
+
+    id: str
+    revoked_at: int
+    revocation: Revocation
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineIssuer:
+    """The issuer's identity as the registry reports it (from its key binding)."""
+
+    key: str
+    email: str | None
+    name: str | None
+    since: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineStatus:
+    """The status entry the registry consulted, and until when that answer is fresh."""
+
+    list_id: str
+    index: int
+    checked_at: int
+    fresh_until: int
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineResult:
+    """The registry's answer to ``POST /api/v1/verify`` with its signed receipt.
+
+    ``receipt`` verified under the pinned registry key and agrees with ``verdict``,
+    ``checked_at`` and the token's hash: it is the registry's signed statement of the verdict.
+    The other members (message, checks, claims, issuer, status) are the registry's unsigned
+    explanation of it.
+    """
+
+    verdict: Verdict
+    message: str
+    detail: str
+    checks: tuple[Check, ...]
+    claims: dict[str, Any] | None
+    issuer: OnlineIssuer | None
+    status: OnlineStatus | None
+    checked_at: int
+    receipt: Receipt
+    receipt_token: str
+
+    @property
+    def valid(self) -> bool:
+        return self.verdict is Verdict.VALID

@@ -1,0 +1,154 @@
+"""The subject's side: share a token as a verification URL or a QR code, and present it.
+
+The verification URL carries the token in its *fragment* (``{registry}/v#{token}``): browsers
+never send a fragment to the server, so the token stays out of every server and proxy log,
+and the check page verifies it in the recruiter's own browser.
+
+>>> from endorse.protocol import SigningKey, Subject, Relationship, issue
+>>> alice = SigningKey.from_seed(bytes(32))
+>>> token = issue(alice, "Alice Smith", Subject("Bob Jones", email="bob@example.com"),
+...               Relationship("work", "manager"), ["employment-reference"], now=1_700_000_000)
+>>> url = verification_url("https://registry.example", token)
+>>> url.startswith("https://registry.example/v#endorsement-v1.")
+True
+>>> token_from_url(url) == token
+True
+>>> qr_png(url)[:8]
+b'\\x89PNG\\r\\n\\x1a\\n'
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import segno
+
+from endorse.protocol import (
+    Endorsement,
+    InvalidArgument,
+    InvalidKey,
+    MalformedToken,
+    Presentation,
+    SigningKey,
+    decode_unverified,
+    sign,
+    token_hash,
+    verify_token,
+)
+from endorse.protocol.objects import check_registry
+
+__all__ = ["present", "qr_png", "qr_svg", "qr_text", "token_from_url", "verification_url"]
+
+VERIFY_PATH = "/v"
+"""The check page's path; the token follows in the fragment."""
+
+
+def verification_url(registry: str, token: str) -> str:
+    """The URL a recruiter opens to check ``token``: ``{registry}/v#{token}``.
+
+    Raises:
+        MalformedToken: ``token`` is not a well-formed endorsement token.
+        InvalidArgument: ``registry`` is not a registry id (https URL; http on loopback).
+    """
+    try:
+        base = check_registry(registry, "registry")
+    except MalformedToken as e:
+        raise InvalidArgument(str(e)) from e
+    decode_unverified(token, Endorsement)  # refuse to make a link to something unreadable
+    return f"{base}{VERIFY_PATH}#{token}"
+
+
+def token_from_url(text: str) -> str:
+    """The token in a verification URL (or ``text`` itself, stripped, when it is no URL).
+
+    Nothing is checked: verify the token as any other.
+
+    Raises:
+        MalformedToken: ``text`` is not a str.
+    """
+    if type(text) is not str:
+        raise MalformedToken("a token or verification URL is text")
+    text = text.strip()
+    head, sep, fragment = text.partition("#")
+    if sep and head.endswith(VERIFY_PATH) and "://" in head:
+        return fragment
+    return text
+
+
+def _qr(url: str) -> segno.QRCode:
+    if type(url) is not str or not url:
+        raise InvalidArgument("a QR code is made of a non-empty str")
+    # Medium error correction: a printed or photographed code survives some damage.
+    return segno.make(url, error="m", micro=False)
+
+
+def qr_png(url: str, *, scale: int = 4) -> bytes:
+    """A PNG image of a QR code of ``url`` (``scale`` pixels per module).
+
+    Raises:
+        InvalidArgument: ``url`` is not a non-empty str.
+    """
+    out = io.BytesIO()
+    _qr(url).save(out, kind="png", scale=scale)
+    return out.getvalue()
+
+
+def qr_svg(url: str, *, scale: int = 4) -> str:
+    """An SVG document of a QR code of ``url``.
+
+    Raises:
+        InvalidArgument: ``url`` is not a non-empty str.
+    """
+    out = io.BytesIO()
+    _qr(url).save(out, kind="svg", scale=scale, xmldecl=False, svgns=True)
+    return out.getvalue().decode("utf-8")
+
+
+def qr_text(url: str) -> str:
+    """A QR code of ``url`` for a terminal: Unicode half blocks, two modules per character
+    row, light modules drawn (for a dark terminal background), no escape sequences.
+
+    Raises:
+        InvalidArgument: ``url`` is not a non-empty str.
+    """
+    out = io.StringIO()
+    _qr(url).terminal(out=out, compact=True)
+    return out.getvalue()
+
+
+def present(
+    subject_key: SigningKey,
+    token: str,
+    nonce: str,
+    audience: str | None = None,
+    now: int | None = None,
+) -> str:
+    """A presentation of ``token`` signed by the subject's key over a verifier's ``nonce``
+    (holder binding, spec §4.8): proof that whoever presents the token holds the key the
+    endorsement names as its subject's.
+
+    Raises:
+        InvalidKey: the endorsement names no subject key, or another one than ``subject_key``.
+        MalformedToken: ``token`` is not a well-formed endorsement, ``nonce`` not 16-128
+            base64url characters, or ``audience`` not of its allowed form.
+        BadSignature: the token's signature does not verify (it was altered).
+        InvalidArgument: ``subject_key`` is not a SigningKey, ``now`` not an int.
+    """
+    if type(subject_key) is not SigningKey:
+        raise InvalidArgument("a presentation is signed with the subject's SigningKey")
+    if now is not None and type(now) is not int:
+        raise InvalidArgument("now must be Unix seconds (int) or None")
+    e = verify_token(token, Endorsement).object
+    if e.subject.key is None:
+        raise InvalidKey("this endorsement names no subject key, so it cannot be presented")
+    if e.subject.key != subject_key.did:
+        raise InvalidKey("this endorsement names another subject key than the one given")
+    presentation = Presentation(
+        key=subject_key.did,
+        token_hash=token_hash(token),
+        nonce=nonce,
+        issued_at=int(time.time()) if now is None else now,
+        audience=audience,
+    )
+    return sign(presentation, subject_key)
