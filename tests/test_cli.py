@@ -567,7 +567,7 @@ def endorse_executable() -> str:
         return str(candidate)
     found = shutil.which("endorse")
     if found is None:
-        pytest.skip("the endorse console script is not installed")
+        pytest.fail("the endorse console script is not installed: install the package first")
     return found
 
 

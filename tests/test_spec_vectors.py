@@ -43,10 +43,6 @@ from endorse.protocol.verdicts import Verdict
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "spec" / "vectors"
 
-KNOWN_PROTOCOL_BUGS: dict[str, str] = {}
-"""Cases whose recorded expectation the protocol code does not meet yet (strict xfail)."""
-
-
 def _load(name: str) -> Any:
     return json.loads((VECTORS / name).read_text(encoding="utf-8"))
 
@@ -59,14 +55,7 @@ REGISTRY = VERIFICATION["registry"]["url"]
 
 
 def _by_name(cases: list[dict[str, Any]]) -> list[Any]:
-    marks = {
-        name: pytest.mark.xfail(reason=reason, strict=True)
-        for name, reason in KNOWN_PROTOCOL_BUGS.items()
-    }
-    return [
-        pytest.param(c, id=c["name"], marks=[marks[c["name"]]] if c["name"] in marks else [])
-        for c in cases
-    ]
+    return [pytest.param(c, id=c["name"]) for c in cases]
 
 
 def _generator() -> ModuleType:
