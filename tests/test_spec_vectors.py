@@ -43,6 +43,7 @@ from endorse.protocol.verdicts import Verdict
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "spec" / "vectors"
 
+
 def _load(name: str) -> Any:
     return json.loads((VECTORS / name).read_text(encoding="utf-8"))
 
