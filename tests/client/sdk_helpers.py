@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import re
 import secrets
 import sys
@@ -24,14 +23,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
+from _databases import postgres_schema
 from live import LiveServer
 
 from endorse.client import AsyncClient
 from endorse.protocol import SigningKey
 
-POSTGRES_URL = os.environ.get(
-    "ENDORSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 MAX_AGE = 2
 """The live registries' status max-age, seconds."""
 SERVER_ENV = {
@@ -48,22 +45,8 @@ def database(kind: str, directory: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{directory / 'registry.sqlite3'}"
         return
-    import sqlalchemy as sa
-
-    schema = f"c_{secrets.token_hex(6)}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as e:
-        pytest.fail(f"PostgreSQL is required for these tests and is not reachable: {e}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("c") as url:
+        yield url
 
 
 @contextmanager

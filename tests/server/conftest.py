@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _clock import Clock
 from fastapi.testclient import TestClient
 
 from endorse.server.app import create_app
@@ -14,20 +15,6 @@ from endorse.server.migrate import upgrade
 from endorse.server.settings import Settings
 
 REGISTRY_URL = "http://127.0.0.1:8080"
-START = 1_767_225_600  # 2026-01-01T00:00:00Z
-
-
-class Clock:
-    """A settable clock for the app: tests move time instead of sleeping."""
-
-    def __init__(self, now: int = START) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: int) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

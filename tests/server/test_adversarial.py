@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock
+from _clock import Clock
 from endorsers import BOB, EMPLOYMENT, MANAGER, REGISTRY_URL, Endorser, context
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings

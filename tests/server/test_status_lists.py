@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Clock
+from _clock import Clock
 from endorsers import REGISTRY_URL, Endorser, problem_type
 from fastapi.testclient import TestClient
 
