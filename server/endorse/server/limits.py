@@ -6,6 +6,11 @@ actually received, not trusting Content-Length alone), bodies that are not
 ``max_json_depth`` (400), each as a problem document. The body it read is handed on unchanged,
 so routes parse it as usual.
 
+A form route (:func:`add_form_route`, the recruiter's check page) takes
+``application/x-www-form-urlencoded`` bodies instead of JSON, under the same size limit; a
+browser shows its refusals to a person, so the route's own ``refuse`` renders them (an HTML
+page) rather than a problem document.
+
 A hot route may instead take the body straight from here (:func:`add_direct_route`): once the
 size and media type are checked, its handler gets the body and either answers (True) or
 declines (False, having sent nothing), and then everything proceeds as for any route. A
@@ -26,6 +31,8 @@ from endorse.server.problems import PayloadTooLarge, UnsupportedMediaType, probl
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _DIRECT_ROUTES = "direct_body_routes"
+_FORM_ROUTES = "form_body_routes"
+FORM = b"application/x-www-form-urlencoded"
 
 DirectHandler = Callable[[Scope, bytes, Send], Awaitable[bool]]
 """``(scope, body, send) -> answered``: see :func:`add_direct_route`."""
@@ -41,6 +48,21 @@ def add_direct_route(app: Any, method: str, path: str, handler: DirectHandler) -
     """
     routes: dict[tuple[str, str], DirectHandler] = getattr(app.state, _DIRECT_ROUTES, {})
     setattr(app.state, _DIRECT_ROUTES, {**routes, (method, path): handler})
+
+
+FormRefusal = Callable[[Scope, Send, int, str], Awaitable[None]]
+"""``(scope, send, status, detail)``: send the refusal of a form body (see
+:func:`add_form_route`)."""
+
+
+def add_form_route(app: Any, path: str, refuse: FormRefusal) -> None:
+    """Let ``POST path`` take ``application/x-www-form-urlencoded`` bodies (only those).
+
+    The size limit applies as to JSON; what would be a problem document (413, 415) is sent by
+    ``refuse`` instead, with the status and a sentence saying what was wrong.
+    """
+    routes: dict[str, FormRefusal] = getattr(app.state, _FORM_ROUTES, {})
+    setattr(app.state, _FORM_ROUTES, {**routes, path: refuse})
 
 
 def json_depth(value: Any, limit: int) -> bool:
@@ -75,14 +97,14 @@ class BodyLimits:
                 declared = value
             elif name == b"content-type":
                 content_type = value
+        form = _form_routes(scope).get(scope["path"]) if scope["method"] == "POST" else None
+        too_large = f"the body may hold at most {self.max_bytes} bytes"
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            if form is not None:
+                await form(scope, send, 413, too_large)
+                return
             await self._refuse(
-                scope,
-                send,
-                413,
-                PayloadTooLarge.slug,
-                PayloadTooLarge.title,
-                f"the body may hold at most {self.max_bytes} bytes",
+                scope, send, 413, PayloadTooLarge.slug, PayloadTooLarge.title, too_large
             )
             return
         chunks: list[bytes] = []
@@ -95,20 +117,22 @@ class BodyLimits:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
+                if form is not None:
+                    await form(scope, send, 413, too_large)
+                    return
                 await self._refuse(
-                    scope,
-                    send,
-                    413,
-                    PayloadTooLarge.slug,
-                    PayloadTooLarge.title,
-                    f"the body may hold at most {self.max_bytes} bytes",
+                    scope, send, 413, PayloadTooLarge.slug, PayloadTooLarge.title, too_large
                 )
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         media_type = (content_type or b"").split(b";")[0].strip().lower()
-        if body and media_type != b"application/json":
+        if form is not None:
+            if body and media_type != FORM:
+                await form(scope, send, 415, "the form must be sent as a web form")
+                return
+        elif body and media_type != b"application/json":
             await self._refuse(
                 scope,
                 send,
@@ -118,7 +142,7 @@ class BodyLimits:
                 "send the body as application/json",
             )
             return
-        if body:
+        if body and form is None:
             direct = _direct_routes(scope).get((scope["method"], scope["path"]))
             if direct is not None and await direct(scope, body, send):
                 return
@@ -166,6 +190,12 @@ class BodyLimits:
 def _direct_routes(scope: Scope) -> dict[tuple[str, str], DirectHandler]:
     state = getattr(scope.get("app"), "state", None)
     routes: dict[tuple[str, str], DirectHandler] = getattr(state, _DIRECT_ROUTES, None) or {}
+    return routes
+
+
+def _form_routes(scope: Scope) -> dict[str, FormRefusal]:
+    state = getattr(scope.get("app"), "state", None)
+    routes: dict[str, FormRefusal] = getattr(state, _FORM_ROUTES, None) or {}
     return routes
 
 

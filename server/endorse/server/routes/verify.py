@@ -143,8 +143,11 @@ def _item(body: VerifyRequest) -> verification.VerifyItem:
 # --- answering ---------------------------------------------------------------------------
 
 
-async def _answer(app: Any, item: verification.VerifyItem, client: str) -> bytes:
-    """The JSON answer to one verification: counted, verified, signed.
+async def verify_counted(
+    app: Any, item: verification.VerifyItem, client: str
+) -> verification.Outcome:
+    """One verification as this route makes it: counted against ``client``'s rate limit,
+    verified with the registry's facts, signed (the recruiter pages use it too).
 
     Raises:
         TooManyRequests: the client is over its limit.
@@ -154,10 +157,17 @@ async def _answer(app: Any, item: verification.VerifyItem, client: str) -> bytes
     if not verification.count_request_locally(ctx, client):
         await run_in_threadpool(verification.count_request, ctx, client)
     if readers.is_sqlite:
-        outcome = verification.verify_single(ctx, readers, item)
-    else:
-        outcome = await verification.verify_single_async(ctx, readers, item)
-    return orjson.dumps(verification.outcome_document(outcome))
+        return verification.verify_single(ctx, readers, item)
+    return await verification.verify_single_async(ctx, readers, item)
+
+
+async def _answer(app: Any, item: verification.VerifyItem, client: str) -> bytes:
+    """The JSON answer to one verification: counted, verified, signed.
+
+    Raises:
+        TooManyRequests: the client is over its limit.
+    """
+    return orjson.dumps(verification.outcome_document(await verify_counted(app, item, client)))
 
 
 def _client_of(scope: Scope) -> str:

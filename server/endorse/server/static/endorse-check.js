@@ -1,0 +1,826 @@
+// endorse: checks a reference in the recruiter's own browser (spec §11), independently of
+// the registry's verdict, which it asks for as well and shows beside its own.
+//
+// No framework, no build step, no external resources. Every text from a token or a server
+// answer is written with textContent, never as markup.
+//
+// What the browser checks itself (spec section in brackets): the token's compact form and
+// canonical JSON payload (§3.1, §2.2), the endorsement schema (§4.2), the issuer's did:key
+// (§2.4, including the point checks WebCrypto does not make), the Ed25519 signature over
+// "endorse/v1/endorsement\0" || payload (§3.2) with WebCrypto, the registry's signatures on
+// the key binding, key revocation, status list, registration and receipt it fetches (§6.1),
+// the status bit (§5), and the rest of the algorithm of §6.3 against the browser's clock.
+// The registry key is the one this origin publishes at /.well-known/endorse-registry: the
+// page itself comes from that origin, so the browser's check is independent of the
+// registry's computation, not of the registry's honesty (spec §11.4).
+
+const TOKEN_LIMIT = { "endorsement": 8192, "status-list": 262144 };
+const OTHER_LIMIT = 8192;
+const TYPES = new Set(["endorsement", "revocation", "key-rotation", "key-revocation",
+  "presentation", "key-binding", "status-list", "registration", "receipt"]);
+const MAX_INPUT = 8192 + 512;
+const CLOCK_SKEW = 300;
+const VERDICTS = new Set(["valid", "revoked", "expired", "not_yet_valid", "bad_signature",
+  "malformed", "unknown_issuer", "issuer_key_revoked", "subject_mismatch",
+  "purpose_not_allowed", "audience_mismatch", "status_unavailable"]);
+const SENTENCES = {
+  valid: "This reference is genuine: the endorser signed it, it is in force, and it has not been withdrawn.",
+  revoked: "The endorser has withdrawn this reference; it must not be relied on.",
+  expired: "This reference has expired; ask the candidate for a current one.",
+  not_yet_valid: "This reference is not in force yet; check again from its start date.",
+  bad_signature: "This reference was not signed by the endorser it names, or it was altered after signing; do not rely on it.",
+  malformed: "This is not a readable endorse reference; it may be damaged, incomplete or forged.",
+  unknown_issuer: "The signature is intact, but the endorser's key is not linked to a verified identity, so who gave this reference cannot be confirmed.",
+  issuer_key_revoked: "The endorser's key was revoked, and this reference cannot be shown to have been registered before that, so it cannot be trusted.",
+  subject_mismatch: "This reference is about someone other than the person presenting it.",
+  purpose_not_allowed: "The endorser did not agree to this reference being used for this purpose.",
+  audience_mismatch: "This reference was given for a different recipient.",
+  status_unavailable: "Whether the endorser has withdrawn this reference could not be checked; try again later or ask the endorser.",
+};
+
+class Malformed extends Error {}
+class BadSignature extends Error {}
+class Unsupported extends Error {}
+
+// --- encodings (§2.1) ----------------------------------------------------------------------
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
+
+function b64urlDecode(text, where) {
+  if (text.length % 4 === 1) throw new Malformed(`${where}: not base64url`);
+  const out = new Uint8Array(Math.floor(text.length * 3 / 4));
+  let bits = 0, acc = 0, j = 0;
+  for (const c of text) {
+    const v = B64_INDEX.get(c);
+    if (v === undefined) throw new Malformed(`${where}: not base64url`);
+    acc = (acc << 6) | v; bits += 6;
+    if (bits >= 8) { bits -= 8; out[j++] = (acc >> bits) & 0xff; }
+  }
+  if (bits > 0 && (acc & ((1 << bits) - 1)) !== 0) throw new Malformed(`${where}: not canonical base64url`);
+  return out;
+}
+
+function b64urlEncode(bytes) {
+  let out = "", acc = 0, bits = 0;
+  for (const b of bytes) {
+    acc = (acc << 8) | b; bits += 8;
+    while (bits >= 6) { bits -= 6; out += B64[(acc >> bits) & 63]; }
+    acc &= 0xff;
+  }
+  if (bits > 0) out += B64[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+function b58Decode(text) {
+  let n = 0n;
+  for (const c of text) {
+    const v = B58.indexOf(c);
+    if (v < 0) throw new Malformed("did:key: not base58btc");
+    n = n * 58n + BigInt(v);
+  }
+  const bytes = [];
+  while (n > 0n) { bytes.unshift(Number(n & 0xffn)); n >>= 8n; }
+  for (const c of text) { if (c !== "1") break; bytes.unshift(0); }
+  return new Uint8Array(bytes);
+}
+
+function b58Encode(bytes) {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  let out = "";
+  while (n > 0n) { out = B58[Number(n % 58n)] + out; n /= 58n; }
+  for (const b of bytes) { if (b !== 0) break; out = "1" + out; }
+  return out;
+}
+
+// --- canonical JSON (§2.2) -----------------------------------------------------------------
+
+function canonical(value) {
+  if (value === null) return "null";
+  if (value === true) return "true";
+  if (value === false) return "false";
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) throw new Malformed("payload: only integers within 2^53-1");
+    return Object.is(value, -0) ? "0" : String(value);
+  }
+  if (typeof value === "string") return canonicalString(value);
+  if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+  const names = Object.keys(value).sort();
+  return "{" + names.map((k) => canonicalString(k) + ":" + canonical(value[k])).join(",") + "}";
+}
+
+const ESCAPES = { '"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r" };
+
+function canonicalString(s) {
+  let out = '"';
+  for (const c of s) {
+    const code = c.codePointAt(0);
+    if (ESCAPES[c] !== undefined) out += ESCAPES[c];
+    else if (code < 0x20) out += "\\u" + code.toString(16).padStart(4, "0");
+    else out += c;
+  }
+  return out + '"';
+}
+
+function depth(value) {
+  if (value === null || typeof value !== "object") return 0;
+  const inner = Array.isArray(value) ? value : Object.values(value);
+  return 1 + inner.reduce((m, v) => Math.max(m, depth(v)), 0);
+}
+
+// --- compact tokens (§3.1, §3.2) -----------------------------------------------------------
+
+const utf8 = new TextEncoder();
+
+function parseToken(token, expected) {
+  if (typeof token !== "string" || token.length > TOKEN_LIMIT["status-list"]) throw new Malformed("token: too long");
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new Malformed("token: not three parts");
+  const [prefix, payload64, sig64] = parts;
+  const m = /^([a-z-]+)-v1$/.exec(prefix);
+  if (!m || !TYPES.has(m[1])) throw new Malformed("token: unknown type or version");
+  const type = m[1];
+  if (type !== expected) throw new Malformed(`token: a ${type} token, not ${expected}`);
+  const limit = TOKEN_LIMIT[type] ?? OTHER_LIMIT;
+  if (token.length > limit) throw new Malformed("token: too long");
+  if (sig64.length !== 86) throw new Malformed("token: signature part is not 86 characters");
+  const payload = b64urlDecode(payload64, "payload");
+  const signature = b64urlDecode(sig64, "signature");
+  if (payload.length > limit) throw new Malformed("payload: too long");
+  let text, value;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(payload);
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Malformed("payload: not UTF-8 JSON");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Malformed("payload: not an object");
+  if (depth(value) > 4) throw new Malformed("payload: nested too deeply");
+  const again = utf8.encode(canonical(value));
+  if (again.length !== payload.length || again.some((b, i) => b !== payload[i])) {
+    throw new Malformed("payload: not canonical JSON");
+  }
+  if (value.type !== type || value.v !== 1) throw new Malformed("payload: type or version differs from the prefix");
+  const context = utf8.encode(`endorse/v1/${type}\0`);
+  const message = new Uint8Array(context.length + payload.length);
+  message.set(context); message.set(payload, context.length);
+  return { type, value, message, signature };
+}
+
+// --- schemas (§2.3, §4) --------------------------------------------------------------------
+
+const RE = {
+  id: /^[A-Za-z0-9_-]{21}[AQgw]$/,
+  th: /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/,
+  listId: /^[A-Za-z0-9_-]{1,64}$/,
+  period: /^[0-9]{4}(?:-(?:0[1-9]|1[0-2]))?$/,
+  ascii: /^[\x21-\x7e]+$/,
+  email: /^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/,
+  registry: new RegExp("^(?:https://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*" +
+    "(?::(?!443(?![0-9]))(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?" +
+    "|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::(?!80(?![0-9]))(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?)" +
+    "(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$"),
+  purpose: /^x-[a-z0-9]+(?:-[a-z0-9]+)*$/,
+  // Not printable in Python's sense (spec §2.3): controls, format, surrogates, private use,
+  // unassigned, line and paragraph separators, and spaces other than U+0020.
+  unprintable: /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u,
+  ignorable: /\p{Default_Ignorable_Code_Point}/u,
+};
+const PURPOSES = new Set(["academic-reference", "character-reference", "employment-reference",
+  "tenancy-reference", "volunteer-reference"]);
+const MAX_TIME = 2 ** 53 - 1;
+
+function members(obj, where, required, optional = []) {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new Malformed(`${where}: not an object`);
+  const known = new Set([...required, ...optional]);
+  for (const k of Object.keys(obj)) if (!known.has(k)) throw new Malformed(`${where}.${k}: unknown member`);
+  for (const k of required) if (!(k in obj)) throw new Malformed(`${where}.${k}: missing`);
+}
+
+function text(v, where, max, multiline = false) {
+  if (typeof v !== "string") throw new Malformed(`${where}: must be text`);
+  const n = [...v].length;
+  if (n < 1 || n > max) throw new Malformed(`${where}: 1 to ${max} characters`);
+  const body = multiline ? v.replaceAll("\n", "") : v;
+  if (RE.unprintable.test(body)) throw new Malformed(`${where}: control or invisible formatting characters`);
+  if (v !== v.trim()) throw new Malformed(`${where}: leading or trailing whitespace`);
+  if (RE.ignorable.test(v)) throw new Malformed(`${where}: invisible characters`);
+  if (v.normalize("NFC") !== v) throw new Malformed(`${where}: not NFC`);
+}
+
+function pattern(v, where, re, max) {
+  if (typeof v !== "string" || (max !== undefined && v.length > max) || !re.test(v)) throw new Malformed(`${where}: bad format`);
+}
+
+function time(v, where) {
+  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TIME) throw new Malformed(`${where}: not a time`);
+}
+
+function asciiText(v, where, max) {
+  if (typeof v !== "string" || v.length < 1 || v.length > max || !RE.ascii.test(v)) throw new Malformed(`${where}: bad format`);
+}
+
+function months(period, end) {
+  const [y, m] = period.split("-");
+  return Number(y) * 12 + (m ? Number(m) : (end ? 12 : 1));
+}
+
+function checkEndorsement(e) {
+  members(e, "endorsement", ["type", "v", "id", "iss", "iss_name", "sub", "rel", "purposes", "iat", "nbf", "exp", "contact"], ["aud", "stmt", "status"]);
+  pattern(e.id, "endorsement.id", RE.id);
+  didKeyBytes(e.iss, "endorsement.iss");
+  text(e.iss_name, "endorsement.iss_name", 128);
+  members(e.sub, "endorsement.sub", ["name"], ["email", "handle", "key"]);
+  text(e.sub.name, "endorsement.sub.name", 128);
+  if (e.sub.email === undefined && e.sub.handle === undefined) throw new Malformed("endorsement.sub: needs an email or a handle");
+  if (e.sub.email !== undefined) pattern(e.sub.email, "endorsement.sub.email", RE.email, 254);
+  if (e.sub.handle !== undefined) asciiText(e.sub.handle, "endorsement.sub.handle", 128);
+  if (e.sub.key !== undefined) didKeyBytes(e.sub.key, "endorsement.sub.key");
+  members(e.rel, "endorsement.rel", ["context", "role"], ["org", "from", "to"]);
+  text(e.rel.context, "endorsement.rel.context", 64);
+  text(e.rel.role, "endorsement.rel.role", 64);
+  if (e.rel.org !== undefined) text(e.rel.org, "endorsement.rel.org", 128);
+  if (e.rel.from !== undefined) pattern(e.rel.from, "endorsement.rel.from", RE.period);
+  if (e.rel.to !== undefined) pattern(e.rel.to, "endorsement.rel.to", RE.period);
+  if (e.rel.from !== undefined && e.rel.to !== undefined && months(e.rel.to, true) < months(e.rel.from, false)) {
+    throw new Malformed("endorsement.rel: the period ends before it starts");
+  }
+  if (!Array.isArray(e.purposes) || e.purposes.length < 1 || e.purposes.length > 8) throw new Malformed("endorsement.purposes: 1 to 8");
+  e.purposes.forEach((p, i) => {
+    if (typeof p !== "string" || !(PURPOSES.has(p) || (p.length <= 42 && RE.purpose.test(p)))) throw new Malformed("endorsement.purposes: unknown purpose");
+    if (i > 0 && !(e.purposes[i - 1] < p)) throw new Malformed("endorsement.purposes: not sorted or repeated");
+  });
+  time(e.iat, "endorsement.iat"); time(e.nbf, "endorsement.nbf"); time(e.exp, "endorsement.exp");
+  if (e.nbf < e.iat) throw new Malformed("endorsement.nbf: before iat");
+  if (!(e.exp - e.nbf > 0 && e.exp - e.nbf <= 157852800)) throw new Malformed("endorsement.exp: validity window out of range");
+  if (typeof e.contact !== "boolean") throw new Malformed("endorsement.contact: must be a boolean");
+  if (e.aud !== undefined) asciiText(e.aud, "endorsement.aud", 256);
+  if (e.stmt !== undefined) {
+    text(e.stmt, "endorsement.stmt", 1000, true);
+    if (e.stmt.startsWith("\n") || e.stmt.endsWith("\n")) throw new Malformed("endorsement.stmt: leading or trailing line feed");
+  }
+  if (e.status !== undefined) {
+    members(e.status, "endorsement.status", ["reg", "list", "idx"]);
+    pattern(e.status.reg, "endorsement.status.reg", RE.registry, 200);
+    pattern(e.status.list, "endorsement.status.list", RE.listId);
+    if (!Number.isSafeInteger(e.status.idx) || e.status.idx < 0 || e.status.idx > 16777215) throw new Malformed("endorsement.status.idx: out of range");
+  }
+}
+
+function checkRegistryObject(o, type, R) {
+  const shapes = {
+    "key-binding": [["type", "v", "reg", "key", "email", "name", "since", "method", "iat"], []],
+    "status-list": [["type", "v", "reg", "list", "iat", "ttl", "size", "bits"], []],
+    "registration": [["type", "v", "reg", "th", "iss", "at"], []],
+    "receipt": [["type", "v", "reg", "th", "verdict", "at"], []],
+  };
+  const [required, optional] = shapes[type];
+  members(o, type, required, optional);
+  if (o.reg !== R) throw new Malformed(`${type}: signed for another registry`);
+  for (const k of ["since", "iat", "at"]) if (k in o) time(o[k], `${type}.${k}`);
+  if (type === "key-binding") {
+    didKeyBytes(o.key, "key-binding.key");
+    pattern(o.email, "key-binding.email", RE.email, 254);
+    text(o.name, "key-binding.name", 128);
+    if (o.method !== "email-code") throw new Malformed("key-binding.method");
+  } else if (type === "status-list") {
+    pattern(o.list, "status-list.list", RE.listId);
+    if (!Number.isSafeInteger(o.ttl) || o.ttl < 1 || o.ttl > 604800) throw new Malformed("status-list.ttl");
+    if (!Number.isSafeInteger(o.size) || o.size < 131072 || o.size > 16777216 || o.size % 8 !== 0) throw new Malformed("status-list.size");
+    if (typeof o.bits !== "string") throw new Malformed("status-list.bits");
+  } else if (type === "registration") {
+    pattern(o.th, "registration.th", RE.th); didKeyBytes(o.iss, "registration.iss");
+  } else {
+    pattern(o.th, "receipt.th", RE.th);
+    if (!VERDICTS.has(o.verdict)) throw new Malformed("receipt.verdict");
+  }
+}
+
+// --- keys and signatures (§2.4) ------------------------------------------------------------
+
+const P = 2n ** 255n - 19n;
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const D = (((-121665n * inv(121666n)) % P) + P) % P;
+const SQRT_M1 = pow(2n, (P - 1n) / 4n);
+
+function mod(a) { const r = a % P; return r < 0n ? r + P : r; }
+function pow(b, e) { let r = 1n; b = mod(b); while (e > 0n) { if (e & 1n) r = r * b % P; b = b * b % P; e >>= 1n; } return r; }
+function inv(a) { return pow(a, P - 2n); }
+
+function leInt(bytes) { let n = 0n; for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]); return n; }
+
+// Extended coordinates (X, Y, Z, T), a = -1 (RFC 8032 §5.1.4).
+function add(p, q) {
+  const a = mod((p[1] - p[0]) * (q[1] - q[0])), b = mod((p[1] + p[0]) * (q[1] + q[0]));
+  const c = mod(2n * D * p[3] * q[3]), d = mod(2n * p[2] * q[2]);
+  const e = b - a, f = d - c, g = d + c, h = b + a;
+  return [mod(e * f), mod(g * h), mod(f * g), mod(e * h)];
+}
+function isIdentity(p) { return mod(p[0]) === 0n && mod(p[1] - p[2]) === 0n; }
+function mul(k, p) { let r = [0n, 1n, 1n, 0n]; for (; k > 0n; k >>= 1n) { if (k & 1n) r = add(r, p); p = add(p, p); } return r; }
+
+// A public key must be canonical, on the curve, and of order exactly L (§2.4 rules 1-4).
+function checkPoint(bytes, where) {
+  const top = bytes[31] >> 7;
+  const copy = bytes.slice(); copy[31] &= 0x7f;
+  const y = leInt(copy);
+  if (y >= P) throw new Malformed(`${where}: non-canonical key`);
+  const u = mod(y * y - 1n), v = mod(D * y * y + 1n);
+  let x = mod(u * pow(v, 3n) * pow(u * pow(v, 7n), (P - 5n) / 8n));
+  if (mod(v * x * x) !== u) {
+    if (mod(v * x * x) !== mod(-u)) throw new Malformed(`${where}: not a curve point`);
+    x = mod(x * SQRT_M1);
+  }
+  if (x === 0n && top === 1) throw new Malformed(`${where}: non-canonical key`);
+  if ((x & 1n) !== BigInt(top)) x = P - x;
+  const point = [x, y, 1n, mod(x * y)];
+  if (isIdentity(mul(8n, point)) || !isIdentity(mul(L, point))) throw new Malformed(`${where}: small or mixed order key`);
+}
+
+const keyCache = new Map();
+
+function didKeyBytes(did, where) {
+  if (keyCache.has(did)) return keyCache.get(did);
+  if (typeof did !== "string" || did.length !== 56 || !did.startsWith("did:key:z")) throw new Malformed(`${where}: not an Ed25519 did:key`);
+  const raw = b58Decode(did.slice(9));
+  if (raw.length !== 34 || raw[0] !== 0xed || raw[1] !== 0x01) throw new Malformed(`${where}: not an Ed25519 did:key`);
+  if ("did:key:z" + b58Encode(raw) !== did) throw new Malformed(`${where}: not canonical`);
+  const key = raw.slice(2);
+  checkPoint(key, where);
+  keyCache.set(did, key);
+  return key;
+}
+
+async function ed25519Supported() {
+  if (!window.isSecureContext || !window.crypto || !crypto.subtle) return false;
+  try {
+    // The RFC 8032 §7.1 test 1 key: importing it shows whether Ed25519 is implemented.
+    const pub = b64urlDecode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "key");
+    await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+async function verifySignature(parsed, publicKey) {
+  // S < L (no malleated signatures, §2.4 rule 1); WebCrypto then checks the cofactorless
+  // equation, with R compared as bytes.
+  if (leInt(parsed.signature.slice(32)) >= L) throw new BadSignature("S is not below the group order");
+  let key;
+  try {
+    key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+  } catch (e) {
+    throw new Unsupported("Ed25519 is not available");
+  }
+  const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, parsed.signature, parsed.message);
+  if (!ok) throw new BadSignature("signature does not verify");
+}
+
+async function verifyRegistryToken(token, type, R, registryKey) {
+  const parsed = parseToken(token, type);
+  checkRegistryObject(parsed.value, type, R);
+  await verifySignature(parsed, registryKey);
+  return parsed.value;
+}
+
+async function sha256b64(textValue) {
+  return b64urlEncode(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(textValue))));
+}
+
+// --- status list bits (§5) -----------------------------------------------------------------
+
+async function statusBits(list) {
+  const gz = b64urlDecode(list.bits, "status-list.bits");
+  const want = list.size / 8;
+  const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const reader = stream.getReader();
+  const out = new Uint8Array(want);
+  let got = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (got + value.length > want) { reader.cancel(); throw new Malformed("status-list.bits: more entries than its size"); }
+      out.set(value, got); got += value.length;
+    }
+  } catch (e) {
+    if (e instanceof Malformed) throw e;
+    throw new Malformed("status-list.bits: not one complete gzip member");
+  }
+  if (got !== want) throw new Malformed("status-list.bits: fewer entries than its size");
+  return out;
+}
+
+function bitSet(bits, i) { return (bits[i >> 3] & (0x80 >> (i % 8))) !== 0; }
+
+// --- fetching the registry's facts ---------------------------------------------------------
+
+async function getJson(path, init) {
+  const r = await fetch(path, { credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer", ...init });
+  if (r.status === 404) return null;
+  if (!r.ok) throw new Error(`${path.split("/").slice(0, 4).join("/")}: HTTP ${r.status}`);
+  return r.json();
+}
+
+async function registryPin() {
+  const info = await getJson("/.well-known/endorse-registry");
+  if (!info || typeof info.registry !== "string" || typeof info.key !== "string") throw new Error("the registry does not describe itself");
+  return { R: info.registry, did: info.key, key: didKeyBytes(info.key, "registry key") };
+}
+
+// --- the algorithm of §6.3, in the browser -------------------------------------------------
+
+const SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
+
+// NFKC, then case folding (toUpperCase().toLowerCase() folds as Unicode full case folding
+// does for all but a few scripts, e.g. Cherokee; there the page would show a disagreement),
+// then whitespace collapsed (§6.3 step 8a).
+function normalizeName(s) {
+  return s.normalize("NFKC").toUpperCase().toLowerCase().split(SPACE).filter(Boolean).join(" ");
+}
+
+async function browserVerify(token, expect, pin, notes) {
+  const now = Math.floor(Date.now() / 1000);
+  const out = (verdict, detail, extra = {}) => ({ verdict, detail, now, ...extra });
+  let parsed;
+  try {
+    parsed = parseToken(token, "endorsement");
+    checkEndorsement(parsed.value);
+  } catch (e) {
+    if (e instanceof Malformed) return out("malformed", e.message);
+    throw e;
+  }
+  const e = parsed.value;
+  try {
+    await verifySignature(parsed, didKeyBytes(e.iss, "endorsement.iss"));
+  } catch (err) {
+    if (err instanceof BadSignature) return out("bad_signature", err.message);
+    throw err;
+  }
+  notes.push("Signature checked by your browser (Ed25519, WebCrypto)");
+
+  // Step 4: the issuer's key binding, signed by the registry.
+  const state = await getJson(`/api/v1/identities/${encodeURIComponent(e.iss)}`);
+  let issuer = null;
+  if (state && typeof state.binding === "string") {
+    try {
+      const binding = await verifyRegistryToken(state.binding, "key-binding", pin.R, pin.key);
+      if (binding.key === e.iss) issuer = { ...binding, revoked_from: null };
+    } catch (err) {
+      if (!(err instanceof Malformed || err instanceof BadSignature)) throw err;
+    }
+  }
+  if (!issuer) return out("unknown_issuer", "key not bound to a verified identity", { e });
+  notes.push("Endorser's key binding: registry signature checked by your browser");
+
+  // Step 5: a key revocation (signed by the key or the registry) needs a registration.
+  if (state.key_revocation) {
+    issuer.revoked_from = await keyRevocationFrom(state.key_revocation, e.iss, pin);
+    if (issuer.revoked_from === null) return out("issuer_key_revoked", "the key revocation could not be checked", { e, issuer });
+  }
+  if (issuer.revoked_from !== null) {
+    const th = await sha256b64(token);
+    let registration = null;
+    if (e.status) {
+      const found = await getJson(`/api/v1/registrations/${th}`);
+      if (found && typeof found.registration === "string") {
+        try { registration = await verifyRegistryToken(found.registration, "registration", pin.R, pin.key); } catch (err) {
+          if (!(err instanceof Malformed || err instanceof BadSignature)) throw err;
+        }
+      }
+    }
+    if (!e.status || !registration || registration.th !== th || registration.iss !== e.iss ||
+        registration.reg !== e.status.reg || registration.at >= issuer.revoked_from) {
+      return out("issuer_key_revoked", "issuer key revoked, and no registration before it", { e, issuer });
+    }
+    notes.push("Registration before the key's revocation: registry signature checked by your browser");
+  }
+
+  // Step 6: the status list, if this registry publishes the token's.
+  let list = null, bits = null;
+  if (e.status && e.status.reg === pin.R) {
+    const found = await getJson(`/api/v1/status-lists/${encodeURIComponent(e.status.list)}`);
+    if (found && typeof found.token === "string") {
+      list = await verifyRegistryToken(found.token, "status-list", pin.R, pin.key);
+      if (list.list !== e.status.list) throw new Error("the registry answered another status list");
+      bits = await statusBits(list);
+      notes.push("Status list: registry signature checked by your browser");
+      if (e.status.idx >= list.size) { list = null; bits = null; }
+      else if (bitSet(bits, e.status.idx)) return out("revoked", "the status list marks it revoked", { e, issuer, list });
+    }
+  }
+  // Step 7.
+  if (now + CLOCK_SKEW < e.nbf) return out("not_yet_valid", "nbf is in the future", { e, issuer, list });
+  if (now - CLOCK_SKEW >= e.exp) return out("expired", "exp has passed", { e, issuer, list });
+  // Step 8.
+  if (expect.subject !== null) {
+    const wanted = normalizeName(expect.subject);
+    const names = [e.sub.name, e.sub.email, e.sub.handle].filter((n) => n !== undefined).map(normalizeName);
+    if (!names.includes(wanted)) return out("subject_mismatch", "subject differs", { e, issuer, list });
+  }
+  if (expect.purpose !== null && !e.purposes.includes(expect.purpose)) return out("purpose_not_allowed", "purpose not allowed", { e, issuer, list });
+  if (e.aud !== undefined) return out("audience_mismatch", "the page states no audience", { e, issuer, list });
+  // Step 9.
+  if (!e.status || !list) return out("status_unavailable", "no status list covering this token", { e, issuer });
+  if (list.iat > now + CLOCK_SKEW) return out("status_unavailable", "status list is from the future", { e, issuer });
+  if (now > list.iat + list.ttl) return out("status_unavailable", "status list is stale", { e, issuer, list });
+  return out("valid", "all checks passed", { e, issuer, list });
+}
+
+async function keyRevocationFrom(token, did, pin) {
+  try {
+    const parsed = parseToken(token, "key-revocation");
+    const o = parsed.value;
+    members(o, "key-revocation", ["type", "v", "key", "from", "by", "iat"], ["reason"]);
+    time(o.from, "key-revocation.from");
+    if (o.key !== did || (o.by !== did && o.by !== pin.did)) return null;
+    await verifySignature(parsed, didKeyBytes(o.by, "key-revocation.by"));
+    return o.from;
+  } catch (err) {
+    if (err instanceof Malformed || err instanceof BadSignature) return null;
+    throw err;
+  }
+}
+
+// --- the page ------------------------------------------------------------------------------
+
+const $ = (id) => document.getElementById(id);
+const pad = (n) => String(n).padStart(2, "0");
+function utc(t) {
+  const d = new Date(t * 1000);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+}
+const utcTime = (t) => utc(t).slice(11);
+
+function tokenFromInput(raw) {
+  const textValue = raw.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+  if (!textValue) throw new InputError("Paste a reference token or a verification link.");
+  if (textValue.length > MAX_INPUT) {
+    throw new InputError(`That is too long to be a reference (${textValue.length} characters; a reference has at most 8192).`);
+  }
+  if (!/^https?:\/\//i.test(textValue)) return tokenShaped(textValue);
+  let url;
+  try { url = new URL(textValue); } catch (e) { throw new InputError("That link cannot be read; paste the whole verification link."); }
+  const hash = textValue.indexOf("#");
+  if (hash >= 0 && hash < textValue.length - 1) return tokenShaped(textValue.slice(hash + 1));
+  const m = /\/v\/([^/]+)$/.exec(url.pathname);
+  if (m) return tokenShaped(m[1]);
+  throw new InputError("That link holds no reference; a verification link ends in /v#… or /v/… and the reference after it.");
+}
+
+class InputError extends Error {}
+
+// Prose, markup and the like cannot be a token at all: an input error, as on the server.
+// Anything of a token's outline is verified, and a defective one is "malformed".
+function tokenShaped(value) {
+  if (!/^[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(value)) {
+    throw new InputError("That is not a reference: a reference is one line like “endorsement-v1.…” (letters, digits, - and _ in three parts separated by dots), or a verification link.");
+  }
+  return value;
+}
+
+function showInputError(message) {
+  const p = $("input-error");
+  p.textContent = message || "";
+  p.hidden = !message;
+}
+
+function setText(id, value) { $(id).textContent = value ?? ""; }
+
+function describe(source, serverAnswer) {
+  // Facts shown: the browser's own when it verified the signature, else the registry's.
+  const e = source.e ?? serverAnswer?.claims ?? null;
+  const issuer = source.issuer ?? (serverAnswer?.issuer?.email ? { email: serverAnswer.issuer.email, name: serverAnswer.issuer.name, since: serverAnswer.issuer.since } : null);
+  return { e, issuer };
+}
+
+function render(token, expect, browser, server, notes, serverProblem) {
+  const section = $("result");
+  const serverVerdict = server?.verdict ?? "";
+  const browserVerdict = browser ? browser.verdict : "unsupported";
+  let verdict, sentence;
+  const disagree = browser && server && browser.verdict !== server.verdict;
+  if (serverProblem && browser) { verdict = "disagreement"; }
+  else if (disagree) { verdict = "disagreement"; }
+  else verdict = server ? server.verdict : (browser ? browser.verdict : "status_unavailable");
+  if (verdict === "disagreement") {
+    sentence = "This reference could not be confirmed: your browser and the registry reached different verdicts.";
+  } else {
+    sentence = server?.message ?? SENTENCES[verdict];
+  }
+  const valid = verdict === "valid";
+  section.dataset.verdict = verdict;
+  section.dataset.browserVerdict = browserVerdict;
+  section.dataset.serverVerdict = serverVerdict;
+  section.className = valid ? "is-valid" : "is-invalid";
+  const mark = $("verdict-mark");
+  mark.textContent = valid ? "✓" : "✗";
+  mark.setAttribute("aria-label", valid ? "Valid reference" : "Not valid");
+  setText("verdict-sentence", sentence);
+
+  const dis = $("disagreement");
+  if (verdict === "disagreement") {
+    dis.textContent = serverProblem
+      ? `The registry's answer could not be trusted (${serverProblem}); your browser's verdict: ${browserVerdict}. Do not rely on this reference.`
+      : `Your browser and the registry disagree: your browser found “${browserVerdict}”, the registry answered “${serverVerdict}”. Do not rely on this reference; check again later or contact the registry.`;
+    dis.hidden = false;
+  } else { dis.textContent = ""; dis.hidden = true; }
+
+  const { e, issuer } = describe(browser ?? {}, server);
+  if (!e) {
+    const none = "Not shown: the reference could not be read or its signature did not verify.";
+    setText("endorser", none); setText("subject-name", none);
+    for (const id of ["relationship", "purposes", "validity", "identity", "status"]) setText(id, "");
+    $("statement-row").hidden = true;
+  } else {
+    setText("endorser", issuer ? (issuer.name || e.iss_name) : `Unconfirmed: the reference says it is from “${e.iss_name}”`);
+    setText("subject-name", e.sub.name + [e.sub.email, e.sub.handle].filter((x) => x !== undefined && x !== null).map((x) => ` (${x})`).join(""));
+    let rel = `${e.rel.role} · ${e.rel.context}`;
+    if (e.rel.org !== undefined) rel += ` · ${e.rel.org}`;
+    if (e.rel.from !== undefined || e.rel.to !== undefined) rel += ` · ${e.rel.from ?? "…"} to ${e.rel.to ?? "…"}`;
+    setText("relationship", rel);
+    setText("purposes", e.purposes.join(", "));
+    setText("validity", `From ${utc(e.nbf)} until ${utc(e.exp)}`);
+    if (issuer) {
+      const who = issuer.name ? `${issuer.name} <${issuer.email}>` : issuer.email;
+      let id = `${who}, verified by e-mail code by this registry`;
+      if (issuer.since !== null && issuer.since !== undefined) id += `, since ${utc(issuer.since)}`;
+      if (issuer.revoked_from) id += `; key revoked from ${utc(issuer.revoked_from)}`;
+      setText("identity", id);
+    } else setText("identity", "Not linked to a verified identity: who gave this reference is unknown.");
+    setText("status", statusText(e, verdict, browser, server));
+    $("statement-row").hidden = e.stmt === undefined;
+    setText("statement", e.stmt ?? "");
+  }
+
+  const checks = $("checks");
+  checks.replaceChildren();
+  const item = (t) => { const li = document.createElement("li"); li.textContent = t; checks.append(li); };
+  if (!browser) item("Your browser cannot check Ed25519 signatures here (no WebCrypto Ed25519, or not a secure context): the signature was checked by the registry only.");
+  for (const n of notes) item(n);
+  if (browser && browser.verdict !== "valid") item(`Your browser's verdict: ${browser.verdict} (${browser.detail})`);
+  if (server) {
+    for (const c of server.checks ?? []) {
+      if (c.name === "status") item(`Revocation checked with this registry: ${c.passed ? "passed" : "failed"} (${c.detail})`);
+      else if (c.name === "signature") item(`Signature checked by this registry: ${c.passed ? "passed" : "failed"}`);
+      else if (!c.passed) item(`Registry: ${c.name} failed (${c.detail})`);
+    }
+  } else if (serverProblem) item(`The registry's verdict could not be had: ${serverProblem}`);
+
+  $("next-steps").hidden = valid;
+  setText("receipt", server?.receipt ?? "");
+  section.hidden = false;
+  section.dataset.state = "done";
+  $("loading")?.setAttribute("hidden", "");
+}
+
+function statusText(e, verdict, browser, server) {
+  if (verdict === "revoked" || browser?.verdict === "revoked" || server?.verdict === "revoked") return "Revoked: the endorser has withdrawn it.";
+  if (!e.status) return "Not registered with a registry: whether it was withdrawn is unknown.";
+  const list = browser?.list;
+  if (list) return `Not revoked as of ${utcTime(list.iat)} (${utc(list.iat)}; list fresh until ${utcTime(list.iat + list.ttl)})`;
+  if (server?.status) return `Not revoked as of ${utcTime(server.status.checked_at)} (${utc(server.status.checked_at)}; checked by the registry)`;
+  return "Could not be checked: no current status list.";
+}
+
+async function serverVerify(token, expect, pin) {
+  const body = { token };
+  if (expect.subject !== null) body.subject = expect.subject;
+  if (expect.purpose !== null) body.purpose = expect.purpose;
+  const r = await fetch("/api/v1/verify", {
+    method: "POST", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+    headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`the registry answered HTTP ${r.status}`);
+  const answer = await r.json();
+  if (!answer || !VERDICTS.has(answer.verdict)) throw new Error("the registry's answer has no verdict");
+  return answer;
+}
+
+async function checkReceipt(answer, token, pin, notes) {
+  // The receipt must be the registry's, for this token, with the verdict shown.
+  const receipt = await verifyRegistryToken(answer.receipt, "receipt", pin.R, pin.key);
+  if (receipt.th !== await sha256b64(token) || receipt.verdict !== answer.verdict) throw new Malformed("the receipt is for another check");
+  notes.push("Registry's signed receipt checked by your browser");
+}
+
+async function showQr(token) {
+  const figure = $("qr");
+  try {
+    const r = await fetch("/api/v1/qr", {
+      method: "POST", credentials: "omit", referrerPolicy: "no-referrer",
+      headers: { "content-type": "application/json" }, body: JSON.stringify({ token }),
+    });
+    if (!r.ok || r.headers.get("content-type") !== "image/svg+xml") { figure.hidden = true; return; }
+    const blob = await r.blob();
+    const dataUrl = await new Promise((resolve, reject) => {
+      const fr = new FileReader();
+      fr.onload = () => resolve(fr.result); fr.onerror = reject;
+      fr.readAsDataURL(blob);
+    });
+    const img = document.createElement("img");
+    img.src = dataUrl; img.alt = "QR code of the verification link";
+    figure.querySelector("svg, img")?.remove();
+    figure.prepend(img);
+    figure.hidden = false;
+  } catch (e) { figure.hidden = true; }
+}
+
+async function check(token, expect) {
+  const section = $("result");
+  section.dataset.state = "checking";
+  section.setAttribute("aria-busy", "true");
+  const notes = [];
+  let browser = null, server = null, serverProblem = null, pin = null;
+  const supported = await ed25519Supported();
+  try {
+    pin = await registryPin();
+  } catch (e) {
+    serverProblem = e.message;
+  }
+  if (supported && pin) {
+    try { browser = await browserVerify(token, expect, pin, notes); } catch (e) {
+      browser = e instanceof Unsupported ? null : {
+        verdict: "status_unavailable",
+        detail: `the browser could not fetch or check the registry's facts: ${e.message}`,
+      };
+    }
+  }
+  if (pin) {
+    try {
+      server = await serverVerify(token, expect, pin);
+      if (supported) {
+        try { await checkReceipt(server, token, pin, notes); } catch (e) { serverProblem = `its receipt does not verify: ${e.message}`; }
+      }
+    } catch (e) { serverProblem = e.message; }
+  }
+  render(token, expect, browser, server, notes, serverProblem);
+  section.removeAttribute("aria-busy");
+  if (browser?.e || server?.claims) showQr(token); else $("qr").hidden = true;
+}
+
+function fromForm() {
+  const form = $("check-form");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    let token;
+    try { token = tokenFromInput($("token").value); } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      showInputError(e.message);
+      $("result").hidden = true;
+      $("token").focus();
+      return;
+    }
+    const subject = $("subject").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    const purpose = $("purpose").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    if (subject.length > 256) { showInputError("The candidate's name or e-mail may have at most 256 characters."); return; }
+    if (purpose.length > 64) { showInputError("The purpose may have at most 64 characters."); return; }
+    showInputError("");
+    check(token, { subject: subject || null, purpose: purpose || null }).then(() => $("result").focus());
+  });
+}
+
+function copyReceipt() {
+  $("copy-receipt").addEventListener("click", async () => {
+    const pre = $("receipt");
+    try {
+      await navigator.clipboard.writeText(pre.textContent);
+      setText("copy-status", "Receipt copied.");
+    } catch (e) {
+      // No clipboard access: select the text so the recruiter can copy it themselves.
+      const range = document.createRange();
+      range.selectNodeContents(pre);
+      const sel = window.getSelection();
+      sel.removeAllRanges(); sel.addRange(range);
+      setText("copy-status", "Receipt selected: press Ctrl+C (or ⌘C) to copy it.");
+    }
+  });
+}
+
+function main() {
+  copyReceipt();
+  if ($("check-form")) { fromForm(); return; }
+  let raw = null;
+  // Tokens are URL-safe text: what the address bar holds is used as it is (a token that a
+  // browser had to percent-encode is not a token, and is reported as malformed).
+  if (location.hash.length > 1) raw = location.hash.slice(1);
+  else if (location.pathname.startsWith("/v/")) raw = location.pathname.slice(3);
+  if (raw === null) {
+    if (location.pathname === "/v") showInputError("This link holds no reference. Open the full link you were given, or paste it on the check page.");
+    return;
+  }
+  let token;
+  try { token = tokenFromInput(raw); } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    showInputError(e.message);
+    return;
+  }
+  $("loading")?.removeAttribute("hidden");
+  check(token, { subject: null, purpose: null });
+}
+
+main();

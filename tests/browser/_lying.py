@@ -1,0 +1,62 @@
+"""A registry that lies: its ``POST /api/v1/verify`` answers "valid" whatever it found."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from _browser import Reference
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LIED_PATH = ("http", "POST", "/api/v1/verify")
+
+
+class LyingVerdicts:
+    """ASGI middleware: every 200 answer of ``POST /api/v1/verify`` says ``"valid"``.
+
+    Everything else (the facts the page fetches, the pages, their headers) passes untouched,
+    so only the browser's own check of the signature can tell the truth.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.lies = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"], scope.get("method"), scope.get("path")) != LIED_PATH:
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            if start["status"] == 200:
+                answer = json.loads(body)
+                answer["verdict"] = "valid"
+                body = json.dumps(answer).encode()
+                self.lies += 1
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
+
+
+@dataclass(frozen=True)
+class LyingRegistry:
+    url: str
+    middleware: LyingVerdicts
+    reference: Reference
+    """A valid reference registered there; tests tamper with it."""

@@ -1,0 +1,229 @@
+"""The check page in a real browser: pasted tokens and links, the candidate's name and the
+purpose, keyboard-only use, bad input, and the form without JavaScript."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _browser import Seeded, screenshot, wait_checked
+from _tabs import SIGNED_BY_BROWSER, OpenTab, Tab, check_headers, expect_not_valid, verdicts
+from playwright.sync_api import Page, expect
+
+
+def check_url(seeded: Seeded) -> str:
+    return seeded.valid.url.split("/v#")[0] + "/check"
+
+
+def fill_and_check(page: Page, token: str, subject: str = "", purpose: str = "") -> None:
+    page.fill("#token", token)
+    page.fill("#subject", subject)
+    page.fill("#purpose", purpose)
+    page.click("#check-button")
+
+
+def test_form_is_labelled(seeded: Seeded, open_tab: OpenTab, tmp_path: Path) -> None:
+    tab = open_tab()
+    response = tab.page.goto(check_url(seeded))
+    assert response is not None and response.status == 200
+    screenshot(tab.page, tmp_path / "check.png")
+    form = tab.page.locator("form#check-form")
+    expect(form).to_have_attribute("method", "post")
+    expect(form).to_have_attribute("action", "/check")
+    expect(tab.page.get_by_label("Reference token or verification link")).to_have_id("token")
+    expect(tab.page.get_by_label("Purpose")).to_have_id("purpose")
+    subject_label = tab.page.locator("label[for='subject']")
+    expect(subject_label).to_contain_text("name", ignore_case=True)
+    expect(subject_label).to_contain_text("e-mail", ignore_case=True)
+    expect(tab.page.locator("#check-button")).to_have_text("Check")
+    tab.assert_quiet()
+
+
+@pytest.mark.parametrize(
+    ("subject", "purpose", "verdict"),
+    [
+        ("Mallory Someone", "", "subject_mismatch"),
+        ("", "tenancy-reference", "purpose_not_allowed"),
+        ("bob@example.com", "employment-reference", "valid"),
+        ("Bob Jones", "", "valid"),
+    ],
+    ids=["wrong-candidate", "wrong-purpose", "email-and-purpose", "name"],
+)
+def test_candidate_and_purpose(
+    subject: str, purpose: str, verdict: str, seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    tab = open_tab()
+    tab.page.goto(check_url(seeded))
+    fill_and_check(tab.page, seeded.valid.token, subject, purpose)
+    result = wait_checked(tab.page)
+    screenshot(tab.page, tmp_path / f"{verdict}.png")
+    assert verdicts(result) == (verdict, verdict, verdict)
+    if verdict != "valid":
+        expect_not_valid(result)
+    tab.assert_quiet()
+
+
+def test_a_pasted_verification_link_is_checked(
+    seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    tab = open_tab()
+    tab.page.goto(check_url(seeded))
+    fill_and_check(tab.page, seeded.revoked.url)
+    result = wait_checked(tab.page)
+    screenshot(tab.page, tmp_path / "pasted-link.png")
+    assert verdicts(result) == ("revoked", "revoked", "revoked")
+    tab.assert_quiet()
+
+
+def focused_id(page: Page) -> str:
+    return str(page.evaluate("document.activeElement ? document.activeElement.id : ''"))
+
+
+def assert_focus_visible(page: Page) -> None:
+    """The focused element matches :focus-visible and draws an outline or a ring."""
+    shown = page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            const style = getComputedStyle(el);
+            const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+            return el.matches(':focus-visible') && (outline || style.boxShadow !== 'none');
+        }"""
+    )
+    assert shown is True, f"no visible focus on #{focused_id(page)}"
+
+
+@pytest.mark.parametrize("key", ["Enter", "Space"])
+def test_keyboard_only(key: str, seeded: Seeded, open_tab: OpenTab, tmp_path: Path) -> None:
+    tab = open_tab()
+    page = tab.page
+    page.goto(check_url(seeded))
+    for _ in range(40):
+        if focused_id(page) == "token":
+            break
+        page.keyboard.press("Tab")
+    assert focused_id(page) == "token", "Tab never reaches the token box"
+    assert_focus_visible(page)
+    page.keyboard.insert_text(seeded.valid.url)  # as a paste does
+    for field, text in (("subject", "Bob Jones"), ("purpose", "employment-reference")):
+        page.keyboard.press("Tab")
+        assert focused_id(page) == field
+        assert_focus_visible(page)
+        page.keyboard.insert_text(text)
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "check-button"
+    assert_focus_visible(page)
+    page.keyboard.press(key)
+    result = wait_checked(page)
+    screenshot(page, tmp_path / f"keyboard-{key}.png")
+    assert verdicts(result) == ("valid", "valid", "valid")
+    expect(result.locator("#verdict-mark")).to_have_attribute("aria-label", "Valid reference")
+    tab.assert_quiet()
+
+
+def expect_input_error(tab: Tab) -> None:
+    """A readable error in the page, and the form still there to try again."""
+    error = tab.page.locator("#input-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_attribute("role", "alert")
+    assert len(error.inner_text().strip()) >= 10, error.inner_text()
+    expect(tab.page.locator("#check-form")).to_be_visible()
+    expect(tab.page.locator("#token")).to_be_editable()
+    expect(tab.page.locator("#check-button")).to_be_enabled()
+    assert tab.page_errors == []
+
+
+NOT_A_REFERENCE = "not a reference"
+TOO_LONG = "too long"
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        ("this is not a reference at all", NOT_A_REFERENCE),
+        ("endorsement-v1.%%%.!!!", NOT_A_REFERENCE),
+        ('<img src=x onerror="window.__pwned=1">', NOT_A_REFERENCE),
+        ("A" * 200_000, TOO_LONG),
+        ("endorsement-v1." + "QUFB" * 40_000 + ".AAAA", TOO_LONG),
+    ],
+    ids=["prose", "bad-base64", "markup", "oversized-garbage", "oversized-token"],
+)
+def test_bad_input_gets_a_readable_error(
+    pasted: str, says: str, seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    tab = open_tab()
+    tab.page.goto(check_url(seeded))
+    fill_and_check(tab.page, pasted)
+    expect_input_error(tab)
+    expect(tab.page.locator("#input-error")).to_contain_text(says, ignore_case=True)
+    expect(tab.page.locator("#result")).to_be_hidden()
+    screenshot(tab.page, tmp_path / "input-error.png")
+    assert tab.page.evaluate("typeof window.__pwned") == "undefined"
+    tab.assert_quiet()
+
+
+# --- without JavaScript: the server's verdict ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("which", "subject", "verdict"),
+    [
+        ("valid", "Bob Jones", "valid"),
+        ("revoked", "", "revoked"),
+        ("valid", "Mallory Someone", "subject_mismatch"),
+    ],
+)
+def test_form_without_javascript(
+    which: str,
+    subject: str,
+    verdict: str,
+    seeded: Seeded,
+    open_tab: OpenTab,
+    tmp_path: Path,
+) -> None:
+    tab = open_tab(java_script_enabled=False)
+    page = tab.page
+    page.goto(check_url(seeded))
+    with page.expect_navigation() as navigation:
+        fill_and_check(page, getattr(seeded, which).token, subject)
+    response = navigation.value
+    assert response is not None and response.request.method == "POST"
+    assert response.status == 200
+    check_headers(response)
+    screenshot(page, tmp_path / f"nojs-{verdict}.png")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-state", "server")
+    expect(result).to_have_attribute("data-verdict", verdict)
+    expect(result).to_have_attribute("data-server-verdict", verdict)
+    label = "Valid reference" if verdict == "valid" else "Not valid"
+    expect(result.locator("#verdict-mark")).to_have_attribute("aria-label", label)
+    # Nothing ran in the browser, and the page does not pretend otherwise.
+    expect(result.locator("#checks")).not_to_contain_text(SIGNED_BY_BROWSER)
+    tab.assert_quiet()
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        ("garbage <b>here</b>", NOT_A_REFERENCE),
+        ("B" * 20_000, TOO_LONG),
+        ("C" * 70_000, "too large"),  # over the registry's 64 KiB body limit
+    ],
+    ids=["markup", "oversized", "over-body-limit"],
+)
+def test_bad_input_without_javascript(
+    pasted: str, says: str, seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    tab = open_tab(java_script_enabled=False)
+    page = tab.page
+    page.goto(check_url(seeded))
+    with page.expect_navigation() as navigation:
+        fill_and_check(page, pasted)
+    response = navigation.value
+    assert response is not None
+    assert 400 <= response.status < 500, response.status
+    check_headers(response)
+    screenshot(page, tmp_path / "nojs-input-error.png")
+    expect_input_error(tab)
+    expect(page.locator("#input-error")).to_contain_text(says, ignore_case=True)
+    # The refused input is shown back as text, never as markup.
+    assert page.locator("b").filter(has_text="here").count() == 0

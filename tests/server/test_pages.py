@@ -1,0 +1,288 @@
+"""The recruiter pages (spec §11) without a browser: headers, the server-rendered verdicts,
+the JSON form of ``/v/<token>``, escaping of attacker-controlled text, and readable refusals
+of bad input. The browser's own checks are tested in ``tests/browser``."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+from _clock import Clock
+from endorsers import BOB, EMPLOYMENT, Endorser
+from fastapi.testclient import TestClient
+
+from endorse.protocol import verify_receipt
+from endorse.server.app import create_app
+from endorse.server.settings import Settings
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def _headers_ok(response: object) -> None:
+    headers = response.headers  # type: ignore[attr-defined]
+    assert headers["content-security-policy"] == CSP
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "set-cookie" not in headers
+
+
+def _attr(html: str, name: str) -> str:
+    match = re.search(rf'<section id="result"[^>]*?\s{name}="([^"]*)"', html, re.S)
+    assert match is not None, html
+    return match.group(1)
+
+
+def _text(html: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
+    assert match is not None, f"#{element_id} missing"
+    return match.group(1)
+
+
+def _check(client: TestClient, **fields: str) -> tuple[int, str]:
+    r = client.post("/check", content=urlencode(fields), headers=FORM)
+    _headers_ok(r)
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    return r.status_code, r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v", "/check", "/static/endorse-check.js", "/static/endorse.css", "/static/nothing.js"],
+)
+def test_page_headers_on_pages_and_static_files(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    _headers_ok(r)
+    assert r.status_code == (404 if "nothing" in path else 200)
+
+
+def test_static_files_have_their_types(client: TestClient) -> None:
+    js = client.get("/static/endorse-check.js")
+    assert js.headers["content-type"].split(";")[0] in ("text/javascript", "application/javascript")
+    assert client.get("/static/endorse.css").headers["content-type"].startswith("text/css")
+
+
+def test_pages_load_script_and_style_from_self_only(client: TestClient) -> None:
+    html = client.get("/check").text
+    assert '<script type="module" src="/static/endorse-check.js"></script>' in html
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script type="module" src="/static/endorse-check.js">'
+    ]
+    assert not re.search(r"<[^>]+\son[a-z]+\s*=", html), "no inline event handlers"
+    assert "style=" not in html
+
+
+def test_check_page_form_is_labelled(client: TestClient) -> None:
+    html = client.get("/check").text
+    assert '<form id="check-form" method="post" action="/check"' in html
+    for field in ("token", "subject", "purpose"):
+        assert f'<label for="{field}">' in html
+    assert '<button id="check-button" type="submit">Check</button>' in html
+
+
+def test_fragment_page_explains_itself_without_javascript(client: TestClient) -> None:
+    html = client.get("/v").text
+    assert "<noscript>" in html and 'href="/check"' in html
+    assert _attr(html, "data-state") == "server"
+
+
+def test_valid_token_by_path_renders_the_registrys_verdict(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token, _ = alice.issue(statement="Led our billing team.")
+    r = client.get(f"/v/{token}")
+    _headers_ok(r)
+    assert r.status_code == 200
+    html = r.text
+    assert _attr(html, "data-verdict") == "valid"
+    assert _attr(html, "data-server-verdict") == "valid"
+    assert 'aria-label="Valid reference">✓' in html
+    assert _text(html, "endorser") == "Alice Smith"
+    assert _text(html, "subject-name") == "Bob Jones (bob@example.com)"
+    assert _text(html, "relationship") == "manager · work · Acme · 2019-03 to 2023-06"
+    assert _text(html, "purposes") == EMPLOYMENT
+    assert "Alice Smith &lt;endorser1@example.com&gt;, verified by e-mail code" in _text(
+        html, "identity"
+    )
+    assert _text(html, "status").startswith("Not revoked as of ")
+    assert "Revocation checked with this registry: passed" in html
+    assert re.search(r'id="next-steps"[^>]*hidden', html)
+    assert "<svg" in _text(html, "qr") or "<svg" in html.split('id="qr"', 1)[1][:400]
+    receipt = _text(html, "receipt")
+    ctx = client.app.state.context  # type: ignore[attr-defined]
+    assert verify_receipt(receipt, ctx.key.public_key, ctx.registry).verdict == "valid"
+
+
+def test_path_form_answers_json_when_asked(client: TestClient) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    r = client.get(f"/v/{token}", headers={"accept": "application/json"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    answer = r.json()
+    api = client.post("/api/v1/verify", json={"token": token}).json()
+    assert answer["verdict"] == api["verdict"] == "valid"
+    assert answer["claims"] == api["claims"]
+    assert set(answer) == set(api)
+
+
+def test_markup_in_a_statement_is_shown_as_text(client: TestClient) -> None:
+    alice = Endorser(client, 1, name="<b>Alice</b>").bind()
+    statement = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    token, _ = alice.issue(statement=statement)
+    html = client.get(f"/v/{token}").text
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "&lt;b&gt;Alice&lt;/b&gt;" in html
+
+
+def test_post_check_valid(client: TestClient) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    status, html = _check(client, token=token, subject="bob@example.com", purpose=EMPLOYMENT)
+    assert status == 200
+    assert _attr(html, "data-verdict") == "valid"
+    assert f"{token}</textarea>" in html
+
+
+def test_post_check_accepts_a_verification_link(client: TestClient) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    link = f"  http://127.0.0.1:8080/v#{token}\n"
+    status, html = _check(client, token=link, subject="", purpose="")
+    assert status == 200
+    assert _attr(html, "data-verdict") == "valid"
+
+
+def test_post_check_revoked(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token, answer = alice.issue()
+    r = alice.signed(
+        "POST",
+        f"/api/v1/endorsements/{answer['id']}/revoke",
+        {"revocation": alice.revocation(answer["id"])},
+    )
+    assert r.status_code == 200, r.text
+    status, html = _check(client, token=token)
+    assert status == 200
+    assert _attr(html, "data-verdict") == "revoked"
+    assert 'aria-label="Not valid">✗' in html
+    assert _text(html, "status").startswith("Revoked")
+    assert "This reference could not be confirmed" in html
+    assert not re.search(r'id="next-steps"[^>]*hidden', html)
+
+
+@pytest.mark.parametrize(
+    ("fields", "verdict"),
+    [
+        ({"subject": "Robert Jones"}, "subject_mismatch"),
+        ({"subject": "  BOB  jones "}, "valid"),
+        ({"purpose": "tenancy-reference"}, "purpose_not_allowed"),
+    ],
+)
+def test_post_check_expectations(client: TestClient, fields: dict[str, str], verdict: str) -> None:
+    token, _ = Endorser(client, 1).bind().issue(subject=BOB)
+    status, html = _check(client, token=token, **fields)
+    assert status == 200
+    assert _attr(html, "data-verdict") == verdict
+
+
+def test_tampered_token_is_bad_signature(client: TestClient) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    head, payload, sig = token.split(".")
+    tampered = f"{head}.{payload}.{'A' if sig[0] != 'A' else 'B'}{sig[1:]}"
+    status, html = _check(client, token=tampered)
+    assert status == 200
+    assert _attr(html, "data-verdict") == "bad_signature"
+    assert "Not shown" in _text(html, "endorser")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"token": ""}, 400, "Paste a reference"),
+        ({"token": "x" * 9000}, 400, "too long"),
+        ({"token": "https://registry.example/elsewhere"}, 400, "holds no reference"),
+        ({"token": "t", "subject": "s" * 257}, 400, "at most 256"),
+        ({"token": "t", "purpose": "p" * 65}, 400, "at most 64"),
+        ({"token": "t", "other": "x"}, 400, "could not be read"),
+    ],
+)
+def test_bad_input_is_a_readable_error(
+    client: TestClient, body: dict[str, str], status: int, message: str
+) -> None:
+    code, html = _check(client, **body)
+    assert code == status
+    assert message in _text(html, "input-error")
+    assert 'id="input-error" role="alert">' in html
+
+
+@pytest.mark.parametrize(
+    "pasted", ["<script>alert(1)</script>", "this is not a reference", "endorsement-v1.%%.!!"]
+)
+def test_text_that_cannot_be_a_token_is_an_input_error(client: TestClient, pasted: str) -> None:
+    code, html = _check(client, token=pasted)
+    assert code == 400
+    assert "That is not a reference" in _text(html, "input-error")
+    assert "<script>alert" not in html
+    assert re.search(r'<section id="result"[^>]*hidden', html, re.S)
+
+
+def test_token_shaped_garbage_is_malformed(client: TestClient) -> None:
+    code, html = _check(client, token="endorsement-v1.e30.AAAA")
+    assert code == 200
+    assert _attr(html, "data-verdict") == "malformed"
+    assert 'aria-label="Not valid">✗' in html
+
+
+def test_oversized_form_is_a_page_not_a_problem(client: TestClient) -> None:
+    r = client.post("/check", content=b"token=" + b"x" * 70_000, headers=FORM)
+    _headers_ok(r)
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert "too large" in _text(r.text, "input-error")
+
+
+def test_check_form_refuses_json(client: TestClient) -> None:
+    r = client.post("/check", json={"token": "t"})
+    assert r.status_code == 415
+    assert "could not be read" in _text(r.text, "input-error")
+
+
+def test_non_utf8_form_is_refused(client: TestClient) -> None:
+    r = client.post("/check", content=b"token=%ff%fe", headers=FORM)
+    assert r.status_code == 400
+    assert "could not be read" in _text(r.text, "input-error")
+
+
+def test_oversized_path_token_is_refused(client: TestClient) -> None:
+    r = client.get("/v/" + "A" * 9000)
+    _headers_ok(r)
+    assert r.status_code == 400
+    assert "too long" in _text(r.text, "input-error")
+    r = client.get("/v/" + "A" * 9000, headers={"accept": "application/json"})
+    assert r.status_code == 400
+
+
+def test_qr_of_a_verification_url(client: TestClient) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    r = client.post("/api/v1/qr", json={"token": token})
+    _headers_ok(r)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/svg+xml"
+    assert r.text.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in r.text
+    bad = client.post("/api/v1/qr", json={"token": "not a token"})
+    assert bad.status_code == 400
+
+
+def test_pages_set_no_cookies_and_are_not_cached(client: TestClient) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    r = client.get(f"/v/{token}")
+    assert r.headers["cache-control"] == "no-store"
+    assert not client.cookies
+
+
+def test_api_keeps_its_own_headers(settings: Settings, clock: Clock) -> None:
+    with TestClient(create_app(settings, clock=clock)) as c:
+        r = c.get("/healthz")
+    assert "content-security-policy" not in r.headers
