@@ -1,4 +1,5 @@
-"""The offline ``endorse`` command: keys, issue, inspect, verify and their exit codes."""
+"""The offline side of the ``endorse`` command: keys, ``issue --offline``, inspect,
+``verify --issuer`` and their exit codes (the registry verbs: tests/client/test_cli_registry.py)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,12 @@ PASSPHRASE = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own ENDORSE_HOME and no passphrase in the environment."""
+    """Every test gets its own ENDORSE_HOME (so its own config file), no passphrase and no
+    registry in the environment."""
     home = tmp_path / "home"
     monkeypatch.setenv("ENDORSE_HOME", str(home))
-    monkeypatch.delenv("ENDORSE_PASSPHRASE", raising=False)
+    for name in ("ENDORSE_PASSPHRASE", "ENDORSE_REGISTRY", "ENDORSE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 
@@ -53,7 +56,16 @@ def new_key(path: Path) -> str:
 
 
 def issue_token(key: Path, *extra: str, email: str | None = "bob@example.com") -> str:
-    args = ["issue", "--key", str(key), "--name", "Alice Smith", "--subject", "Bob Jones"]
+    args = [
+        "issue",
+        "--offline",
+        "--key",
+        str(key),
+        "--name",
+        "Alice Smith",
+        "--subject",
+        "Bob Jones",
+    ]
     if email is not None:
         args += ["--subject-email", email]
     args += ["--relationship", "manager", "--org", "Acme", "--period", "2019-01..2023-06"]
@@ -182,7 +194,7 @@ def test_encrypted_key_with_passphrase_from_env(tmp_path: Path) -> None:
 
     # An encrypted key is usable for issuing with the passphrase from the environment.
     token = run(
-        "issue", "--key", str(path), "--name", "Alice Smith", "--subject", "Bob Jones",
+        "issue", "--offline", "--key", str(path), "--name", "Alice Smith", "--subject", "Bob Jones",
         "--subject-handle", "bobj", "--relationship", "manager", "--purpose",
         "employment-reference", env=env,
     )  # fmt: skip
@@ -237,8 +249,9 @@ def test_unreadable_key_file_is_a_usage_error(tmp_path: Path, problem: str) -> N
         path.write_bytes(b"")
     for args in (
         ["key", "show", str(path)],
-        ["issue", "--key", str(path), "--name", "A", "--subject", "B", "--subject-email",
-         "b@example.com", "--relationship", "manager", "--purpose", "employment-reference"],
+        ["issue", "--offline", "--key", str(path), "--name", "A", "--subject", "B",
+         "--subject-email", "b@example.com", "--relationship", "manager", "--purpose",
+         "employment-reference"],
     ):  # fmt: skip
         line = one_line_error(run(*args))
         assert line.startswith("endorse: error: ")
@@ -306,7 +319,7 @@ def test_verify_reads_token_from_stdin(key_file: tuple[Path, str]) -> None:
 def test_oversized_stdin_is_malformed(key_file: tuple[Path, str]) -> None:
     _, did = key_file
     result = run("verify", "-", "--issuer", did, "--json", input="a" * 1_000_000)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input
     assert json.loads(result.stdout)["verdict"] == "malformed"
 
 
@@ -414,8 +427,9 @@ def test_not_yet_valid_token(key_file: tuple[Path, str]) -> None:
 def test_backdated_not_before_is_a_usage_error(key_file: tuple[Path, str]) -> None:
     path, _ = key_file
     result = run(
-        "issue", "--key", str(path), "--name", "A", "--subject", "B", "--subject-email",
-        "b@example.com", "--relationship", "manager", "--purpose", "employment-reference",
+        "issue", "--offline", "--key", str(path), "--name", "A", "--subject", "B",
+        "--subject-email", "b@example.com", "--relationship", "manager", "--purpose",
+        "employment-reference",
         "--not-before", "2020-01-01",
     )  # fmt: skip
     assert "--not-before" in one_line_error(result)
@@ -441,8 +455,9 @@ def test_bad_issue_input_is_a_usage_error(
 ) -> None:
     path, _ = key_file
     result = run(
-        "issue", "--key", str(path), "--name", "A", "--subject", "B", "--subject-email",
-        "b@example.com", "--relationship", "manager", "--purpose", "employment-reference",
+        "issue", "--offline", "--key", str(path), "--name", "A", "--subject", "B",
+        "--subject-email", "b@example.com", "--relationship", "manager", "--purpose",
+        "employment-reference",
         *extra,
     )  # fmt: skip
     assert message in one_line_error(result)
@@ -451,7 +466,7 @@ def test_bad_issue_input_is_a_usage_error(
 def test_issue_needs_an_email_or_handle(key_file: tuple[Path, str]) -> None:
     path, _ = key_file
     result = run(
-        "issue", "--key", str(path), "--name", "Alice Smith", "--subject", "Bob Jones",
+        "issue", "--offline", "--key", str(path), "--name", "Alice Smith", "--subject", "Bob Jones",
         "--relationship", "manager", "--purpose", "employment-reference",
     )  # fmt: skip
     assert "needs an email or a handle" in one_line_error(result)
@@ -459,7 +474,7 @@ def test_issue_needs_an_email_or_handle(key_file: tuple[Path, str]) -> None:
 
 def test_issue_missing_required_option_is_a_usage_error(key_file: tuple[Path, str]) -> None:
     path, _ = key_file
-    result = run("issue", "--key", str(path), "--name", "A", "--subject", "B")
+    result = run("issue", "--offline", "--key", str(path), "--name", "A", "--subject", "B")
     assert result.exit_code == 2
     assert "Missing option" in result.stderr
 
@@ -485,19 +500,20 @@ def test_token_with_status_entry_is_status_unavailable_offline(
 def test_garbage_token_is_malformed(key_file: tuple[Path, str], garbage: str) -> None:
     _, did = key_file
     code, doc = verify_json(garbage, "--issuer", did)
-    assert (code, doc["verdict"], doc["claims"]) == (1, "malformed", None)
+    assert (code, doc["verdict"], doc["claims"]) == (2, "malformed", None)  # bad input
     assert doc["detail"]
     human = run("verify", garbage, "--issuer", did)
-    assert human.exit_code == 1
+    assert human.exit_code == 2
     assert human.stdout.startswith("✗ malformed — ")
 
 
 def test_verify_usage_errors(key_file: tuple[Path, str]) -> None:
     path, _ = key_file
     token = issue_token(path)
+    # Without --issuer the registry verifies; none is configured: each place is named.
     missing = run("verify", token)
-    assert missing.exit_code == 2
-    assert "--issuer" in missing.stderr
+    for place in ("--registry", "ENDORSE_REGISTRY", "config.toml"):
+        assert place in one_line_error(missing)
     assert "--issuer" in one_line_error(run("verify", token, "--issuer", "did:key:zNotAKey"))
     assert run("verify").exit_code == 2
 
@@ -519,7 +535,7 @@ def test_inspect_is_marked_unverified(key_file: tuple[Path, str]) -> None:
     assert doc["payload"]["sub"]["name"] == "Bob Jones"
 
     bad = run("inspect", "garbage", "--json")
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert json.loads(bad.stdout)["verdict"] == "malformed"
 
 
@@ -543,7 +559,7 @@ def test_unicode_names_are_normalized_to_nfc(key_file: tuple[Path, str]) -> None
     path, did = key_file
     decomposed = "Jose\u0301 Nun\u0303ez"
     result = run(
-        "issue", "--key", str(path), "--name", decomposed, "--subject", "Bob Jones",
+        "issue", "--offline", "--key", str(path), "--name", decomposed, "--subject", "Bob Jones",
         "--subject-email", "bob@example.com", "--relationship", "manager", "--purpose",
         "employment-reference",
     )  # fmt: skip
@@ -574,7 +590,8 @@ def endorse_executable() -> str:
 def test_console_script_end_to_end(tmp_path: Path) -> None:
     exe = endorse_executable()
     env = {**os.environ, "ENDORSE_HOME": str(tmp_path / "home"), "PYTHONIOENCODING": "utf-8"}
-    env.pop("ENDORSE_PASSPHRASE", None)
+    for name in ("ENDORSE_PASSPHRASE", "ENDORSE_REGISTRY", "ENDORSE_CONFIG"):
+        env.pop(name, None)
 
     def sh(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -589,7 +606,7 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
 
     issued = sh(
-        "issue", "--name", "Alice Smith", "--subject", "Bob Jones", "--subject-email",
+        "issue", "--offline", "--name", "Alice Smith", "--subject", "Bob Jones", "--subject-email",
         "bob@example.com", "--relationship", "manager", "--purpose", "employment-reference",
     )  # fmt: skip
     assert issued.returncode == 0, issued.stderr
@@ -600,7 +617,7 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert json.loads(verified.stdout)["verdict"] == "valid"
 
     malformed = sh("verify", "nonsense", "--issuer", did)
-    assert malformed.returncode == 1
+    assert malformed.returncode == 2
     assert malformed.stdout.startswith("✗ malformed")
 
     usage = sh("verify", token)

@@ -1,11 +1,36 @@
-"""``endorse demo`` (the README's first command) runs and shows every verdict of the story."""
+"""``endorse demo`` (the README's first command): a real registry, every verdict of the story,
+and nothing left behind (no registry process, no temporary directory) however it ends."""
 
 from __future__ import annotations
 
+import json
+import os
+import queue
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from endorse.client import Client, cli, demo, token_from_url
+
+VERDICTS = ["valid", "bad_signature", "subject_mismatch", "purpose_not_allowed", "revoked"]
+VERDICT_LINES = [
+    "✓ valid — ",
+    "✗ bad_signature — ",
+    "✗ subject_mismatch — ",
+    "✗ purpose_not_allowed — ",
+    "✗ revoked — ",
+]
+STARTED = re.compile(r"at (http://127\.0\.0\.1:[0-9]+) \(process ([0-9]+)\), .* in (\S+)\.$", re.M)
 
 
 def _endorse() -> str:
@@ -14,16 +39,245 @@ def _endorse() -> str:
     return found
 
 
-def test_demo_tells_the_whole_story() -> None:
-    done = subprocess.run([_endorse(), "demo"], capture_output=True, text=True, timeout=60)
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli.app, ["demo", *args])
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user's ENDORSE_HOME: the demo must leave it alone (no pinned demo registries)."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("ENDORSE_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def registries(monkeypatch: pytest.MonkeyPatch) -> list[demo.DemoRegistry]:
+    """Every registry the demo starts in this test (in this process)."""
+    started: list[demo.DemoRegistry] = []
+    start = demo.DemoRegistry.start
+
+    def recording_start(self: demo.DemoRegistry) -> demo.DemoRegistry:
+        started.append(self)
+        return start(self)
+
+    monkeypatch.setattr(demo.DemoRegistry, "start", recording_start)
+    return started
+
+
+def assert_gone(pid: int, directory: Path) -> None:
+    """The registry process and its whole process group have exited, its files are gone."""
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+    assert not directory.exists(), directory
+
+
+def assert_all_gone(registries: list[demo.DemoRegistry]) -> None:
+    assert registries, "the demo started no registry"
+    for registry in registries:
+        assert registry.process is not None and registry.process.returncode is not None
+        assert registry.directory is not None
+        assert_gone(registry.pid, registry.directory)
+
+
+def assert_story(out: str) -> None:
+    positions = [out.find(line) for line in VERDICT_LINES]
+    assert -1 not in positions, out
+    assert positions == sorted(positions), "the verdicts are not told in the story's order"
+    assert "Every verdict came out as expected." in out
+    assert "UNEXPECTED" not in out
+
+
+def test_demo_tells_the_whole_story(registries: list[demo.DemoRegistry], home: Path) -> None:
+    result = invoke()
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert_story(out)
+    registry = registries[0].url
+    # The confirmation code came from the outbox, and the registry bound Alice's key to her.
+    assert re.search(r"e-mails her a code \([0-9]{8}, read here from its outbox\)", out), out
+    assert "Alice Smith <alice@example.com>" in out
+    (url,) = re.findall(rf"^   ({re.escape(registry)}/v#endorsement-v1\.\S+)$", out, re.M)
+    token = token_from_url(url)
+    assert token != url and token.count(".") == 2
+    assert "▀" in out or "▄" in out, "no QR code was printed"
+    assert result.stderr == ""
+    assert_all_gone(registries)
+    assert not home.exists(), "the demo wrote into the user's ENDORSE_HOME"
+
+
+def test_demo_json_is_one_document_with_every_verdict(
+    registries: list[demo.DemoRegistry],
+) -> None:
+    result = invoke("--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [step["verdict"] for step in doc["steps"]] == VERDICTS
+    assert [step["expected"] for step in doc["steps"]] == VERDICTS
+    assert all(step["ok"] and step["message"] for step in doc["steps"])
+    assert doc["ok"] is True
+    assert doc["registry"] == registries[0].url
+    assert doc["registry_key"].startswith("did:key:z")
+    assert doc["endorser"]["email"] == "alice@example.com"
+    assert doc["verification_url"].startswith(f"{doc['registry']}/v#endorsement-v1.")
+    assert "serving" not in doc
+    assert result.stderr == ""
+    assert_all_gone(registries)
+
+
+def test_an_unexpected_verdict_exits_1(
+    registries: list[demo.DemoRegistry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo, "forge", lambda token: token)  # a "forgery" that changes nothing
+    result = invoke("--json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    forged = doc["steps"][1]
+    assert (forged["expected"], forged["verdict"]) == ("bad_signature", "valid")
+    assert forged["ok"] is False
+    assert_all_gone(registries)
+
+
+def test_the_forgery_changes_one_byte_and_still_parses() -> None:
+    from endorse.protocol import Relationship, SigningKey, Subject, inspect, issue
+    from endorse.protocol.encoding import b64url_decode
+
+    token = issue(
+        SigningKey.generate(),
+        "Alice Smith",
+        Subject("Bob Jones", email="bob@example.com"),
+        Relationship("work", "manager", org="Acme", start="2019", end="2023"),
+        ["employment-reference"],
+        now=1_767_225_600,
+    )
+    forged = demo.forge(token)
+    original, changed = (b64url_decode(t.split(".")[1], what="payload") for t in (token, forged))
+    assert len(original) == len(changed)
+    assert sum(a != b for a, b in zip(original, changed, strict=True)) == 1
+    assert forged.split(".")[2] == token.split(".")[2]  # Alice's signature, kept
+    assert inspect(forged).object.to_payload()["rel"]["from"] == "2009"
+
+
+def test_without_the_server_extra_one_line_says_what_to_install(
+    registries: list[demo.DemoRegistry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # find_spec answers None: not installed
+    result = invoke()
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "server extra" in lines[0] and "fastapi" in lines[0]
+    assert "pip install -e '.[server]'" in lines[0]
+    assert result.stdout == ""
+    assert registries == []
+
+
+def test_a_port_in_use_is_refused_clearly(registries: list[demo.DemoRegistry]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("--port", str(port))
+    assert result.exit_code == 2, result.output
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert_all_gone(registries)
+
+
+def test_a_registry_that_cannot_start_shows_its_log(
+    registries: list[demo.DemoRegistry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = "import sys; print('cannot open the database: disk on fire'); sys.exit(1)"
+    monkeypatch.setattr(demo.DemoRegistry, "_command", lambda self: [sys.executable, "-c", script])
+    result = invoke()
+    assert result.exit_code == 3, result.output
+    assert "did not become ready" in result.stderr
+    assert "cannot open the database: disk on fire" in result.stderr
+    assert_all_gone(registries)
+
+
+def test_the_console_script_runs_the_demo(home: Path) -> None:
+    done = subprocess.run(
+        [_endorse(), "demo"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
-    for marker in (
-        "✓ valid",
-        "✗ bad_signature",
-        "✗ subject_mismatch",
-        "✗ purpose_not_allowed",
-        "✗ revoked",
-        "Every verdict came out as expected.",
-    ):
-        assert marker in out, marker
+    assert_story(done.stdout)
+    started = STARTED.search(done.stdout)
+    assert started is not None, done.stdout
+    assert_gone(int(started.group(2)), Path(started.group(3)))
+
+
+def _lines(stream: queue.Queue[str], until: str, timeout: float = 60) -> list[str]:
+    """Lines from ``stream`` up to the first that contains ``until``."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while not seen or until not in seen[-1]:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no line with {until!r} in:\n" + "".join(seen)
+        try:
+            seen.append(stream.get(timeout=remaining))
+        except queue.Empty:
+            continue
+    return seen
+
+
+def test_keep_serving_until_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [_endorse(), "demo", "--keep-serving", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()])
+    reader.start()
+    try:
+        out = "".join(_lines(lines, "Press Ctrl-C"))
+        assert_story(out)
+        started = STARTED.search(out)
+        assert started is not None, out
+        base, directory = started.group(1), Path(started.group(3))
+        assert base == f"http://127.0.0.1:{port}"
+        valid_url = re.search(r"^  valid: +(\S+)$", out, re.M)
+        revoked_url = re.search(r"^  revoked: +(\S+)$", out, re.M)
+        assert valid_url is not None and revoked_url is not None, out
+
+        # The registry is up at the printed address, and the links say what they claim.
+        described = httpx.get(f"{base}/.well-known/endorse-registry", timeout=10)
+        assert described.status_code == 200
+        assert described.json()["registry"] == base
+        with Client(base, pin_store=tmp_path / "pins.json") as recruiter:
+            for url, verdict in ((valid_url[1], "valid"), (revoked_url[1], "revoked")):
+                assert url.startswith(f"{base}/v#")
+                result = recruiter.verify(
+                    token_from_url(url), subject="bob@example.com", purpose="employment-reference"
+                )
+                assert result.verdict.value == verdict, url
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+    rest = "".join(lines.get_nowait() for _ in range(lines.qsize()))
+    assert "Stopping the registry." in rest, rest + errors
+    assert errors == ""
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.connect(("127.0.0.1", port))
+    assert_gone(int(started.group(2)), directory)

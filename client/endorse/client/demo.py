@@ -1,144 +1,589 @@
-"""``endorse demo``: the whole story of a reference, told step by step with real keys.
+"""``endorse demo``: the whole story of a reference, told step by step against a real registry.
 
-Alice, Bob's former manager, endorses him; a recruiter checks the reference; forgers and
-misusers are caught; Alice withdraws it. The registry's part (key binding and the signed
-status list) is played in memory by the protocol core here; the verifier server replaces it.
+The demo starts a registry of its own (``python -m endorse.server serve``, as an operator
+would) on a loopback port, with a temporary SQLite database and the outbox mailer, and tells
+the story through the SDK: Alice registers her key (the code is read from the registry's
+outbox) and endorses Bob; a recruiter checks the reference; a forger and two misusers are
+caught; Alice withdraws it and the recruiter sees it. Whatever happens (an error, Ctrl-C,
+SIGTERM), the registry is stopped and its temporary directory removed::
+
+    from endorse.client import demo
+
+    exit_code = demo.main(out=print, err=print)
+
+The client never imports the server: it only needs the ``server`` extra installed, so that
+the registry process can start. :func:`missing_server_modules` says what is missing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
 
+import httpx
+
+from endorse.client.client import Client
+from endorse.client.models import Issued
+from endorse.client.share import qr_text
 from endorse.protocol import (
-    MIN_SIZE,
-    Bitstring,
-    KeyBinding,
     Relationship,
     SigningKey,
-    StatusList,
-    StatusRef,
     Subject,
-    TrustedIssuer,
+    Verdict,
     VerificationResult,
-    canonical,
-    inspect,
-    issue,
-    sign,
-    verify_endorsement,
-    verify_key_binding,
-    verify_status_list,
 )
-from endorse.protocol.encoding import b64url_encode
+from endorse.protocol.encoding import b64url_decode, b64url_encode
+from endorse.protocol.errors import EndorseError
+from endorse.protocol.token import inspect
 
-REGISTRY = "http://127.0.0.1:8080"
-LIST_ID = "demo-list"
+__all__ = [
+    "DemoError",
+    "DemoRegistry",
+    "PortInUse",
+    "Step",
+    "Story",
+    "confirmation_code",
+    "forge",
+    "main",
+    "missing_server_modules",
+    "tell",
+]
+
+EXIT_OK = 0
+EXIT_VERDICT = 1
+EXIT_USAGE = 2
+EXIT_REGISTRY = 3
+EXIT_INTERRUPTED = 130
+
+HOST = "127.0.0.1"
+START_TIMEOUT = 60.0
+"""Seconds the registry may take to migrate its database and answer ``/readyz``."""
+STOP_TIMEOUT = 10.0
+"""Seconds the registry may take to shut down after SIGTERM before it is killed."""
+MAIL_TIMEOUT = 10.0
+"""Seconds to wait for the confirmation mail to appear in the outbox."""
+LOG_TAIL_LINES = 20
+
+SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "pydantic_settings")
+"""Top-level modules of the ``server`` extra without which the registry cannot start."""
+INSTALL_HINT = "pip install 'endorse[server]' (from a clone: pip install -e '.[server]')"
+
+ALICE_NAME, ALICE_EMAIL = "Alice Smith", "alice@example.com"
+BOB_EMAIL = "bob@example.com"
+BOB = Subject("Bob Jones", email=BOB_EMAIL)
+BOB_AT_ACME = Relationship("work", "manager", org="Acme", start="2019", end="2023")
+EMPLOYMENT, TENANCY = "employment-reference", "tenancy-reference"
+STATEMENT = "Bob led our payments team with care and rigour."
+CAROL = "carol@example.com"
+
+# The forger's edit: one byte of the signed payload, Bob's start year 2019 becomes 2009
+# (ten years under Alice instead of four). A string value changes, so the payload stays
+# canonical JSON and the token still parses: only the signature can catch it.
+FORGED_FROM, FORGED_TO = b'"from":"2019"', b'"from":"2009"'
+
+_CODE = re.compile(r"^\s+([0-9]{8})\s*$", re.MULTILINE)
 
 
-def run(say: Callable[[str], None]) -> bool:
-    """Tell the story through ``say``; return whether every verdict came out as expected."""
-    now = int(time.time())
-    registry = SigningKey.generate()
-    alice = SigningKey.generate()
-    say("1. Alice creates her endorser key.")
-    say(f"   her key: {alice.did}")
+class DemoError(EndorseError):
+    """The demo's registry could not be started, or failed while the story was told."""
 
-    binding = sign(
-        KeyBinding(REGISTRY, alice.did, "alice@example.com", "Alice Smith", now, "email-code", now),
-        registry,
-    )
-    trusted = TrustedIssuer.from_binding(verify_key_binding(binding, registry.public_key, REGISTRY))
-    say("2. The registry confirms her e-mail and signs a key binding:")
-    say(f"   {alice.did[:24]}… belongs to alice@example.com")
 
-    bits = Bitstring(MIN_SIZE)
-    index = 4242
-    token = issue(
-        alice,
-        "Alice Smith",
-        Subject("Bob Jones", email="bob@example.com"),
-        Relationship("work", "manager", org="Acme", start="2019", end="2023"),
-        ["employment-reference"],
-        now=now,
-        statement="Bob led our payments team with care and rigour.",
-        status=StatusRef(REGISTRY, LIST_ID, index),
-    )
-    say("3. Alice endorses Bob as his manager at Acme, 2019-2023, for employment references.")
-    say(f"   Bob's token ({len(token)} characters): {token[:60]}…")
+class PortInUse(DemoError):
+    """The port asked for (``--port``) is taken by another process."""
+
+
+def missing_server_modules() -> list[str]:
+    """The modules of the ``server`` extra that cannot be imported here (none: it is installed)."""
+    return [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
+
+
+def _free_port() -> int:
+    """A TCP port nothing listens on right now (the kernel's pick, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# --- the registry process ------------------------------------------------------------------
+
+
+class DemoRegistry:
+    """A registry process of the demo's own, in a temporary directory it removes when stopped.
+
+    ``port`` None picks a free loopback port (the registry's id names its port, so the port
+    is chosen before the server starts; another pick is tried if it is taken meanwhile).
+
+    Raises (:meth:`start`):
+        PortInUse: the ``port`` asked for is taken.
+        DemoError: the registry did not become ready within ``START_TIMEOUT`` seconds; the
+            message carries the tail of its log.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.requested_port = port
+        self.port: int | None = None
+        self.directory: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The registry's id: its base URL, which names its port."""
+        assert self.port is not None, "the registry was never started"
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def outbox(self) -> Path:
+        assert self.directory is not None, "the registry was never started"
+        return self.directory / "outbox"
+
+    @property
+    def log_path(self) -> Path:
+        assert self.directory is not None, "the registry was never started"
+        return self.directory / "server.log"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "the registry was never started"
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-LOG_TAIL_LINES:]) or "(the server log is empty)"
+
+    def _command(self) -> list[str]:
+        serve = ["serve", "--host", HOST, "--port", str(self.port), "--workers", "1"]
+        return [sys.executable, "-m", "endorse.server", *serve]
+
+    def _env(self) -> dict[str, str]:
+        assert self.directory is not None
+        # None of the user's own ENDORSE_* settings (a production database URL, an SMTP
+        # server) may reach the demo's registry: it is configured here, completely.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ENDORSE_")}
+        data = self.directory / "data"
+        env.update(
+            ENDORSE_REGISTRY_URL=self.url,
+            ENDORSE_DATA_DIR=str(data),
+            ENDORSE_DATABASE_URL=f"sqlite:///{data / 'endorse.sqlite3'}",
+            ENDORSE_MAILER="outbox",
+            ENDORSE_OUTBOX_DIR=str(self.outbox),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def start(self) -> DemoRegistry:
+        self.directory = Path(tempfile.mkdtemp(prefix="endorse-demo-"))
+        for attempt in range(3):
+            self.port = self.requested_port or _free_port()
+            with self.log_path.open("ab") as log:
+                mark = log.tell()
+                self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+                    self._command(),
+                    cwd=self.directory,
+                    env=self._env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    # Its own process group: a Ctrl-C in the terminal reaches the demo only,
+                    # which then stops the registry itself, in order.
+                    start_new_session=True,
+                )
+            if self._wait_ready():
+                return self
+            self._terminate()
+            in_use = "address already in use" in self._log_since(mark).lower()
+            if in_use and self.requested_port is not None:
+                raise PortInUse(
+                    f"port {self.port} on {HOST} is in use; choose another with --port"
+                    " (or leave it out to use a free one)"
+                )
+            if not in_use or attempt == 2:
+                break
+        raise DemoError(
+            f"the demo's registry did not become ready at {self.url} (waited up to"
+            f" {START_TIMEOUT:.0f} s); the end of its log:\n{self.log_tail()}"
+        )
+
+    def _log_since(self, offset: int) -> str:
+        try:
+            return self.log_path.read_bytes()[offset:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def _wait_ready(self) -> bool:
+        assert self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    return False
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(f"{self.url}/readyz").status_code == 200:
+                        return True
+                time.sleep(0.05)
+        return False
+
+    def _terminate(self) -> None:
+        """SIGTERM (a graceful shutdown), then SIGKILL after ``STOP_TIMEOUT``."""
+        process = self.process
+        if process is None:
+            return
+        try:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(STOP_TIMEOUT)
+        finally:
+            # Whatever is left of its process group (a second Ctrl-C during the wait
+            # included) is killed, and the process reaped.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        """Stop the registry and remove its directory (the database and the outbox)."""
+        try:
+            self._terminate()
+        finally:
+            if self.directory is not None:
+                shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> DemoRegistry:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def confirmation_code(outbox: Path, to: str) -> str:
+    """The code in the confirmation mail the registry's outbox mailer wrote to ``to``.
+
+    Raises:
+        DemoError: no such mail (with a code) arrived within ``MAIL_TIMEOUT`` seconds.
+    """
+    deadline = time.monotonic() + MAIL_TIMEOUT
+    while True:
+        # The outbox mailer writes each message under a temporary name, then renames it to
+        # *.eml: a file found here is complete.
+        for path in sorted(outbox.glob("*.eml")) if outbox.is_dir() else ():
+            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            body = message.get_body(preferencelist=("plain",))
+            if message["To"] != to or body is None:
+                continue
+            match = _CODE.search(body.get_content())
+            if match is not None:
+                return match.group(1)
+        if time.monotonic() > deadline:
+            raise DemoError(f"no confirmation mail to {to} arrived in the outbox {outbox}")
+        time.sleep(0.05)
+
+
+# --- the story -----------------------------------------------------------------------------
+
+
+def forge(token: str) -> str:
+    """``token`` with one byte of its signed payload changed (see ``FORGED_FROM``), the
+    payload re-encoded so the token still parses, and Alice's signature kept.
+
+    Raises:
+        DemoError: the payload does not hold the relationship's start year once.
+    """
+    prefix, payload, signature = token.split(".")
+    claims = b64url_decode(payload, what="payload")
+    if claims.count(FORGED_FROM) != 1:
+        raise DemoError("the forger cannot find the start year in the token")
+    forged = ".".join((prefix, b64url_encode(claims.replace(FORGED_FROM, FORGED_TO)), signature))
+    inspect(forged)  # it still parses: only its signature is wrong
+    return forged
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One check of the story: what the recruiter's client said, and what it should say."""
+
+    title: str
+    expected: Verdict
+    result: VerificationResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.verdict is self.expected
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "expected": self.expected.value,
+            "verdict": self.result.verdict.value,
+            "message": self.result.message,
+            "ok": self.ok,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """What the demo did: the registry, Alice's key, Bob's link and every check.
+
+    ``kept_url`` is set with ``keep_serving``: the link of a second reference of Alice's for
+    Bob, which stays valid (the story's own one, ``url``, ends revoked).
+    """
+
+    registry: str
+    registry_key: str
+    endorser_key: str
+    url: str
+    steps: tuple[Step, ...]
+    kept_url: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "ok": self.ok,
+            "registry": self.registry,
+            "registry_key": self.registry_key,
+            "endorser": {"name": ALICE_NAME, "email": ALICE_EMAIL, "key": self.endorser_key},
+            "verification_url": self.url,
+            "steps": [step.to_json() for step in self.steps],
+        }
+        if self.kept_url is not None:
+            doc["serving"] = {"valid_url": self.kept_url, "revoked_url": self.url}
+        return doc
+
+
+def tell(registry: DemoRegistry, say: Callable[[str], None], *, keep_serving: bool) -> Story:
+    """Tell the story against ``registry`` through the SDK, narrating with ``say``.
+
+    Raises:
+        DemoError: the confirmation mail did not arrive.
+        EndorseError: the registry refused a request or could not be reached (the SDK's
+            :mod:`endorse.client.errors`).
+    """
+    steps: list[Step] = []
 
     def check(
+        client: Client,
         title: str,
-        expected: str,
-        candidate: str,
+        expected: Verdict,
+        token: str,
         *,
-        subject: str | None = None,
-        purpose: str | None = None,
-        revoked: bool = False,
-    ) -> bool:
-        if revoked:
-            bits.set(index)
-        status = verify_status_list(
-            sign(StatusList(REGISTRY, LIST_ID, now, 300, bits).to_token_object(), registry),
-            registry.public_key,
-            REGISTRY,
-        )
-        result: VerificationResult = verify_endorsement(
-            candidate,
-            now=now,
-            issuers={alice.did: trusted},
-            status_lists={(REGISTRY, LIST_ID): status},
-            subject=subject,
-            purpose=purpose,
-        )
-        mark = "✓" if result.valid else "✗"
-        say(f"{title}")
-        say(f"   {mark} {result.verdict.value} — {result.message}")
-        return result.verdict.value == expected
+        subject: str = BOB_EMAIL,
+        purpose: str = EMPLOYMENT,
+    ) -> None:
+        result = client.verify(token, subject=subject, purpose=purpose)
+        step = Step(title, expected, result)
+        say(title)
+        say(f"   {'✓' if result.valid else '✗'} {result.verdict.value} — {result.message}")
+        if not step.ok:
+            say(f"   UNEXPECTED: the story expects {expected.value} here")
+        steps.append(step)
 
-    # A forger upgrades Alice's statement ("manager" becomes "CEO") and keeps her signature.
-    prefix, _, signature = token.split(".")
-    claims = inspect(token).object.to_payload()
-    claims["rel"]["role"] = "CEO"
-    forged = ".".join((prefix, b64url_encode(canonical.encode(claims)), signature))
+    def endorse_bob(alice_client: Client, alice: SigningKey) -> Issued:
+        return alice_client.issue(
+            alice, ALICE_NAME, BOB, BOB_AT_ACME, [EMPLOYMENT], statement=STATEMENT
+        )
 
-    bob, employment = "bob@example.com", "employment-reference"
-    outcomes = [
-        check(
-            "4. A recruiter checks Bob's reference for a job:",
-            "valid",
-            token,
-            subject=bob,
-            purpose=employment,
-        ),
-        check(
-            '5. A forger changes "manager" to "CEO" and keeps Alice\'s signature:',
-            "bad_signature",
-            forged,
-        ),
-        check(
-            "6. Carol presents Bob's token as her own:",
-            "subject_mismatch",
-            token,
-            subject="carol@example.com",
-            purpose=employment,
-        ),
-        check(
-            "7. Bob uses it for a tenancy application:",
-            "purpose_not_allowed",
-            token,
-            subject=bob,
-            purpose="tenancy-reference",
-        ),
-        check(
-            "8. Alice withdraws her reference; the recruiter checks again:",
-            "revoked",
-            token,
-            subject=bob,
-            purpose=employment,
-            revoked=True,
-        ),
-    ]
-    ok = all(outcomes)
+    # Pins live in the temporary directory too: each demo registry has a new key, which must
+    # neither be pinned in, nor be refused by, the user's own list of known registries.
+    assert registry.directory is not None
+    pins = registry.directory / "known_registries.json"
+    with Client(registry.url, pin_store=pins) as alice_client:
+        info = alice_client.connect()
+
+        alice = SigningKey.generate()
+        say("1. Alice creates her endorser key and registers it with her e-mail address.")
+        say(f"   her key: {alice.did}")
+        pending = alice_client.register(alice, ALICE_EMAIL, ALICE_NAME)
+        code = confirmation_code(registry.outbox, ALICE_EMAIL)
+        binding = alice_client.confirm(alice, pending, code)
+        say(f"   the registry e-mails her a code ({code}, read here from its outbox);")
+        say("   she enters it, and the registry signs that her key belongs to")
+        say(f"   {binding.name} <{binding.email}>.")
+        say("")
+
+        issued = endorse_bob(alice_client, alice)
+        token = issued.token
+        say("2. Alice endorses Bob as his manager at Acme, 2019-2023, for employment references.")
+        say("   Bob's link, to share with recruiters:")
+        say(f"   {issued.url}")
+        say("")
+
+        with Client(registry.url, pin_store=pins) as recruiter:
+            check(recruiter, "3. A recruiter opens Bob's link for a job:", Verdict.VALID, token)
+            say("   Bob's link as a QR code:")
+            say(qr_text(issued.url).rstrip("\n"))
+            say("")
+            title = "4. A forger changes one byte (Bob's start year 2019 becomes 2009)"
+            title += " and keeps Alice's signature:"
+            check(recruiter, title, Verdict.BAD_SIGNATURE, forge(token))
+            title = "5. Carol presents Bob's token as her own:"
+            check(recruiter, title, Verdict.SUBJECT_MISMATCH, token, subject=CAROL)
+            title = "6. Bob uses it for a tenancy application:"
+            check(recruiter, title, Verdict.PURPOSE_NOT_ALLOWED, token, purpose=TENANCY)
+
+        revoked = alice_client.revoke(alice, issued.id, "demo: Alice withdraws her reference")
+        when = datetime.fromtimestamp(revoked.revoked_at, UTC).strftime("%H:%M:%S UTC")
+        say("")
+        say(f"7. Alice withdraws her reference; the registry records it at {when}.")
+        # A verifier may keep using a status list it fetched until the list's max-age runs
+        # out; one that fetches the list after the withdrawal sees it at once. The story's
+        # recruiter checks afresh, with a new client.
+        say(f"   (A verifier may keep using a status list it fetched for {info.status_max_age} s.)")
+        with Client(registry.url, pin_store=pins) as recruiter:
+            title = "   A recruiter who checks Bob's link now:"
+            check(recruiter, title, Verdict.REVOKED, token)
+
+        kept_url = None
+        if keep_serving:
+            kept = endorse_bob(alice_client, alice)
+            say("")
+            with Client(registry.url, pin_store=pins) as recruiter:
+                title = "8. Alice gives Bob a new reference, to keep; a recruiter checks it:"
+                check(recruiter, title, Verdict.VALID, kept.token)
+            kept_url = kept.url
+
+    return Story(registry.url, info.key, alice.did, issued.url, tuple(steps), kept_url)
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM as Ctrl-C while the demo runs, so its registry is stopped either way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(registry: DemoRegistry, story: Story, say: Callable[[str], None]) -> None:
+    """Keep the registry running until Ctrl-C (or SIGTERM).
+
+    Raises:
+        DemoError: the registry stopped by itself.
+    """
     say("")
-    say("Every verdict came out as expected." if ok else "UNEXPECTED verdicts above.")
-    return ok
+    say(f"The registry keeps running at {registry.url}; open these links in a browser:")
+    say(f"  valid:   {story.kept_url}")
+    say(f"  revoked: {story.url}")
+    say("Press Ctrl-C to stop it.")
+    try:
+        while registry.running():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        say("Stopping the registry.")
+        return
+    raise DemoError(
+        f"the demo's registry stopped by itself; the end of its log:\n{registry.log_tail()}"
+    )
+
+
+def main(
+    *,
+    port: int | None = None,
+    keep_serving: bool = False,
+    as_json: bool = False,
+    out: Callable[[str], None],
+    err: Callable[[str], None],
+) -> int:
+    """Run the demo; answer the exit status: 0 every verdict as expected, 1 some verdict not,
+    2 bad usage (the ``server`` extra is missing, ``port`` is taken), 3 the registry failed,
+    130 interrupted before the story ended.
+
+    ``out`` gets the story (with ``as_json``: one JSON document, and nothing else), ``err``
+    the errors (and, with ``as_json``, what ``--keep-serving`` says).
+    """
+    missing = missing_server_modules()
+    if missing:
+        err(
+            f"endorse: error: the demo runs a registry, which needs the server extra"
+            f" (missing: {', '.join(missing)}): {INSTALL_HINT}"
+        )
+        return EXIT_USAGE
+
+    def quiet(_: str) -> None:
+        pass
+
+    say = quiet if as_json else out
+    try:
+        with _sigterm_interrupts(), DemoRegistry(port) as registry:
+            say(
+                f"Started a registry of the demo's own at {registry.url} (process"
+                f" {registry.pid}), its database and mail outbox in {registry.directory}."
+            )
+            say("")
+            try:
+                story = tell(registry, say, keep_serving=keep_serving)
+            except DemoError:
+                raise
+            except EndorseError as e:
+                raise DemoError(
+                    f"the demo's registry failed: {e}; the end of its log:\n{registry.log_tail()}"
+                ) from e
+            if as_json:
+                out(json.dumps(story.to_json(), indent=2, ensure_ascii=False))
+            else:
+                say("")
+                say(
+                    "Every verdict came out as expected."
+                    if story.ok
+                    else "UNEXPECTED verdicts above."
+                )
+            if keep_serving:
+                _serve(registry, story, err if as_json else say)
+        say("The demo's registry is stopped and its files removed.")
+    except KeyboardInterrupt:
+        err("endorse: demo interrupted; its registry is stopped and its files removed")
+        return EXIT_INTERRUPTED
+    except PortInUse as e:
+        err(f"endorse: error: {e}")
+        return EXIT_USAGE
+    except DemoError as e:
+        err(f"endorse: error: {e}")
+        return EXIT_REGISTRY
+    return EXIT_OK if story.ok else EXIT_VERDICT
