@@ -3,7 +3,8 @@
 Starts a registry on 127.0.0.1 (SQLite, in a temporary directory), seeds one valid and one
 revoked endorsement through the SDK, opens their verification links (``/v#<token>``) in
 Debian's headless Chromium with the browser tests' launch settings, waits for the page's own
-check to finish and saves full-page screenshots::
+check to finish (``data-state="done"``: everything shown, QR code included) and saves
+full-page screenshots::
 
     .venv/bin/python scripts/screenshots.py            # docs/screenshots/{valid,revoked}.png
     .venv/bin/python scripts/screenshots.py --out /tmp/shots
@@ -57,9 +58,6 @@ def main(argv: list[str] | None = None) -> int:
                 if verdict != shot:
                     print(f"error: the {shot} reference shows {verdict!r}", file=sys.stderr)
                     return 1
-                # The QR code arrives after the verdict (the page asks for it last).
-                page.locator("#qr").wait_for(state="visible")
-                page.wait_for_load_state("networkidle")
                 print(screenshot(page, args.out / f"{shot}.png"))
                 context.close()
             browser.close()

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from _browser import Reference
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from endorse.protocol.encoding import b64url_decode
+
 LIED_PATH = ("http", "POST", "/api/v1/verify")
 
 
 class LyingVerdicts:
-    """ASGI middleware: every 200 answer of ``POST /api/v1/verify`` says ``"valid"``.
+    """ASGI middleware: every 200 answer of ``POST /api/v1/verify`` says ``"valid"``, and
+    vouches for the claims of the token it was asked about (the forged ones too).
 
     Everything else (the facts the page fetches, the pages, their headers) passes untouched,
     so only the browser's own check of the signature can tell the truth.
@@ -28,6 +31,13 @@ class LyingVerdicts:
             return
         start: Message = {}
         chunks: list[bytes] = []
+        asked: list[bytes] = []
+
+        async def listen() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                asked.append(message.get("body", b""))
+            return message
 
         async def rewrite(message: Message) -> None:
             nonlocal start
@@ -44,6 +54,9 @@ class LyingVerdicts:
             if start["status"] == 200:
                 answer = json.loads(body)
                 answer["verdict"] = "valid"
+                if answer["claims"] is None:
+                    payload = json.loads(b"".join(asked))["token"].split(".")[1]
+                    answer["claims"] = json.loads(b64url_decode(payload))
                 body = json.dumps(answer).encode()
                 self.lies += 1
             headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
@@ -51,7 +64,7 @@ class LyingVerdicts:
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, rewrite)
+        await self.app(scope, listen, rewrite)
 
 
 @dataclass(frozen=True)

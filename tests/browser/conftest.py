@@ -127,9 +127,6 @@ def lying(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LyingRegistry]:
 # --- pages -----------------------------------------------------------------------------------
 
 
-FAVICON = "/favicon.ico"
-
-
 @pytest.fixture
 def open_tab(browser: Browser) -> Iterator[OpenTab]:
     """``open_tab(**context_options)``: a fresh context and page, its messages recorded."""
@@ -142,8 +139,7 @@ def open_tab(browser: Browser) -> Iterator[OpenTab]:
         tab = Tab(context.new_page(), context)
 
         def on_console(message: ConsoleMessage) -> None:
-            # Chromium asks for /favicon.ico by itself; the pages declare no icon.
-            if message.type == "error" and not message.location["url"].endswith(FAVICON):
+            if message.type == "error":
                 tab.console_errors.append(message.text)
 
         tab.page.on("console", on_console)

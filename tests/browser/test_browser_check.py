@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 from _browser import Seeded, screenshot, wait_checked
-from _tabs import SIGNED_BY_BROWSER, OpenTab, Tab, check_headers, expect_not_valid, verdicts
+from _tabs import (
+    SIGNED_BY_BROWSER,
+    OpenTab,
+    Tab,
+    check_headers,
+    expect_claims_withheld,
+    expect_no_qr,
+    expect_not_valid,
+    expect_readable,
+    qr_shown,
+    verdicts,
+)
 from playwright.sync_api import Page, expect
 
 
@@ -60,6 +71,14 @@ def test_candidate_and_purpose(
     assert verdicts(result) == (verdict, verdict, verdict)
     if verdict != "valid":
         expect_not_valid(result)
+        expect_no_qr(tab)
+        failed = result.locator("#checks li[data-passed='false']")
+        expect(failed).to_have_count(2)  # the browser's finding, and the registry's check
+        expect(failed.first).to_have_attribute("data-check", "browser")
+        expect(failed.last).to_have_attribute("data-check", verdict.split("_")[0])
+    else:
+        assert qr_shown(tab.page)
+    expect_readable(result)
     tab.assert_quiet()
 
 
@@ -72,6 +91,33 @@ def test_a_pasted_verification_link_is_checked(
     result = wait_checked(tab.page)
     screenshot(tab.page, tmp_path / "pasted-link.png")
     assert verdicts(result) == ("revoked", "revoked", "revoked")
+    expect_no_qr(tab)
+    tab.assert_quiet()
+
+
+def test_each_check_replaces_the_last(seeded: Seeded, open_tab: OpenTab, tmp_path: Path) -> None:
+    """Checking one reference after another on the same page leaves nothing of the earlier
+    result: no QR code of a revoked one, no facts beside a forged one."""
+    tab = open_tab()
+    tab.page.goto(check_url(seeded))
+    fill_and_check(tab.page, seeded.valid.token)
+    assert verdicts(wait_checked(tab.page))[0] == "valid"
+    assert qr_shown(tab.page)
+    tab.page.evaluate("document.getElementById('result').dataset.state = 'again'")
+    fill_and_check(tab.page, seeded.revoked.token)
+    result = wait_checked(tab.page)
+    assert verdicts(result)[0] == "revoked"
+    expect(tab.page.locator("#qr")).to_be_hidden()
+    assert tab.page.locator("#qr svg, #qr img").count() == 0
+    expect(result.locator("#statement-row")).to_be_hidden()  # the valid one had a statement
+    tab.page.evaluate("document.getElementById('result').dataset.state = 'again'")
+    forged = seeded.valid.token[:-4] + "AAAA"
+    fill_and_check(tab.page, forged)
+    result = wait_checked(tab.page)
+    screenshot(tab.page, tmp_path / "after-forged.png")
+    assert verdicts(result)[0] == "bad_signature"
+    expect_claims_withheld(result, "Alice Smith", "Bob Jones", "payments")
+    expect_readable(result)
     tab.assert_quiet()
 
 
@@ -198,6 +244,12 @@ def test_form_without_javascript(
     expect(result.locator("#verdict-mark")).to_have_attribute("aria-label", label)
     # Nothing ran in the browser, and the page does not pretend otherwise.
     expect(result.locator("#checks")).not_to_contain_text(SIGNED_BY_BROWSER)
+    expect_readable(result)
+    # A QR code for sharing only of a valid reference.
+    if verdict == "valid":
+        expect(result.locator("#qr svg")).to_be_visible()
+    else:
+        expect_no_qr(tab)
     tab.assert_quiet()
 
 

@@ -22,8 +22,13 @@ from _lying import LyingRegistry
 from _tabs import (
     REVOCATION_CHECKED,
     SIGNED_BY_BROWSER,
+    UTC_TIME,
     OpenTab,
+    expect_claims_withheld,
+    expect_no_qr,
     expect_not_valid,
+    expect_readable,
+    qr_shown,
     verdicts,
 )
 from playwright.sync_api import Locator, Response, expect
@@ -59,9 +64,10 @@ def expect_all_facts(result: Locator, reference: Reference) -> None:
     expect(result.locator("#validity")).to_contain_text(str(year + 1))
     expect(result.locator("#identity")).to_contain_text(reference.endorser_email)
     expect(result.locator("#identity")).to_contain_text(str(year))  # verified since
-    expect(result.locator("#status")).to_contain_text(
-        re.compile(r"not revoked as of .*\d{1,2}:\d{2}.*UTC", re.IGNORECASE)
-    )
+    # The status's time said once, written as every time on the page.
+    expect(result.locator("#status")).to_have_text(re.compile(rf"^Not revoked as of {UTC_TIME}$"))
+    expect(result.locator("#validity")).to_have_text(re.compile(rf"^{UTC_TIME} to {UTC_TIME}$"))
+    expect(result.locator("#validity-row dt")).to_have_text("Validity period")
     checks = result.locator("#checks")
     expect(checks).to_contain_text(SIGNED_BY_BROWSER)
     expect(checks).to_contain_text(REVOCATION_CHECKED)
@@ -69,7 +75,8 @@ def expect_all_facts(result: Locator, reference: Reference) -> None:
     expect(result.locator("#disagreement")).to_be_hidden()
     expect(result.locator("#receipt")).not_to_be_empty()
     expect(result.locator("#copy-receipt")).to_be_visible()
-    expect(result.locator("#qr")).to_be_visible()
+    expect(result.locator("#facts-withheld")).to_be_hidden()
+    expect_readable(result)
 
 
 @pytest.mark.parametrize("form", ["fragment", "path"])
@@ -82,6 +89,8 @@ def test_valid_reference_shows_every_fact(
     response = tab.page.goto(url)
     assert response is not None and response.status == 200
     result = wait_checked(tab.page)
+    # "done" means done: the QR code, asked for last, is already there.
+    assert qr_shown(tab.page)
     screenshot(tab.page, tmp_path / f"valid-{form}.png")
     assert verdicts(result) == ("valid", "valid", "valid")
     expect_all_facts(result, reference)
@@ -114,7 +123,11 @@ def test_tampered_token_is_a_bad_signature(
     screenshot(tab.page, tmp_path / f"tampered-{form}.png")
     assert verdicts(result) == ("bad_signature", "bad_signature", "bad_signature")
     expect_not_valid(result)
+    expect_claims_withheld(result, seeded.valid.endorser_name, "Bob Jones", "Acme")
     expect(result.locator("#checks")).not_to_contain_text(SIGNED_BY_BROWSER)
+    expect(result.locator("#checks")).to_contain_text("Your browser's finding: the signature")
+    expect_readable(result)
+    expect_no_qr(tab)
     tab.assert_quiet()
 
 
@@ -130,6 +143,11 @@ def test_browser_catches_a_registry_that_says_valid(
             told.append(response.json()["verdict"])
 
     tab.page.on("response", note)
+    claimed: list[object] = []
+    tab.page.on(
+        "response",
+        lambda r: claimed.append(r.json()["claims"]) if r.url.endswith("/api/v1/verify") else None,
+    )
     lies_before = lying.middleware.lies
     tab.page.goto(f"{lying.url}/v#{forged}")
     result = wait_checked(tab.page)
@@ -144,8 +162,15 @@ def test_browser_catches_a_registry_that_says_valid(
     expect_not_valid(result)
     if verdict == "disagreement":
         expect(result.locator("#disagreement")).to_be_visible()
-        expect(result.locator("#disagreement")).not_to_be_empty()
+        expect(result.locator("#disagreement")).to_contain_text(
+            "Your browser's finding: the signature does not match"
+        )
     expect(result.locator("#checks")).not_to_contain_text(SIGNED_BY_BROWSER)
+    # The registry vouched for the forged claims too; the page shows none of them.
+    assert claimed and all(c is not None for c in claimed)
+    expect_claims_withheld(result, lying.reference.endorser_name, "Bob Jones", "Acme")
+    expect_readable(result)
+    expect_no_qr(tab)
     tab.assert_quiet()
 
 
@@ -160,6 +185,14 @@ def test_revoked_reference(seeded: Seeded, open_tab: OpenTab, tmp_path: Path) ->
     expect(result.locator("#endorser")).to_contain_text("Alice Smith")
     expect(result.locator("#checks")).to_contain_text(SIGNED_BY_BROWSER)
     expect(result.locator("#checks")).to_contain_text(REVOCATION_CHECKED)
+    expect(result.locator("#status")).to_have_text(
+        re.compile(
+            rf"^Revoked: the endorser has withdrawn it, as this registry's list of {UTC_TIME}"
+            r" shows\.$"
+        )
+    )
+    expect_readable(result)
+    expect_no_qr(tab)
     tab.assert_quiet()
 
 
@@ -173,6 +206,15 @@ def test_expired_reference(seeded: Seeded, open_tab: OpenTab, tmp_path: Path) ->
     # Issued three days ago for one day: the window shows when it ended.
     ended = time.gmtime(time.time() - 2 * 86_400)
     expect(result.locator("#validity")).to_contain_text(str(ended.tm_year))
+    expect(result.locator("#validity-row dt")).to_have_text("Validity period")
+    expect(result.locator("li[data-check='browser']")).to_have_text(
+        "Your browser's finding: it has expired"
+    )
+    expect(result.locator("li[data-check='validity']")).to_have_text(
+        re.compile(rf"^Dates checked by this registry: expired at {UTC_TIME}$")
+    )
+    expect_readable(result)
+    expect_no_qr(tab)
     tab.assert_quiet()
 
 
@@ -186,6 +228,7 @@ def test_markup_in_a_reference_is_shown_as_text(
     result = wait_checked(tab.page)
     screenshot(tab.page, tmp_path / f"markup-{form}.png")
     assert verdicts(result) == ("valid", "valid", "valid")
+    assert qr_shown(tab.page)
     # Every piece of markup reads as the literal text it is ...
     expect(result.locator("#endorser")).to_contain_text(HOSTILE_NAME)
     expect(result.locator("#identity")).to_contain_text(HOSTILE_NAME)
@@ -220,12 +263,15 @@ def test_print_layout_keeps_the_result_only(
     tab = open_tab()
     tab.page.goto(seeded.valid.url)
     result = wait_checked(tab.page)
-    expect(result.locator("#qr")).to_be_visible()  # the page asks for it last
+    assert qr_shown(tab.page)
     tab.page.emulate_media(media="print")
     screenshot(tab.page, tmp_path / "print.png")
-    for shown in ("#verdict-mark", "#endorser", "#status", "#receipt"):
+    for shown in ("#verdict-mark", "#endorser", "#status", "#receipt", "#qr"):
         expect(result.locator(shown)).to_be_visible()
     expect(result.locator("#copy-receipt")).to_be_hidden()
+    # The border prints black, whatever colour the verdict gives it on screen.
+    border = result.evaluate("(e) => getComputedStyle(e).borderTopColor")
+    assert border == "rgb(0, 0, 0)", border
     tab.assert_quiet()
 
 
@@ -235,8 +281,8 @@ def test_phone_layout_does_not_scroll_sideways(
     tab = open_tab(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     for url in (seeded.valid.url, seeded.hostile.url):
         tab.page.goto(url)
-        result = wait_checked(tab.page)
-        expect(result.locator("#qr")).to_be_visible()
+        wait_checked(tab.page)
+        assert qr_shown(tab.page)
         screenshot(tab.page, tmp_path / "phone.png")
         overflow = tab.page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -11,9 +11,12 @@ from _browser import Seeded, screenshot, wait_checked
 from _tabs import (
     REVOCATION_CHECKED,
     SIGNED_BY_BROWSER,
+    UTC_TIME,
     OpenTab,
     check_headers,
+    expect_no_qr,
     expect_not_valid,
+    expect_readable,
     verdicts,
 )
 from playwright.sync_api import Response, expect
@@ -88,11 +91,14 @@ def test_path_form_without_javascript(
     expect(result.locator("#checks")).not_to_contain_text(SIGNED_BY_BROWSER)
     if which == "valid":
         expect(result.locator("#verdict-mark")).to_have_attribute("aria-label", "Valid reference")
-        expect(result.locator("#status")).to_contain_text(
-            re.compile(r"not revoked as of .*UTC", re.IGNORECASE)
+        expect(result.locator("#status")).to_have_text(
+            re.compile(rf"^Not revoked as of {UTC_TIME}$")
         )
+        expect(result.locator("#qr svg")).to_be_visible()
     else:
         expect_not_valid(result)
+        expect_no_qr(tab)
+    expect_readable(result)
     tab.assert_quiet()
 
 
@@ -143,6 +149,10 @@ def test_without_webcrypto_ed25519_the_registry_decides(
     expect(checks).not_to_contain_text(SIGNED_BY_BROWSER)
     expect(checks).to_contain_text(re.compile(r"signature.*registry only", re.IGNORECASE))
     expect(result.locator("#disagreement")).to_be_hidden()
+    # The registry's facts are shown (its signature check is the one there is), and its time.
+    expect(result.locator("#endorser")).to_have_text("Alice Smith")
+    expect(result.locator("#status")).to_have_text(re.compile(rf"^Not revoked as of {UTC_TIME}$"))
+    expect_readable(result)
     tab.assert_quiet()
 
 

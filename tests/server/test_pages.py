@@ -12,8 +12,9 @@ from _clock import Clock
 from endorsers import BOB, EMPLOYMENT, Endorser
 from fastapi.testclient import TestClient
 
-from endorse.protocol import verify_receipt
+from endorse.protocol import Endorsement, decode_unverified, verify_receipt
 from endorse.server.app import create_app
+from endorse.server.pages import utc
 from endorse.server.settings import Settings
 
 CSP = (
@@ -41,6 +42,46 @@ def _text(html: str, element_id: str) -> str:
     match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
     assert match is not None, f"#{element_id} missing"
     return match.group(1)
+
+
+UTC_TIME = r"\d{2}:\d{2} UTC, \d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}"
+"""How the pages write every time: ``14:02 UTC, 26 Nov 2026``."""
+
+
+def _shown(html: str) -> str:
+    """The result's text a recruiter reads: tags, the receipt and the QR code left out."""
+    section = html.split('<section id="result"', 1)[1].split("</section>", 1)[0]
+    section = re.sub(r'<pre id="receipt".*?</pre>', "", section, flags=re.S)
+    section = re.sub(r"<svg.*?</svg>", "", section, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", section)
+
+
+def _readable(html: str) -> None:
+    """Plain words: no raw epoch seconds, no brackets inside brackets, no protocol names."""
+    shown = _shown(html)
+    assert not re.search(r"\d{9,}", shown), shown
+    assert not re.search(r"\([^()]*\(", shown), shown
+    for jargon in ("canonical", "Ed25519", "status list of", "passed (", "failed ("):
+        assert jargon not in shown, (jargon, shown)
+
+
+def _rows_shown(html: str) -> dict[str, str]:
+    """The fact rows not hidden, by id, with their text (empty rows must be hidden)."""
+    facts = re.search(r'<dl id="facts" class="facts"( hidden)?>(.*?)</dl>', html, re.S)
+    assert facts is not None, html
+    if facts.group(1):
+        return {}
+    rows = re.findall(
+        r'<div id="([a-z-]+)-row"( hidden)?><dt>[^<]*</dt><dd[^>]*>(.*?)</dd>', facts.group(2), re.S
+    )
+    shown = {field: text for field, hidden, text in rows if not hidden}
+    assert all(shown.values()), f"an empty row is shown: {shown}"
+    return shown
+
+
+def _checks(html: str) -> list[tuple[str, str, str]]:
+    """``#checks``: each line's ``data-check``, ``data-passed`` and text."""
+    return re.findall(r'<li data-check="([a-z_]+)" data-passed="(true|false)">([^<]*)</li>', html)
 
 
 def _check(client: TestClient, **fields: str) -> tuple[int, str]:
@@ -76,6 +117,17 @@ def test_pages_load_script_and_style_from_self_only(client: TestClient) -> None:
     assert "style=" not in html
 
 
+def test_pages_declare_an_icon_that_needs_no_request(client: TestClient) -> None:
+    """Without an icon, Chromium asks for /favicon.ico (a 404 in its console); a data: URL
+    is loaded without a request, and the policy's img-src allows data:."""
+    for path in ("/v", "/check"):
+        html = client.get(path).text
+        assert re.findall(r"<link[^>]*rel=\"icon\"[^>]*>", html) == [
+            '<link rel="icon" href="data:,">'
+        ]
+    assert "img-src 'self' data:" in CSP
+
+
 def test_check_page_form_is_labelled(client: TestClient) -> None:
     html = client.get("/check").text
     assert '<form id="check-form" method="post" action="/check"' in html
@@ -104,13 +156,31 @@ def test_valid_token_by_path_renders_the_registrys_verdict(client: TestClient) -
     assert _text(html, "subject-name") == "Bob Jones (bob@example.com)"
     assert _text(html, "relationship") == "manager · work · Acme · 2019-03 to 2023-06"
     assert _text(html, "purposes") == EMPLOYMENT
-    assert "Alice Smith &lt;endorser1@example.com&gt;, verified by e-mail code" in _text(
-        html, "identity"
+    assert re.fullmatch(
+        rf"Alice Smith &lt;endorser1@example.com&gt;, e-mail address confirmed by this registry"
+        rf" at {UTC_TIME}",
+        _text(html, "identity"),
     )
-    assert _text(html, "status").startswith("Not revoked as of ")
-    assert "Revocation checked with this registry: passed" in html
+    # The time of the status said once, as every time on the page is written.
+    assert re.fullmatch(rf"Not revoked as of {UTC_TIME}", _text(html, "status"))
+    assert re.fullmatch(rf"{UTC_TIME} to {UTC_TIME}", _text(html, "validity"))
+    assert set(_rows_shown(html)) == {
+        "endorser", "subject-name", "relationship", "purposes", "validity", "identity",
+        "status", "statement",
+    }  # fmt: skip
+    assert "<dt>Validity period</dt>" in html and "<dt>Valid</dt>" not in html
+    checks = _checks(html)
+    assert [name for name, _, _ in checks] == [
+        "format", "signature", "issuer", "issuer_key", "validity", "status"
+    ]  # fmt: skip
+    assert all(passed == "true" for _, passed, _ in checks)
+    assert ("status", "true", "Revocation checked with this registry: not revoked") in checks
+    assert ("signature", "true", "Signature checked by this registry: genuine") in checks
+    _readable(html)
     assert re.search(r'id="next-steps"[^>]*hidden', html)
-    assert "<svg" in _text(html, "qr") or "<svg" in html.split('id="qr"', 1)[1][:400]
+    assert re.search(r'id="facts-withheld"[^>]*hidden', html)
+    assert "<svg" in html.split('id="qr"', 1)[1][:400]
+    assert not re.search(r'<figure id="qr"[^>]*hidden', html)
     receipt = _text(html, "receipt")
     ctx = client.app.state.context  # type: ignore[attr-defined]
     assert verify_receipt(receipt, ctx.key.public_key, ctx.registry).verdict == "valid"
@@ -167,9 +237,22 @@ def test_post_check_revoked(client: TestClient) -> None:
     assert status == 200
     assert _attr(html, "data-verdict") == "revoked"
     assert 'aria-label="Not valid">✗' in html
-    assert _text(html, "status").startswith("Revoked")
+    assert re.fullmatch(
+        rf"Revoked: the endorser has withdrawn it, as this registry&#39;s list of {UTC_TIME}"
+        " shows.",
+        _text(html, "status"),
+    )
+    assert (
+        "status",
+        "false",
+        "Revocation checked with this registry: revoked by the endorser",
+    ) in _checks(html)
+    _readable(html)
     assert "This reference could not be confirmed" in html
     assert not re.search(r'id="next-steps"[^>]*hidden', html)
+    # No QR code of a reference that must not be passed on.
+    assert re.search(r'<figure id="qr"[^>]*hidden', html)
+    assert "<svg" not in html
 
 
 @pytest.mark.parametrize(
@@ -185,6 +268,49 @@ def test_post_check_expectations(client: TestClient, fields: dict[str, str], ver
     status, html = _check(client, token=token, **fields)
     assert status == 200
     assert _attr(html, "data-verdict") == verdict
+    _readable(html)
+    failed = [(name, text) for name, passed, text in _checks(html) if passed == "false"]
+    assert failed == {
+        "valid": [],
+        "subject_mismatch": [
+            ("subject", "Candidate checked by this registry: the reference names someone else")
+        ],
+        "purpose_not_allowed": [
+            ("purpose", "Purpose checked by this registry: not agreed by the endorser")
+        ],
+    }[verdict]  # fmt: skip
+
+
+def test_expired_reference_says_when_in_words(client: TestClient, clock: Clock) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    e = decode_unverified(token, Endorsement).object
+    clock.now = e.expires + 3600
+    status, html = _check(client, token=token)
+    assert status == 200
+    assert _attr(html, "data-verdict") == "expired"
+    assert (
+        "validity",
+        "false",
+        f"Dates checked by this registry: expired at {utc(e.expires)}",
+    ) in _checks(html)
+    assert _text(html, "validity") == f"{utc(e.not_before)} to {utc(e.expires)}"
+    assert re.fullmatch(rf"Not revoked as of {UTC_TIME}", _text(html, "status"))
+    _readable(html)
+    assert re.search(r'<figure id="qr"[^>]*hidden', html)
+
+
+def test_unknown_issuer_claims_are_labelled_unconfirmed(client: TestClient) -> None:
+    stranger = Endorser(client, 2, name="Carol Unknown")  # a key never bound to an identity
+    slot = {"registry": client.app.state.context.registry, "list_id": "L0", "index": 7}  # type: ignore[attr-defined]
+    token = stranger.token(slot)
+    status, html = _check(client, token=token)
+    assert status == 200
+    assert _attr(html, "data-verdict") == "unknown_issuer"
+    assert _text(html, "facts-note").startswith("Signed with a key that is not linked")
+    rows = _rows_shown(html)
+    assert rows["endorser"] == "Unconfirmed: the reference says it is from “Carol Unknown”"
+    assert rows["status"] == "Not checked: the reference failed an earlier check."
+    _readable(html)
 
 
 def test_tampered_token_is_bad_signature(client: TestClient) -> None:
@@ -194,7 +320,18 @@ def test_tampered_token_is_bad_signature(client: TestClient) -> None:
     status, html = _check(client, token=tampered)
     assert status == 200
     assert _attr(html, "data-verdict") == "bad_signature"
-    assert "Not shown" in _text(html, "endorser")
+    # The claims of a forged token are attacker text: none shown, and the page says why.
+    assert _rows_shown(html) == {}
+    assert "Alice Smith" not in html and "Bob Jones" not in html
+    assert _text(html, "facts-withheld") == (
+        "What this reference says is not shown: its signature does not match, so anyone could"
+        " have written it."
+    )
+    assert not re.search(r'id="facts-withheld"[^>]*hidden', html)
+    assert ("signature", "false", "Signature checked by this registry: does not match, so it"
+            " was altered or forged") in _checks(html)  # fmt: skip
+    _readable(html)
+    assert re.search(r'<figure id="qr"[^>]*hidden', html)
 
 
 @pytest.mark.parametrize(
@@ -233,6 +370,15 @@ def test_token_shaped_garbage_is_malformed(client: TestClient) -> None:
     assert code == 200
     assert _attr(html, "data-verdict") == "malformed"
     assert 'aria-label="Not valid">✗' in html
+    assert _rows_shown(html) == {}
+    assert _text(html, "facts-withheld") == (
+        "What this reference says is not shown: it could not be read."
+    )
+    assert _checks(html) == [
+        ("format", "false", "Reference read by this registry: damaged, incomplete or not a"
+         " reference")
+    ]  # fmt: skip
+    _readable(html)
 
 
 def test_oversized_form_is_a_page_not_a_problem(client: TestClient) -> None:

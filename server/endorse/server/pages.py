@@ -29,7 +29,14 @@ from urllib.parse import parse_qsl, urlsplit
 import segno
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from endorse.protocol import EndorseError, Endorsement, Verdict, decode_unverified
+from endorse.protocol import (
+    EndorseError,
+    Endorsement,
+    StatusList,
+    Verdict,
+    VerificationResult,
+    decode_unverified,
+)
 from endorse.server.verification import Outcome
 
 PAGE_PREFIXES = ("/v", "/check", "/static/", "/api/v1/qr")
@@ -189,22 +196,45 @@ def qr_svg(url: str, *, inline: bool) -> str | None:
     return out.getvalue().decode("utf-8")
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def utc(t: int) -> str:
-    """``2026-11-26 14:02 UTC``: how the pages write times (the JS writes them alike)."""
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
+    """``14:02 UTC, 26 Nov 2026``: how the pages write every time (the script writes them
+    alike). Month names are spelled here, not by the locale, so the two views always agree.
+
+    >>> utc(1795664717)
+    '03:45 UTC, 26 Nov 2026'
+    """
+    g = time.gmtime(t)
+    return f"{g.tm_hour:02d}:{g.tm_min:02d} UTC, {g.tm_mday} {_MONTHS[g.tm_mon - 1]} {g.tm_year}"
 
 
-def utc_time(t: int) -> str:
-    return time.strftime("%H:%M UTC", time.gmtime(t))
+@dataclass(frozen=True, slots=True)
+class CheckLine:
+    """One line of "what was checked, and where": the protocol's step name (``data-check``),
+    whether it passed, and the sentence a recruiter reads."""
+
+    name: str
+    passed: bool
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
 class ResultView:
-    """Everything the result view shows, as plain text (the template escapes it)."""
+    """Everything the result view shows, as plain text (the template escapes it).
+
+    ``facts`` is False when the token's claims are withheld (no verified signature: whatever
+    they say is attacker text); ``withheld`` then says why. An empty field is a row not shown.
+    ``qr_svg`` is drawn for valid references only: a QR code invites sharing the reference.
+    """
 
     verdict: str
     valid: bool
     sentence: str
+    facts: bool
+    withheld: str
+    facts_note: str
     endorser: str
     subject: str
     relationship: str
@@ -213,12 +243,25 @@ class ResultView:
     identity: str
     status: str
     statement: str | None
-    checks: tuple[str, ...]
+    checks: tuple[CheckLine, ...]
     receipt: str
     qr_svg: str | None
+    qr_missing: str
 
 
-_NOT_SHOWN = "Not shown: the reference could not be read or its signature did not verify."
+WITHHELD = {
+    Verdict.BAD_SIGNATURE: (
+        "What this reference says is not shown: its signature does not match, so anyone could"
+        " have written it."
+    ),
+    Verdict.MALFORMED: "What this reference says is not shown: it could not be read.",
+}
+"""Why the claims are not shown, for the verdicts reached before the signature verified."""
+UNCONFIRMED_NOTE = (
+    "Signed with a key that is not linked to a verified person: everything below is what the"
+    " reference claims, unconfirmed."
+)
+QR_TOO_LONG = "No QR code: this reference's link is too long for one."
 
 
 def result_view(outcome: Outcome, registry: str) -> ResultView:
@@ -228,26 +271,35 @@ def result_view(outcome: Outcome, registry: str) -> ResultView:
     e = result.endorsement
     issuer = result.issuer
     valid = result.verdict is Verdict.VALID
-    url = verification_url(registry, result.token) if type(result.token) is str else None
     checks = tuple(_checks(outcome))
+    qr = qr_missing = ""
+    if valid:
+        url = verification_url(registry, result.token)
+        qr = (None if url is None else qr_svg(url, inline=True)) or ""
+        qr_missing = "" if qr else QR_TOO_LONG
     if e is None:
+        withheld = WITHHELD.get(
+            result.verdict, "What this reference says is not shown: it could not be checked."
+        )
         return ResultView(
-            verdict=result.verdict.value, valid=valid, sentence=result.message,
-            endorser=_NOT_SHOWN, subject=_NOT_SHOWN, relationship="", purposes="", validity="",
-            identity="", status="", statement=None, checks=checks, receipt=outcome.receipt,
-            qr_svg=None if url is None else qr_svg(url, inline=True),
+            verdict=result.verdict.value, valid=valid, sentence=result.message, facts=False,
+            withheld=withheld, facts_note="", endorser="", subject="", relationship="",
+            purposes="", validity="", identity="", status="", statement=None, checks=checks,
+            receipt=outcome.receipt, qr_svg=qr or None, qr_missing=qr_missing,
         )  # fmt: skip
+    facts_note = ""
     if issuer is not None and issuer.identity is not None:
         endorser = issuer.name or e.issuer_name
         who = issuer.identity if issuer.name is None else f"{issuer.name} <{issuer.identity}>"
-        identity = f"{who}, verified by e-mail code by this registry"
+        identity = f"{who}, e-mail address confirmed by this registry"
         if issuer.since is not None:
-            identity += f", since {utc(issuer.since)}"
+            identity += f" at {utc(issuer.since)}"
         if issuer.revoked_from is not None:
-            identity += f"; key revoked from {utc(issuer.revoked_from)}"
+            identity += f"; the endorser revoked this key at {utc(issuer.revoked_from)}"
     else:
         endorser = f"Unconfirmed: the reference says it is from “{e.issuer_name}”"
         identity = "Not linked to a verified identity: who gave this reference is unknown."
+        facts_note = UNCONFIRMED_NOTE
     sub = e.subject
     subject = sub.name + "".join(f" ({x})" for x in (sub.email, sub.handle) if x is not None)
     rel = e.relationship
@@ -256,67 +308,126 @@ def result_view(outcome: Outcome, registry: str) -> ResultView:
         relationship += f" · {rel.org}"
     if rel.start is not None or rel.end is not None:
         relationship += f" · {rel.start or '…'} to {rel.end or '…'}"
-    status = result.status
-    if result.verdict is Verdict.REVOKED and status is not None:
-        status_text = f"Revoked (status list of {utc(status.issued_at)})"
-    elif e.status is None:
-        status_text = "Not registered with a registry: whether it was withdrawn is unknown."
-    elif status is None:
-        status_text = "Could not be checked: no current status list."
-    elif result.verdict in (Verdict.VALID, *_AFTER_STATUS):
-        status_text = (
-            f"Not revoked as of {utc_time(status.issued_at)}"
-            f" ({utc(status.issued_at)}; list fresh until {utc_time(status.fresh_until)})"
-        )
-    else:
-        status_text = f"Not revoked as of {utc_time(status.issued_at)}"
     return ResultView(
         verdict=result.verdict.value,
         valid=valid,
         sentence=result.message,
+        facts=True,
+        withheld="",
+        facts_note=facts_note,
         endorser=endorser,
         subject=subject,
         relationship=relationship,
         purposes=", ".join(e.purposes),
-        validity=f"From {utc(e.not_before)} until {utc(e.expires)}",
+        validity=f"{utc(e.not_before)} to {utc(e.expires)}",
         identity=identity,
-        status=status_text,
+        status=_status_text(result.verdict, e, result.status),
         statement=e.statement,
         checks=checks,
         receipt=outcome.receipt,
-        qr_svg=None if url is None else qr_svg(url, inline=True),
+        qr_svg=qr or None,
+        qr_missing=qr_missing,
     )
 
 
-_AFTER_STATUS = frozenset(
-    {
-        Verdict.NOT_YET_VALID,
-        Verdict.EXPIRED,
-        Verdict.SUBJECT_MISMATCH,
-        Verdict.PURPOSE_NOT_ALLOWED,
-        Verdict.AUDIENCE_MISMATCH,
-    }
-)
-"""Verdicts decided after the status list was read (spec §6.3 steps 7-8)."""
+_BEFORE_STATUS = frozenset({Verdict.UNKNOWN_ISSUER, Verdict.ISSUER_KEY_REVOKED})
+"""Verdicts reached before the status list is read (spec §6.3 steps 4-5)."""
 
+
+def _status_text(verdict: Verdict, e: Endorsement, status: StatusList | None) -> str:
+    """The status row: revoked or not and as of when, said once (the script words it alike)."""
+    if verdict is Verdict.REVOKED:
+        if status is None:
+            return "Revoked: the endorser has withdrawn it."
+        return (
+            f"Revoked: the endorser has withdrawn it, as this registry's list of"
+            f" {utc(status.issued_at)} shows."
+        )
+    if e.status is None:
+        return "Not registered with a registry: whether it was withdrawn cannot be known."
+    if status is not None:
+        return f"Not revoked as of {utc(status.issued_at)}"
+    if verdict in _BEFORE_STATUS:
+        return "Not checked: the reference failed an earlier check."
+    return "Could not be checked: this registry had no up-to-date list."
+
+
+def _checks(outcome: Outcome) -> Iterable[CheckLine]:
+    result = outcome.result
+    for check in result.checks:
+        yield CheckLine(check.name, check.passed, _check_text(check.name, check.passed, result))
+
+
+def _check_text(name: str, passed: bool, result: VerificationResult) -> str:
+    """A registry check in plain words (the script words the registry's checks alike; the
+    protocol's terse ``detail`` stays in the JSON answer and the receipt's verdict)."""
+    e = result.endorsement
+    if name == "format":
+        found = "complete and readable" if passed else "damaged, incomplete or not a reference"
+        return f"Reference read by this registry: {found}"
+    if name == "signature":
+        found = "genuine" if passed else "does not match, so it was altered or forged"
+        return f"Signature checked by this registry: {found}"
+    if name == "issuer":
+        found = "e-mail address confirmed" if passed else "not linked to a verified person"
+        return f"Endorser's identity checked with this registry: {found}"
+    if name == "issuer_key":
+        issuer = result.issuer
+        if passed and issuer is not None and issuer.revoked_from is not None:
+            found = "revoked later, and this reference was recorded before that"
+        elif passed:
+            found = "not revoked"
+        else:
+            found = "revoked, and this reference was not recorded before that"
+        return f"Endorser's key checked with this registry: {found}"
+    if name == "validity":
+        if passed:
+            found = "in force now"
+        elif e is not None and result.verdict is Verdict.NOT_YET_VALID:
+            found = f"not in force until {utc(e.not_before)}"
+        elif e is not None and result.verdict is Verdict.EXPIRED:
+            found = f"expired at {utc(e.expires)}"
+        else:
+            found = "not in force now"
+        return f"Dates checked by this registry: {found}"
+    if name == "status":
+        if result.verdict is Verdict.REVOKED:
+            found = "revoked by the endorser"
+        elif e is not None and e.status is None:
+            found = "not possible, the reference is not registered"
+        else:
+            found = "not revoked" if passed else "no up-to-date list available"
+        return f"Revocation checked with this registry: {found}"
+    words = _CHECK_WORDS.get(name)
+    if words is None:
+        return f"Checked by this registry: {name.replace('_', ' ')} {_PASSED[passed]}"
+    return f"{words[0]}: {words[1 if passed else 2]}"
+
+
+_PASSED = {True: "passed", False: "failed"}
 _CHECK_WORDS = {
-    "format": "Reference readable and in its one canonical form",
-    "signature": "Signature checked by this registry",
-    "issuer": "Endorser's key checked with this registry",
-    "issuer_key": "Endorser's key not revoked, checked with this registry",
-    "validity": "Validity window checked by this registry",
-    "subject": "Candidate checked by this registry",
-    "holder": "Holder's key checked by this registry",
-    "purpose": "Purpose checked by this registry",
-    "audience": "Audience checked by this registry",
-    "status": "Revocation checked with this registry",
+    "subject": (
+        "Candidate checked by this registry",
+        "the reference names them",
+        "the reference names someone else",
+    ),
+    "holder": (
+        "Candidate's own key checked by this registry",
+        "they presented the reference",
+        "someone else presented the reference",
+    ),
+    "purpose": (
+        "Purpose checked by this registry",
+        "agreed by the endorser",
+        "not agreed by the endorser",
+    ),
+    "audience": (
+        "Recipient checked by this registry",
+        "given for this check",
+        "given for someone else",
+    ),
 }
-
-
-def _checks(outcome: Outcome) -> Iterable[str]:
-    for check in outcome.result.checks:
-        words = _CHECK_WORDS.get(check.name, check.name)
-        yield f"{words}: {'passed' if check.passed else 'failed'} ({check.detail})"
+"""The scope checks (spec §6.3 step 8): what was checked, and what passing or failing means."""
 
 
 class PageHeaders:

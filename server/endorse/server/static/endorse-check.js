@@ -461,7 +461,7 @@ async function browserVerify(token, expect, pin, notes) {
     if (err instanceof BadSignature) return out("bad_signature", err.message);
     throw err;
   }
-  notes.push("Signature checked by your browser (Ed25519, WebCrypto)");
+  notes.push(["browser-signature", "Signature checked by your browser: genuine"]);
 
   // Step 4: the issuer's key binding, signed by the registry.
   const state = await getJson(`/api/v1/identities/${encodeURIComponent(e.iss)}`);
@@ -475,7 +475,7 @@ async function browserVerify(token, expect, pin, notes) {
     }
   }
   if (!issuer) return out("unknown_issuer", "key not bound to a verified identity", { e });
-  notes.push("Endorser's key binding: registry signature checked by your browser");
+  notes.push(["browser-issuer", "Endorser's identity checked by your browser: this registry's signed confirmation is genuine"]);
 
   // Step 5: a key revocation (signed by the key or the registry) needs a registration.
   if (state.key_revocation) {
@@ -497,7 +497,7 @@ async function browserVerify(token, expect, pin, notes) {
         registration.reg !== e.status.reg || registration.at >= issuer.revoked_from) {
       return out("issuer_key_revoked", "issuer key revoked, and no registration before it", { e, issuer });
     }
-    notes.push("Registration before the key's revocation: registry signature checked by your browser");
+    notes.push(["browser-registration", "Registration date checked by your browser: recorded before the endorser revoked their key"]);
   }
 
   // Step 6: the status list, if this registry publishes the token's.
@@ -508,7 +508,7 @@ async function browserVerify(token, expect, pin, notes) {
       list = await verifyRegistryToken(found.token, "status-list", pin.R, pin.key);
       if (list.list !== e.status.list) throw new Error("the registry answered another status list");
       bits = await statusBits(list);
-      notes.push("Status list: registry signature checked by your browser");
+      notes.push(["browser-status", "Revocation list checked by your browser: signed by this registry"]);
       if (e.status.idx >= list.size) { list = null; bits = null; }
       else if (bitSet(bits, e.status.idx)) return out("revoked", "the status list marks it revoked", { e, issuer, list });
     }
@@ -550,11 +550,13 @@ async function keyRevocationFrom(token, did, pin) {
 
 const $ = (id) => document.getElementById(id);
 const pad = (n) => String(n).padStart(2, "0");
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+// "14:02 UTC, 26 Nov 2026": every time on the page, written as the server writes it (pages.utc).
 function utc(t) {
   const d = new Date(t * 1000);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
 }
-const utcTime = (t) => utc(t).slice(11);
 
 function tokenFromInput(raw) {
   const textValue = raw.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
@@ -591,11 +593,45 @@ function showInputError(message) {
 
 function setText(id, value) { $(id).textContent = value ?? ""; }
 
-function describe(source, serverAnswer) {
-  // Facts shown: the browser's own when it verified the signature, else the registry's.
-  const e = source.e ?? serverAnswer?.claims ?? null;
-  const issuer = source.issuer ?? (serverAnswer?.issuer?.email ? { email: serverAnswer.issuer.email, name: serverAnswer.issuer.name, since: serverAnswer.issuer.since } : null);
-  return { e, issuer };
+// A fact's row: shown with its text, or hidden when there is nothing to say.
+function setRow(id, value) {
+  setText(id, value);
+  $(`${id}-row`).hidden = !value;
+}
+
+// Each verdict in a few plain words, for the browser's own finding and a disagreement.
+const FINDINGS = {
+  valid: "it is genuine, in force and not withdrawn",
+  revoked: "the endorser has withdrawn it",
+  expired: "it has expired",
+  not_yet_valid: "it is not in force yet",
+  bad_signature: "the signature does not match, so it was altered or forged",
+  malformed: "it is not a readable reference",
+  unknown_issuer: "it is signed with a key not linked to a verified person",
+  issuer_key_revoked: "the endorser revoked their key, and this reference was not recorded before that",
+  subject_mismatch: "it is about someone else",
+  purpose_not_allowed: "the endorser did not agree to this purpose",
+  audience_mismatch: "it was given for a different recipient",
+  status_unavailable: "whether it was withdrawn could not be checked",
+};
+// As the server words them (pages.WITHHELD, pages.UNCONFIRMED_NOTE, pages.QR_TOO_LONG).
+const WITHHELD = {
+  bad_signature: "What this reference says is not shown: its signature does not match, so anyone could have written it.",
+  malformed: "What this reference says is not shown: it could not be read.",
+};
+const UNCONFIRMED_NOTE = "Signed with a key that is not linked to a verified person: everything below is what the reference claims, unconfirmed.";
+const QR_CAPTION = "QR code of this reference's verification link, for sharing it";
+const QR_TOO_LONG = "No QR code: this reference's link is too long for one.";
+
+// The claims shown, and whose check of their signature they rest on: the browser's own, or
+// the registry's when the browser could not check. Claims of a token whose signature the
+// browser found bad are attacker text, whatever the registry answers: never shown.
+function shownFacts(browser, server) {
+  if (browser?.e) return { e: browser.e, issuer: browser.issuer ?? null };
+  if (browser && (browser.verdict === "bad_signature" || browser.verdict === "malformed")) return { e: null, issuer: null };
+  const e = server?.claims ?? null;
+  const issuer = server?.issuer?.email ? { email: server.issuer.email, name: server.issuer.name, since: server.issuer.since, revoked_from: null } : null;
+  return { e, issuer: e ? issuer : null };
 }
 
 function render(token, expect, browser, server, notes, serverProblem) {
@@ -625,69 +661,114 @@ function render(token, expect, browser, server, notes, serverProblem) {
   const dis = $("disagreement");
   if (verdict === "disagreement") {
     dis.textContent = serverProblem
-      ? `The registry's answer could not be trusted (${serverProblem}); your browser's verdict: ${browserVerdict}. Do not rely on this reference.`
-      : `Your browser and the registry disagree: your browser found “${browserVerdict}”, the registry answered “${serverVerdict}”. Do not rely on this reference; check again later or contact the registry.`;
+      ? `The registry's answer could not be trusted: ${serverProblem}. Your browser's finding: ${FINDINGS[browserVerdict]}. Do not rely on this reference.`
+      : `Your browser and the registry disagree. Your browser's finding: ${FINDINGS[browserVerdict]}. The registry's finding: ${FINDINGS[serverVerdict]}. Do not rely on this reference; check again later or contact the registry.`;
     dis.hidden = false;
   } else { dis.textContent = ""; dis.hidden = true; }
 
-  const { e, issuer } = describe(browser ?? {}, server);
+  const { e, issuer } = shownFacts(browser, server);
+  $("facts").hidden = !e;
+  setText("facts-withheld", e ? "" : (WITHHELD[browser?.verdict ?? serverVerdict] ?? "What this reference says is not shown: it could not be checked."));
+  $("facts-withheld").hidden = !!e;
+  setText("facts-note", e && !issuer ? UNCONFIRMED_NOTE : "");
+  $("facts-note").hidden = !(e && !issuer);
   if (!e) {
-    const none = "Not shown: the reference could not be read or its signature did not verify.";
-    setText("endorser", none); setText("subject-name", none);
-    for (const id of ["relationship", "purposes", "validity", "identity", "status"]) setText(id, "");
-    $("statement-row").hidden = true;
+    for (const id of ["endorser", "subject-name", "relationship", "purposes", "validity", "identity", "status", "statement"]) setRow(id, "");
   } else {
-    setText("endorser", issuer ? (issuer.name || e.iss_name) : `Unconfirmed: the reference says it is from “${e.iss_name}”`);
-    setText("subject-name", e.sub.name + [e.sub.email, e.sub.handle].filter((x) => x !== undefined && x !== null).map((x) => ` (${x})`).join(""));
+    setRow("endorser", issuer ? (issuer.name || e.iss_name) : `Unconfirmed: the reference says it is from “${e.iss_name}”`);
+    setRow("subject-name", e.sub.name + [e.sub.email, e.sub.handle].filter((x) => x !== undefined && x !== null).map((x) => ` (${x})`).join(""));
     let rel = `${e.rel.role} · ${e.rel.context}`;
     if (e.rel.org !== undefined) rel += ` · ${e.rel.org}`;
     if (e.rel.from !== undefined || e.rel.to !== undefined) rel += ` · ${e.rel.from ?? "…"} to ${e.rel.to ?? "…"}`;
-    setText("relationship", rel);
-    setText("purposes", e.purposes.join(", "));
-    setText("validity", `From ${utc(e.nbf)} until ${utc(e.exp)}`);
+    setRow("relationship", rel);
+    setRow("purposes", e.purposes.join(", "));
+    setRow("validity", `${utc(e.nbf)} to ${utc(e.exp)}`);
     if (issuer) {
       const who = issuer.name ? `${issuer.name} <${issuer.email}>` : issuer.email;
-      let id = `${who}, verified by e-mail code by this registry`;
-      if (issuer.since !== null && issuer.since !== undefined) id += `, since ${utc(issuer.since)}`;
-      if (issuer.revoked_from) id += `; key revoked from ${utc(issuer.revoked_from)}`;
-      setText("identity", id);
-    } else setText("identity", "Not linked to a verified identity: who gave this reference is unknown.");
-    setText("status", statusText(e, verdict, browser, server));
-    $("statement-row").hidden = e.stmt === undefined;
-    setText("statement", e.stmt ?? "");
+      let id = `${who}, e-mail address confirmed by this registry`;
+      if (issuer.since !== null && issuer.since !== undefined) id += ` at ${utc(issuer.since)}`;
+      if (issuer.revoked_from) id += `; the endorser revoked this key at ${utc(issuer.revoked_from)}`;
+      setRow("identity", id);
+    } else setRow("identity", "Not linked to a verified identity: who gave this reference is unknown.");
+    setRow("status", statusText(e, verdict, browser, server));
+    setRow("statement", e.stmt ?? "");
   }
 
   const checks = $("checks");
   checks.replaceChildren();
-  const item = (t) => { const li = document.createElement("li"); li.textContent = t; checks.append(li); };
-  if (!browser) item("Your browser cannot check Ed25519 signatures here (no WebCrypto Ed25519, or not a secure context): the signature was checked by the registry only.");
-  for (const n of notes) item(n);
-  if (browser && browser.verdict !== "valid") item(`Your browser's verdict: ${browser.verdict} (${browser.detail})`);
+  const item = (check, passed, t) => {
+    const li = document.createElement("li");
+    li.textContent = t; li.dataset.check = check; li.dataset.passed = String(passed);
+    checks.append(li);
+    return li;
+  };
+  if (!browser) item("browser", false, "Your browser cannot check signatures on this page, so the signature was checked by the registry only.");
+  // What the browser checked of the token, its finding, then its check of the registry's answer.
+  for (const [check, t] of notes) if (check !== "browser-receipt") item(check, true, t);
+  if (browser && browser.verdict !== "valid") {
+    // The precise verdict and what the browser found stay in the markup, for whoever looks.
+    const li = item("browser", false, `Your browser's finding: ${FINDINGS[browser.verdict]}`);
+    li.dataset.verdict = browser.verdict; li.dataset.detail = browser.detail;
+  }
+  for (const [check, t] of notes) if (check === "browser-receipt") item(check, true, t);
   if (server) {
+    // The browser made every other check itself: the registry's are listed when they failed.
     for (const c of server.checks ?? []) {
-      if (c.name === "status") item(`Revocation checked with this registry: ${c.passed ? "passed" : "failed"} (${c.detail})`);
-      else if (c.name === "signature") item(`Signature checked by this registry: ${c.passed ? "passed" : "failed"}`);
-      else if (!c.passed) item(`Registry: ${c.name} failed (${c.detail})`);
+      if (c.name === "signature" || c.name === "status" || !c.passed) item(c.name, c.passed, registryCheckText(c, server));
     }
-  } else if (serverProblem) item(`The registry's verdict could not be had: ${serverProblem}`);
+  } else if (serverProblem) item("registry", false, `The registry gave no verdict: ${serverProblem}`);
 
   $("next-steps").hidden = valid;
   setText("receipt", server?.receipt ?? "");
   section.hidden = false;
-  section.dataset.state = "done";
-  $("loading")?.setAttribute("hidden", "");
+  return valid;
 }
 
+// A registry check in plain words, as the server words it (pages._check_text).
+function registryCheckText(c, server) {
+  const e = server.claims;
+  const said = (what, found) => `${what}: ${found}`;
+  switch (c.name) {
+    case "signature":
+      return said("Signature checked by this registry", c.passed ? "genuine" : "does not match, so it was altered or forged");
+    case "status": {
+      let found;
+      if (server.verdict === "revoked") found = "revoked by the endorser";
+      else if (e && !e.status) found = "not possible, the reference is not registered";
+      else found = c.passed ? "not revoked" : "no up-to-date list available";
+      return said("Revocation checked with this registry", found);
+    }
+    case "format": return said("Reference read by this registry", "damaged, incomplete or not a reference");
+    case "issuer": return said("Endorser's identity checked with this registry", "not linked to a verified person");
+    case "issuer_key": return said("Endorser's key checked with this registry", "revoked, and this reference was not recorded before that");
+    case "validity": {
+      let found = "not in force now";
+      if (e && server.verdict === "not_yet_valid") found = `not in force until ${utc(e.nbf)}`;
+      else if (e && server.verdict === "expired") found = `expired at ${utc(e.exp)}`;
+      return said("Dates checked by this registry", found);
+    }
+    case "subject": return said("Candidate checked by this registry", "the reference names someone else");
+    case "holder": return said("Candidate's own key checked by this registry", "someone else presented the reference");
+    case "purpose": return said("Purpose checked by this registry", "not agreed by the endorser");
+    case "audience": return said("Recipient checked by this registry", "given for someone else");
+    default: return said("Checked by this registry", `${String(c.name).replaceAll("_", " ")} failed`);
+  }
+}
+
+// The status row: revoked or not and as of when, said once (as pages._status_text says it).
 function statusText(e, verdict, browser, server) {
-  if (verdict === "revoked" || browser?.verdict === "revoked" || server?.verdict === "revoked") return "Revoked: the endorser has withdrawn it.";
-  if (!e.status) return "Not registered with a registry: whether it was withdrawn is unknown.";
-  const list = browser?.list;
-  if (list) return `Not revoked as of ${utcTime(list.iat)} (${utc(list.iat)}; list fresh until ${utcTime(list.iat + list.ttl)})`;
-  if (server?.status) return `Not revoked as of ${utcTime(server.status.checked_at)} (${utc(server.status.checked_at)}; checked by the registry)`;
-  return "Could not be checked: no current status list.";
+  const listAt = browser?.list?.iat ?? server?.status?.checked_at ?? null;
+  if (verdict === "revoked" || browser?.verdict === "revoked" || server?.verdict === "revoked") {
+    return listAt === null ? "Revoked: the endorser has withdrawn it." : `Revoked: the endorser has withdrawn it, as this registry's list of ${utc(listAt)} shows.`;
+  }
+  if (!e.status) return "Not registered with a registry: whether it was withdrawn cannot be known.";
+  if (listAt !== null) return `Not revoked as of ${utc(listAt)}`;
+  const decided = browser?.verdict ?? server?.verdict;
+  if (decided === "unknown_issuer" || decided === "issuer_key_revoked") return "Not checked: the reference failed an earlier check.";
+  return "Could not be checked: this registry had no up-to-date list.";
 }
 
-async function serverVerify(token, expect, pin) {
+async function serverVerify(token, expect) {
   const body = { token };
   if (expect.subject !== null) body.subject = expect.subject;
   if (expect.purpose !== null) body.purpose = expect.purpose;
@@ -695,9 +776,9 @@ async function serverVerify(token, expect, pin) {
     method: "POST", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
     headers: { "content-type": "application/json" }, body: JSON.stringify(body),
   });
-  if (!r.ok) throw new Error(`the registry answered HTTP ${r.status}`);
+  if (!r.ok) throw new Error(`it answered with an error, HTTP status ${r.status}`);
   const answer = await r.json();
-  if (!answer || !VERDICTS.has(answer.verdict)) throw new Error("the registry's answer has no verdict");
+  if (!answer || !VERDICTS.has(answer.verdict)) throw new Error("its answer holds no verdict");
   return answer;
 }
 
@@ -705,17 +786,27 @@ async function checkReceipt(answer, token, pin, notes) {
   // The receipt must be the registry's, for this token, with the verdict shown.
   const receipt = await verifyRegistryToken(answer.receipt, "receipt", pin.R, pin.key);
   if (receipt.th !== await sha256b64(token) || receipt.verdict !== answer.verdict) throw new Malformed("the receipt is for another check");
-  notes.push("Registry's signed receipt checked by your browser");
+  notes.push(["browser-receipt", "Registry's receipt checked by your browser: signed by this registry, for this check"]);
 }
 
+function hideQr() {
+  const figure = $("qr");
+  figure.querySelector("svg, img")?.remove();
+  figure.hidden = true;
+}
+
+// The QR code of a valid reference's link; resolves once it is shown, or its absence said.
 async function showQr(token) {
   const figure = $("qr");
+  const caption = $("qr-caption");
+  let failure = "No QR code: it could not be loaded.";
   try {
     const r = await fetch("/api/v1/qr", {
       method: "POST", credentials: "omit", referrerPolicy: "no-referrer",
       headers: { "content-type": "application/json" }, body: JSON.stringify({ token }),
     });
-    if (!r.ok || r.headers.get("content-type") !== "image/svg+xml") { figure.hidden = true; return; }
+    if (r.status === 400) failure = QR_TOO_LONG;
+    if (!r.ok || r.headers.get("content-type") !== "image/svg+xml") throw new Error(failure);
     const blob = await r.blob();
     const dataUrl = await new Promise((resolve, reject) => {
       const fr = new FileReader();
@@ -723,11 +814,16 @@ async function showQr(token) {
       fr.readAsDataURL(blob);
     });
     const img = document.createElement("img");
-    img.src = dataUrl; img.alt = "QR code of the verification link";
+    img.alt = "QR code of the verification link";
+    await new Promise((resolve, reject) => { img.onload = resolve; img.onerror = reject; img.src = dataUrl; });
     figure.querySelector("svg, img")?.remove();
     figure.prepend(img);
-    figure.hidden = false;
-  } catch (e) { figure.hidden = true; }
+    caption.textContent = QR_CAPTION;
+  } catch (e) {
+    figure.querySelector("svg, img")?.remove();
+    caption.textContent = failure;
+  }
+  figure.hidden = false;
 }
 
 async function check(token, expect) {
@@ -740,7 +836,7 @@ async function check(token, expect) {
   try {
     pin = await registryPin();
   } catch (e) {
-    serverProblem = e.message;
+    serverProblem = "this registry's key could not be fetched";
   }
   if (supported && pin) {
     try { browser = await browserVerify(token, expect, pin, notes); } catch (e) {
@@ -752,15 +848,19 @@ async function check(token, expect) {
   }
   if (pin) {
     try {
-      server = await serverVerify(token, expect, pin);
+      server = await serverVerify(token, expect);
       if (supported) {
-        try { await checkReceipt(server, token, pin, notes); } catch (e) { serverProblem = `its receipt does not verify: ${e.message}`; }
+        try { await checkReceipt(server, token, pin, notes); } catch (e) { serverProblem = "its signed receipt does not match this check"; }
       }
     } catch (e) { serverProblem = e.message; }
   }
-  render(token, expect, browser, server, notes, serverProblem);
+  const valid = render(token, expect, browser, server, notes, serverProblem);
+  // A QR code invites sharing: only for a valid reference (as the server-rendered view).
+  if (valid) await showQr(token); else hideQr();
+  // Done only once everything the result shows is there.
+  $("loading")?.setAttribute("hidden", "");
   section.removeAttribute("aria-busy");
-  if (browser?.e || server?.claims) showQr(token); else $("qr").hidden = true;
+  section.dataset.state = "done";
 }
 
 function fromForm() {
