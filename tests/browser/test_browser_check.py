@@ -6,7 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _browser import Seeded, screenshot, wait_checked
+from _browser import (
+    EMPLOYMENT,
+    MANAGER,
+    LiveServer,
+    Seeded,
+    new_endorser,
+    screenshot,
+    wait_checked,
+)
 from _tabs import (
     SIGNED_BY_BROWSER,
     OpenTab,
@@ -19,7 +27,10 @@ from _tabs import (
     qr_shown,
     verdicts,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
+
+from endorse.client import Client
+from endorse.protocol import Subject
 
 
 def check_url(seeded: Seeded) -> str:
@@ -29,7 +40,7 @@ def check_url(seeded: Seeded) -> str:
 def fill_and_check(page: Page, token: str, subject: str = "", purpose: str = "") -> None:
     page.fill("#token", token)
     page.fill("#subject", subject)
-    page.fill("#purpose", purpose)
+    page.select_option("#purpose", purpose)
     page.click("#check-button")
 
 
@@ -42,7 +53,16 @@ def test_form_is_labelled(seeded: Seeded, open_tab: OpenTab, tmp_path: Path) -> 
     expect(form).to_have_attribute("method", "post")
     expect(form).to_have_attribute("action", "/check")
     expect(tab.page.get_by_label("Reference token or verification link")).to_have_id("token")
-    expect(tab.page.get_by_label("Purpose")).to_have_id("purpose")
+    expect(tab.page.get_by_label("Purpose", exact=True)).to_have_id("purpose")
+    # A menu of the protocol's purposes, and a field for one of the endorser's own.
+    options = tab.page.locator("#purpose option")
+    assert options.evaluate_all("(os) => os.map((o) => o.value)") == [
+        "", "academic-reference", "character-reference", "employment-reference",
+        "tenancy-reference", "volunteer-reference", "other",
+    ]  # fmt: skip
+    expect(tab.page.locator("#purpose-other")).to_be_hidden()
+    tab.page.select_option("#purpose", "other")
+    expect(tab.page.get_by_label("Other purpose")).to_have_id("purpose-other")
     subject_label = tab.page.locator("label[for='subject']")
     expect(subject_label).to_contain_text("name", ignore_case=True)
     expect(subject_label).to_contain_text("e-mail", ignore_case=True)
@@ -150,11 +170,17 @@ def test_keyboard_only(key: str, seeded: Seeded, open_tab: OpenTab, tmp_path: Pa
     assert focused_id(page) == "token", "Tab never reaches the token box"
     assert_focus_visible(page)
     page.keyboard.insert_text(seeded.valid.url)  # as a paste does
-    for field, text in (("subject", "Bob Jones"), ("purpose", "employment-reference")):
-        page.keyboard.press("Tab")
-        assert focused_id(page) == field
-        assert_focus_visible(page)
-        page.keyboard.insert_text(text)
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "subject"
+    assert_focus_visible(page)
+    page.keyboard.insert_text("Bob Jones")
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "purpose"
+    assert_focus_visible(page)
+    page.keyboard.type("Employment")  # a menu's type-ahead picks "Employment reference"
+    expect(page.locator("#purpose")).to_have_value("employment-reference")
+    # "Other…" not chosen: its text field is hidden, and Tab skips it.
+    expect(page.locator("#purpose-other")).to_be_hidden()
     page.keyboard.press("Tab")
     assert focused_id(page) == "check-button"
     assert_focus_visible(page)
@@ -279,3 +305,128 @@ def test_bad_input_without_javascript(
     expect(page.locator("#input-error")).to_contain_text(says, ignore_case=True)
     # The refused input is shown back as text, never as markup.
     assert page.locator("b").filter(has_text="here").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("other", "says"),
+    [
+        ("Employment reference", "A purpose of your own is written like x-board-reference"),
+        ("", "Type the purpose you chose"),
+    ],
+    ids=["prose", "empty"],
+)
+def test_purpose_of_ones_own_must_be_an_identifier(
+    other: str, says: str, seeded: Seeded, open_tab: OpenTab
+) -> None:
+    """Free text such as "Employment reference" is an input error, not a reference that
+    fails (it used to be checked, and shown as purpose_not_allowed)."""
+    tab = open_tab()
+    page = tab.page
+    page.goto(check_url(seeded))
+    page.fill("#token", seeded.valid.token)
+    page.select_option("#purpose", "other")
+    expect(page.locator("#purpose-other")).to_be_visible()
+    page.fill("#purpose-other", other)
+    page.click("#check-button")
+    expect_input_error(tab)
+    expect(page.locator("#input-error")).to_contain_text(says)
+    expect(page.locator("#result")).to_be_hidden()
+    assert not [r.url for r in tab.requests if r.url.endswith("/api/v1/verify")]
+    tab.assert_quiet()
+
+
+def test_purpose_of_ones_own_is_checked(seeded: Seeded, open_tab: OpenTab) -> None:
+    tab = open_tab()
+    page = tab.page
+    page.goto(check_url(seeded))
+    page.fill("#token", seeded.valid.token)
+    page.select_option("#purpose", "other")
+    page.fill("#purpose-other", "x-board-reference")
+    page.click("#check-button")
+    result = wait_checked(page)
+    assert verdicts(result) == ("purpose_not_allowed",) * 3
+    tab.assert_quiet()
+
+
+def test_check_button_is_busy_while_checking(seeded: Seeded, open_tab: OpenTab) -> None:
+    tab = open_tab()
+    page = tab.page
+    page.goto(check_url(seeded))
+    seen: list[object] = []
+
+    # The button as it is while the registry's verdict is on its way.
+    def hold(route: Route) -> None:
+        seen.append(
+            page.evaluate(
+                """() => {
+                    const b = document.getElementById("check-button");
+                    return [b.disabled, b.getAttribute("aria-busy"), b.textContent];
+                }"""
+            )
+        )
+        route.continue_()
+
+    page.route("**/api/v1/verify", hold)
+    page.fill("#token", seeded.valid.token)
+    page.click("#check-button")
+    wait_checked(page)
+    assert seen == [[True, "true", "Checking…"]]
+    expect(page.locator("#check-button")).to_be_enabled()
+    expect(page.locator("#check-button")).to_have_text("Check")
+    tab.assert_quiet()
+
+
+def test_registry_over_its_rate_limit_says_it_is_busy(seeded: Seeded, open_tab: OpenTab) -> None:
+    tab = open_tab()
+    page = tab.page
+    page.goto(check_url(seeded))
+    page.route(
+        "**/api/v1/verify",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"retry-after": "30"},
+            content_type="application/problem+json",
+            body='{"type": "urn:endorse:problem:rate-limited", "status": 429}',
+        ),
+    )
+    fill_and_check(page, seeded.valid.token)
+    page.wait_for_selector('#result[data-state="done"]', state="attached")
+    expect(page.locator("#input-error")).to_have_text(
+        "The registry is busy: try again in a minute."
+    )
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#disagreement")).to_be_hidden()
+
+
+DOTLESS_I = "\u0131"
+
+
+def test_a_name_folded_differently_is_not_blamed_on_the_registry(
+    registry: LiveServer, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """The browser folds case as JavaScript does (dotless i, U+0131, to "i"), the registry
+    as Python's casefold (keeps it): the page says the name could not be matched the same
+    way, with the subject_mismatch explanation, not that the registry disagrees."""
+    with Client(registry.url, pin_store=tmp_path / "pins.json") as client:
+        key, _ = new_endorser(client, registry.data_dir, "Alice Smith")
+        ivan = Subject("Ivan Petrov", email="ivan@example.com")
+        token = client.issue(key, "Alice Smith", ivan, MANAGER, [EMPLOYMENT]).token
+    tab = open_tab()
+    page = tab.page
+    page.goto(f"{registry.url}/check")
+    fill_and_check(page, token, f"{DOTLESS_I}van Petrov")
+    result = wait_checked(page)
+    screenshot(page, tmp_path / "name-folding.png")
+    assert verdicts(result) == ("subject_mismatch", "valid", "subject_mismatch")
+    expect_not_valid(result)
+    expect(result.locator("#disagreement")).to_be_hidden()
+    expect(result.locator("#verdict-sentence")).to_have_text(
+        "This reference is about someone other than the person presenting it."
+    )
+    expect(result.locator("#match-note")).to_have_text(
+        "The candidate's name could not be matched the same way by your browser and the"
+        " registry: compare the name you typed with the one in the reference."
+    )
+    expect(result.locator("#copy-receipt")).to_be_visible()
+    expect_readable(result)
+    tab.assert_quiet()

@@ -3,9 +3,12 @@ it shows. Each test saves a full-page screenshot in its temporary directory."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
+from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from _browser import (
@@ -31,7 +34,9 @@ from _tabs import (
     qr_shown,
     verdicts,
 )
-from playwright.sync_api import Locator, Response, expect
+from playwright.sync_api import Locator, Response, Route, expect
+
+from endorse.protocol import Endorsement, decode_unverified, token_hash
 
 
 def tampered(token: str) -> str:
@@ -99,8 +104,18 @@ def test_valid_reference_shows_every_fact(
     )
     tab.assert_quiet()
     if form == "fragment":
-        # The fragment never leaves the browser: no request line carries the token.
-        assert not [r.url for r in tab.requests if reference.token in r.url]
+        # The fragment never leaves the browser: no request line carries the token, nor the
+        # endorser's key or the token's hash (the registry's statements come by POST).
+        e = decode_unverified(reference.token, Endorsement).object
+        named = (reference.token, e.issuer, token_hash(reference.token))
+        assert not [r.url for r in tab.requests if any(n in unquote(r.url) for n in named)]
+        gets = {urlsplit(r.url).path for r in tab.requests if r.method == "GET"}
+        assert gets <= {"/v", "/static/endorse-check.js", "/static/endorse.css",
+                        "/.well-known/endorse-registry"}, gets  # fmt: skip
+        posts = sorted(urlsplit(r.url).path for r in tab.requests if r.method == "POST")
+        assert posts == ["/api/v1/qr", "/api/v1/statements", "/api/v1/verify"], posts
+    expect(result.locator("#clock-note")).to_be_hidden()
+    expect(result.locator("#receipt-hint")).to_contain_text("does not record the candidate")
 
 
 def test_path_form_answers_json_when_asked(seeded: Seeded, open_tab: OpenTab) -> None:
@@ -166,6 +181,10 @@ def test_browser_catches_a_registry_that_says_valid(
             "Your browser's finding: the signature does not match"
         )
     expect(result.locator("#checks")).not_to_contain_text(SIGNED_BY_BROWSER)
+    # An answer not trusted: its receipt is not offered as a record of the check.
+    if verdict == "disagreement":
+        expect(result.locator("#receipt-hint")).to_contain_text("proves nothing")
+        expect(result.locator("#copy-receipt")).to_be_hidden()
     # The registry vouched for the forged claims too; the page shows none of them.
     assert claimed and all(c is not None for c in claimed)
     expect_claims_withheld(result, lying.reference.endorser_name, "Bob Jones", "Acme")
@@ -289,3 +308,56 @@ def test_phone_layout_does_not_scroll_sideways(
         )
         assert overflow <= 0, f"{overflow}px wider than a phone's screen: {url}"
     tab.assert_quiet()
+
+
+@pytest.mark.parametrize("minutes", [10, -10])
+def test_a_computer_clock_that_is_off_is_said_not_blamed_on_the_registry(
+    minutes: int, seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """Dates are judged by the registry's time (its Date header), and a clock off by more
+    than the protocol's allowance is named: it used to give ✗ (``not_yet_valid`` at -10 min,
+    a stale status list at +10 min) and a "disagreement" blaming the registry."""
+    tab = open_tab()
+    off = datetime.timedelta(minutes=minutes)
+    tab.page.clock.install(time=datetime.datetime.now(datetime.UTC) + off)
+    tab.page.clock.resume()
+    tab.page.goto(seeded.valid.url)
+    result = wait_checked(tab.page)
+    screenshot(tab.page, tmp_path / f"clock{minutes:+d}.png")
+    assert verdicts(result) == ("valid", "valid", "valid")
+    expect(result.locator("#disagreement")).to_be_hidden()
+    note = result.locator("#clock-note")
+    expect(note).to_be_visible()
+    fast_or_slow = "fast" if minutes > 0 else "slow"
+    expect(note).to_have_text(
+        f"Your computer's clock is {abs(minutes)} minutes {fast_or_slow}; dates were judged by"
+        " the registry's time."
+    )
+    expect_readable(result)
+    tab.assert_quiet()
+
+
+def test_a_receipt_not_made_now_is_not_trusted(
+    seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """The receipt's time is checked against the registry's time as read before the token
+    was sent (the Date header of its key's answer): here that header says an hour later, so
+    the genuine receipt looks an hour old, as a replayed one would, and is not trusted."""
+    tab = open_tab()
+    page = tab.page
+
+    def an_hour_later(route: Route) -> None:
+        answer = route.fetch()
+        later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        headers = {**answer.headers, "date": format_datetime(later, usegmt=True)}
+        route.fulfill(response=answer, headers=headers)
+
+    page.route("**/.well-known/endorse-registry", an_hour_later)
+    page.goto(seeded.valid.url)
+    result = wait_checked(page)
+    screenshot(page, tmp_path / "old-receipt.png")
+    assert verdicts(result)[0] == "disagreement"
+    expect(result.locator("#disagreement")).to_contain_text("its signed receipt is dated")
+    expect(result.locator("#copy-receipt")).to_be_hidden()
+    expect(result.locator("#receipt-hint")).to_contain_text("proves nothing")
+    expect_no_qr(tab)

@@ -219,7 +219,9 @@ def test_the_post_endpoints_are_all_known() -> None:
                 f"{IDENTITIES}/{{key}}/rotate",
                 "/api/v1/endorsements",
                 "/api/v1/endorsements/{endorsement_id}/revoke",
+                "/api/v1/qr",
                 "/api/v1/slots",
+                "/api/v1/statements",
                 "/api/v1/verify",
                 "/api/v1/verify/batch",
             ]

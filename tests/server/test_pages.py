@@ -4,7 +4,10 @@ of bad input. The browser's own checks are tested in ``tests/browser``."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -12,7 +15,16 @@ from _clock import Clock
 from endorsers import BOB, EMPLOYMENT, Endorser
 from fastapi.testclient import TestClient
 
-from endorse.protocol import Endorsement, decode_unverified, verify_receipt
+from endorse.protocol import (
+    PURPOSES,
+    Endorsement,
+    decode_unverified,
+    verify_key_binding,
+    verify_receipt,
+    verify_status_list,
+)
+from endorse.server import pages
+from endorse.server import settings as settings_module
 from endorse.server.app import create_app
 from endorse.server.pages import utc
 from endorse.server.settings import Settings
@@ -22,6 +34,8 @@ CSP = (
     " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+REGISTRY = "http://127.0.0.1:8080"
+"""The registry id of the ``settings`` fixture."""
 
 
 def _headers_ok(response: object) -> None:
@@ -341,7 +355,14 @@ def test_tampered_token_is_bad_signature(client: TestClient) -> None:
         ({"token": "x" * 9000}, 400, "too long"),
         ({"token": "https://registry.example/elsewhere"}, 400, "holds no reference"),
         ({"token": "t", "subject": "s" * 257}, 400, "at most 256"),
-        ({"token": "t", "purpose": "p" * 65}, 400, "at most 64"),
+        ({"token": "t", "purpose": "other", "purpose_other": "x-" + "p" * 63}, 400, "at most 64"),
+        ({"token": "t", "purpose": "Employment reference"}, 400, "Choose the purpose in the list"),
+        (
+            {"token": "t", "purpose": "other", "purpose_other": "Employment reference"},
+            400,
+            "A purpose of your own is written like x-board-reference",
+        ),
+        ({"token": "t", "purpose": "other", "purpose_other": " "}, 400, "Type the purpose"),
         ({"token": "t", "other": "x"}, 400, "could not be read"),
     ],
 )
@@ -401,16 +422,39 @@ def test_non_utf8_form_is_refused(client: TestClient) -> None:
     assert "could not be read" in _text(r.text, "input-error")
 
 
-def test_oversized_path_token_is_refused(client: TestClient) -> None:
+def test_oversized_path_token_is_refused_as_a_page(client: TestClient) -> None:
     r = client.get("/v/" + "A" * 9000)
     _headers_ok(r)
     assert r.status_code == 400
     assert "too long" in _text(r.text, "input-error")
-    r = client.get("/v/" + "A" * 9000, headers={"accept": "application/json"})
-    assert r.status_code == 400
 
 
-def test_qr_of_a_verification_url(client: TestClient) -> None:
+@pytest.mark.parametrize("length", [8705, 12_000])
+def test_path_form_json_answers_as_post_verify_at_any_length(
+    client: TestClient, length: int
+) -> None:
+    """Spec §11.1.3: the same answer as POST /api/v1/verify, past the paste box's limit too
+    (it used to be 400 there, where POST answers ``malformed`` with a receipt)."""
+    token = "endorsement-v1." + "A" * (length - 15)
+    by_path = client.get(f"/v/{token}", headers={"accept": "application/json"})
+    by_post = client.post("/api/v1/verify", json={"token": token})
+    assert by_path.status_code == by_post.status_code == 200
+    a, b = by_path.json(), by_post.json()
+    assert a["verdict"] == b["verdict"] == "malformed"
+    assert set(a) == set(b) and a["checks"] == b["checks"]
+    ctx = client.app.state.context  # type: ignore[attr-defined]
+    assert verify_receipt(a["receipt"], ctx.key.public_key, ctx.registry).verdict == "malformed"
+
+
+@pytest.fixture
+def no_qr_cache() -> Iterator[None]:
+    """QR codes are cached per process: each test that counts drawings starts empty."""
+    pages._QR_CACHE.clear()
+    yield
+    pages._QR_CACHE.clear()
+
+
+def test_qr_of_a_verification_url(client: TestClient, no_qr_cache: None) -> None:
     token, _ = Endorser(client, 1).bind().issue()
     r = client.post("/api/v1/qr", json={"token": token})
     _headers_ok(r)
@@ -418,7 +462,183 @@ def test_qr_of_a_verification_url(client: TestClient) -> None:
     assert r.headers["content-type"] == "image/svg+xml"
     assert r.text.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in r.text
     bad = client.post("/api/v1/qr", json={"token": "not a token"})
+    assert bad.status_code == 422
+
+
+def test_qr_only_for_a_reference_valid_here(client: TestClient, no_qr_cache: None) -> None:
+    """A readable but unsigned or unregistered token is no reason to draw (CPU) a QR code."""
+    alice = Endorser(client, 1).bind()
+    token, _ = alice.issue()
+    head, payload, sig = token.split(".")
+    forged = f"{head}.{payload}.{'A' if sig[0] != 'A' else 'B'}{sig[1:]}"
+    stranger = Endorser(client, 2).token({"registry": REGISTRY, "list_id": "L0", "index": 1})
+    for other, verdict in ((forged, "bad_signature"), (stranger, "unknown_issuer")):
+        r = client.post("/api/v1/qr", json={"token": other})
+        assert r.status_code == 422, r.text
+        assert r.json()["type"].endswith("not-valid")
+        assert verdict in r.json()["detail"]
+    assert len(pages._QR_CACHE) == 0
+
+
+def test_qr_is_drawn_off_the_event_loop(
+    client: TestClient, no_qr_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn_on_loop: list[bool] = []
+    draw = pages.qr_svg
+
+    def recording(url: str, *, inline: bool) -> str | None:
+        try:
+            asyncio.get_running_loop()
+            drawn_on_loop.append(True)
+        except RuntimeError:
+            drawn_on_loop.append(False)
+        return draw(url, inline=inline)
+
+    monkeypatch.setattr(pages, "qr_svg", recording)
+    token, _ = Endorser(client, 1).bind().issue()
+    assert client.post("/api/v1/qr", json={"token": token}).status_code == 200
+    assert "<svg" in client.get(f"/v/{token}").text
+    assert drawn_on_loop == [False, False]  # the endpoint's standalone SVG, the page's inline
+
+
+def test_qr_has_its_own_rate_limit_and_cache(
+    settings: Settings, clock: Clock, no_qr_cache: None
+) -> None:
+    limited = settings.model_copy(update={"limit_qr_per_client": 2})
+    with TestClient(create_app(limited, clock=clock), base_url=REGISTRY) as c:
+        alice = Endorser(c, 1).bind()
+        first, second, third = (alice.issue()[0] for _ in range(3))
+        assert c.post("/api/v1/qr", json={"token": first}).status_code == 200
+        assert c.post("/api/v1/qr", json={"token": second}).status_code == 200
+        r = c.post("/api/v1/qr", json={"token": third})
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) > 0
+        # One drawn before comes from the cache, uncounted.
+        assert c.post("/api/v1/qr", json={"token": first}).status_code == 200
+        # The page still answers over the QR limit, saying why it has no QR code.
+        html = c.get(f"/v/{third}").text
+        assert _attr(html, "data-verdict") == "valid"
+        assert _text(html, "qr-caption") == pages.QR_BUSY
+        assert "<svg" not in html
+        # Verifications are not QR drawings: the verification limit is untouched.
+        assert c.post("/api/v1/verify", json={"token": third}).status_code == 200
+
+
+def test_qr_limit_is_a_documented_setting() -> None:
+    assert "limit_qr_per_client" in Settings.model_fields
+    source = Path(settings_module.__file__).read_text()
+    assert "QR codes a client may have drawn per window" in source
+
+
+def test_statements_for_the_page_come_in_a_post_answer(client: TestClient) -> None:
+    """The page's script gets the registry's statements with the token in a body, so no
+    request line names the endorser's key or the token (spec §11.2)."""
+    alice = Endorser(client, 1).bind()
+    token, answer = alice.issue()
+    ctx = client.app.state.context  # type: ignore[attr-defined]
+    r = client.post("/api/v1/statements", json={"token": token})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert set(got) == {"key_binding", "key_revocation", "registration", "status_list"}
+    binding = verify_key_binding(got["key_binding"], ctx.key.public_key, ctx.registry)
+    assert binding.key == alice.did
+    assert got["key_revocation"] is None
+    assert got["registration"] == answer["registration"]
+    e = decode_unverified(token, Endorsement).object
+    assert e.status is not None
+    status = verify_status_list(got["status_list"], ctx.key.public_key, ctx.registry)
+    assert status.list_id == e.status.list_id
+    # A stranger's key: nothing signed about it, and no error.
+    stranger = Endorser(client, 2).token({"registry": REGISTRY, "list_id": "L0", "index": 3})
+    none = client.post("/api/v1/statements", json={"token": stranger}).json()
+    assert none["key_binding"] is None and none["registration"] is None
+    bad = client.post("/api/v1/statements", json={"token": "endorsement-v1.e30.AAAA"})
     assert bad.status_code == 400
+    assert client.post("/api/v1/statements", json={"token": token, "x": 1}).status_code == 422
+    assert "/api/v1/statements" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_page_asks_for_nothing_by_a_url_that_names_the_reference() -> None:
+    """The script fetches the registry's statements by POST, not from the GET endpoints
+    whose paths hold the endorser's key or the token hash."""
+    script = (Path(pages.__file__).parent / "static" / "endorse-check.js").read_text()
+    assert "/api/v1/identities/" not in script
+    assert "/api/v1/registrations/" not in script
+    assert "/api/v1/status-lists/" not in script
+    assert '"/api/v1/statements"' in script
+
+
+@pytest.mark.parametrize("path", ["/v", "/check"])
+def test_head_answers_like_get_without_a_body(client: TestClient, path: str) -> None:
+    r = client.head(path)
+    _headers_ok(r)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.content == b""
+
+
+def test_pages_over_the_rate_limit_say_the_registry_is_busy(
+    settings: Settings, clock: Clock
+) -> None:
+    limited = settings.model_copy(update={"limit_verify_per_client": 1})
+    with TestClient(create_app(limited, clock=clock), base_url=REGISTRY) as c:
+        assert c.post("/api/v1/verify", json={"token": "t"}).status_code == 200
+        r = c.post("/check", content=urlencode({"token": "endorsement-v1.e30.AAAA",
+                                                "subject": "Bob"}), headers=FORM)  # fmt: skip
+        _headers_ok(r)
+        assert r.status_code == 429
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+        assert int(r.headers["retry-after"]) > 0
+        assert _text(r.text, "input-error") == "The registry is busy: try again in a minute."
+        assert "endorsement-v1.e30.AAAA</textarea>" in r.text
+        assert 'value="Bob"' in r.text
+        r = c.get("/v/endorsement-v1.e30.AAAA")
+        assert r.status_code == 429
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+        assert "registry is busy" in _text(r.text, "input-error")
+
+
+def test_input_error_keeps_what_was_pasted_escaped(client: TestClient) -> None:
+    pasted = "<b>my reference</b> & more"
+    code, html = _check(client, token=pasted, subject="<i>Bob</i>", purpose="other",
+                        purpose_other="x-Board")  # fmt: skip
+    assert code == 400
+    assert "&lt;b&gt;my reference&lt;/b&gt; &amp; more</textarea>" in html
+    assert 'value="&lt;i&gt;Bob&lt;/i&gt;"' in html
+    assert 'value="x-Board"' in html
+    assert '<option value="other" selected>' in html
+    assert "<b>my reference" not in html and "<i>Bob" not in html
+
+
+def test_purpose_is_chosen_from_the_protocols_purposes(client: TestClient) -> None:
+    html = client.get("/check").text
+    select = html.split('<select id="purpose" name="purpose"', 1)[1].split("</select>", 1)[0]
+    values = re.findall(r'<option value="([^"]*)"', select)
+    assert values == ["", *sorted(PURPOSES), "other"]
+    assert '<input id="purpose-other" name="purpose_other"' in html
+    token, _ = Endorser(client, 1).bind().issue()
+    status, page = _check(client, token=token, purpose="other", purpose_other="x-board-reference")
+    assert status == 200
+    assert _attr(page, "data-verdict") == "purpose_not_allowed"
+    assert '<option value="other" selected>' in page
+    status, page = _check(client, token=token, purpose=EMPLOYMENT)
+    assert _attr(page, "data-verdict") == "valid"
+    assert f'<option value="{EMPLOYMENT}" selected>' in page
+
+
+def test_receipt_hint_says_what_the_receipt_proves(client: TestClient) -> None:
+    token, _ = Endorser(client, 1).bind().issue()
+    html = client.get(f"/v/{token}").text
+    hint = _text(html, "receipt-hint")
+    assert "which reference" in hint and "verdict" in hint and "when" in hint
+    assert "does not record the candidate or purpose" in hint
+    assert "hiring file" not in html
+
+
+def test_footer_is_true_without_javascript(client: TestClient) -> None:
+    html = client.get("/check").text
+    assert "Signatures are also checked by your browser" not in html
+    assert "with JavaScript on, your browser checks the signatures too" in html
 
 
 def test_pages_set_no_cookies_and_are_not_cached(client: TestClient) -> None:

@@ -3,8 +3,9 @@
 The verdict is always the verification service's (:mod:`endorse.server.verification`); this
 module only turns an :class:`~endorse.server.verification.Outcome` into the facts a page shows
 (:class:`ResultView`), reads what a recruiter typed or pasted (:func:`parse_check_form`,
-:func:`token_from_input`), draws the QR code of a verification URL (spec §11) and sets the
-headers every page and static file carries (:class:`PageHeaders`).
+:func:`token_from_input`), draws the QR code of a verification URL (spec §11; blocking,
+tens to hundreds of milliseconds of CPU: callers run :func:`cached_qr` in a worker thread)
+and sets the headers every page and static file carries (:class:`PageHeaders`).
 
 >>> token_from_input("  https://registry.example/v#endorsement-v1.e30.sig \\n")
 'endorsement-v1.e30.sig'
@@ -30,14 +31,16 @@ import segno
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from endorse.protocol import (
+    PURPOSES,
     EndorseError,
     Endorsement,
     StatusList,
     Verdict,
     VerificationResult,
+    check_purpose,
     decode_unverified,
 )
-from endorse.server.verification import Outcome
+from endorse.server.verification import LRU, Outcome
 
 PAGE_PREFIXES = ("/v", "/check", "/static/", "/api/v1/qr")
 """Paths that are pages, their static files, or serve them (``/v`` also covers ``/v/…``)."""
@@ -60,17 +63,43 @@ MAX_INPUT_CHARS = Endorsement.MAX_TOKEN_CHARS + 512
 MAX_SUBJECT_CHARS = 256
 MAX_PURPOSE_CHARS = 64
 """As ``POST /api/v1/verify`` bounds them (``VerifyRequest``)."""
-_FIELDS = frozenset({"token", "subject", "purpose"})
+_FIELDS = frozenset({"token", "subject", "purpose", "purpose_other"})
 _OUTER_WHITESPACE = " \t\r\n"
+OTHER_PURPOSE = "other"
+"""The purpose menu's choice for a purpose of the endorser's own (``x-…``), typed in
+``purpose_other``."""
+PURPOSE_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (p, p.replace("-", " ").capitalize()) for p in sorted(PURPOSES)
+)
+"""The purpose menu: the protocol's defined purposes (value, label), read from the protocol."""
+BUSY = "The registry is busy: try again in a minute."
+RECEIPT_HINT = (
+    "This registry's signed record of this check: which reference (by a fingerprint of it),"
+    " the verdict and when. It does not record the candidate or purpose you entered. Keep it"
+    " if you may need to show that this check was made."
+)
+"""What a receipt proves (spec §4.9), and no more; the script words it alike."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckForm:
+    """The check form as typed, to show it again (escaped) with the result or an error."""
+
+    token: str = ""
+    subject: str = ""
+    purpose: str = ""
+    purpose_other: str = ""
 
 
 class InputError(Exception):
-    """What the recruiter entered cannot be checked; ``message`` says why, for a person."""
+    """What the recruiter entered cannot be checked; ``message`` says why, for a person.
+    ``form`` is what was typed, when the form could be read at all."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, form: CheckForm | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.form = form
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +165,17 @@ def _token_shaped(text: str) -> str:
     return text
 
 
-def parse_check_form(body: bytes) -> CheckInput:
-    """The check form from an ``application/x-www-form-urlencoded`` body.
+def parse_check_form(body: bytes) -> tuple[CheckForm, CheckInput]:
+    """The check form from an ``application/x-www-form-urlencoded`` body: as typed, and read.
+
+    The purpose is one of the menu's (:data:`PURPOSE_CHOICES`), none, or ``other`` with a
+    purpose of the endorser's own in ``purpose_other``; anything that is not a purpose
+    identifier is an input error, not a verification (it could only be
+    ``purpose_not_allowed``, blaming the reference for a typing slip).
 
     Raises:
         InputError: not a form of the check page (unknown or repeated fields, bad encoding),
-            or a field too long or empty where it must not be.
+            or a field too long, empty where it must not be, or not a purpose.
     """
     try:
         text = body.decode("ascii")
@@ -160,14 +194,39 @@ def parse_check_form(body: bytes) -> CheckInput:
         if name not in _FIELDS or name in fields:
             raise InputError("The form could not be read; use the form on this page.")
         fields[name] = value
-    subject = fields.get("subject", "").strip(_OUTER_WHITESPACE) or None
-    purpose = fields.get("purpose", "").strip(_OUTER_WHITESPACE) or None
+    form = CheckForm(**fields)
+    subject = form.subject.strip(_OUTER_WHITESPACE) or None
     if subject is not None and len(subject) > MAX_SUBJECT_CHARS:
         raise InputError(f"The candidate's name or e-mail may have at most {MAX_SUBJECT_CHARS}"
-                         " characters.")  # fmt: skip
-    if purpose is not None and len(purpose) > MAX_PURPOSE_CHARS:
-        raise InputError(f"The purpose may have at most {MAX_PURPOSE_CHARS} characters.")
-    return CheckInput(token_from_input(fields.get("token", "")), subject, purpose)
+                         " characters.", form=form)  # fmt: skip
+    try:
+        purpose = _purpose(form)
+        return form, CheckInput(token_from_input(form.token), subject, purpose)
+    except InputError as e:
+        raise InputError(e.message, e.status, form) from None
+
+
+def _purpose(form: CheckForm) -> str | None:
+    """The purpose chosen: None for any, a defined one, or a well-formed ``x-`` one."""
+    if form.purpose == OTHER_PURPOSE:
+        other = form.purpose_other.strip(_OUTER_WHITESPACE)
+        if not other:
+            raise InputError("Type the purpose you chose “Other” for, e.g. x-board-reference.")
+        if len(other) > MAX_PURPOSE_CHARS:
+            raise InputError(f"The purpose may have at most {MAX_PURPOSE_CHARS} characters.")
+        try:
+            return check_purpose(other)
+        except EndorseError:
+            raise InputError(
+                "A purpose of your own is written like x-board-reference: “x-”, then lowercase"
+                " letters and digits in words joined by “-”. For an employment, tenancy,"
+                " academic, volunteer or character reference, choose it in the list."
+            ) from None
+    if not form.purpose:
+        return None
+    if form.purpose not in PURPOSES:
+        raise InputError("Choose the purpose in the list.")
+    return form.purpose
 
 
 def verification_url(registry: str, token: str) -> str | None:
@@ -178,6 +237,26 @@ def verification_url(registry: str, token: str) -> str | None:
     except EndorseError:
         return None
     return f"{registry}/v#{token}"
+
+
+_QR_CACHE: LRU[tuple[str, bool], str] = LRU(64, max_weight=4 * 1024 * 1024, weigh=len)
+"""Drawn QR codes by (URL, inline); "" for a URL too long for one. Small: a valid
+reference's page is reloaded and shared, and an attacker cycling tokens hits the rate limit."""
+
+
+def cached_qr(url: str, *, inline: bool) -> str | None:
+    """:func:`qr_svg`, from :data:`_QR_CACHE` when drawn before. Blocking: for a worker thread."""
+    found = _QR_CACHE.get((url, inline))
+    if found is None:
+        found = qr_svg(url, inline=inline) or ""
+        _QR_CACHE.put((url, inline), found)
+    return found or None
+
+
+def qr_cached(url: str, *, inline: bool) -> bool:
+    """Whether :func:`cached_qr` would answer without drawing (a drawing counts against the
+    client's QR rate limit, a cached one does not)."""
+    return _QR_CACHE.get((url, inline)) is not None
 
 
 def qr_svg(url: str, *, inline: bool) -> str | None:
@@ -262,21 +341,27 @@ UNCONFIRMED_NOTE = (
     " reference claims, unconfirmed."
 )
 QR_TOO_LONG = "No QR code: this reference's link is too long for one."
+QR_BUSY = "No QR code: this registry is busy drawing them; reload the page in a minute."
 
 
-def result_view(outcome: Outcome, registry: str) -> ResultView:
+def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -> ResultView:
     """The facts of ``outcome`` as the pages word them; decoded claims only once the signature
-    verified (spec §6.3, Result), and the endorser's name only as far as it is confirmed."""
+    verified (spec §6.3, Result), and the endorser's name only as far as it is confirmed.
+
+    ``qr`` is the valid reference's QR code (inline SVG) drawn by the caller, or None and
+    ``qr_missing`` saying why there is none; ignored unless the verdict is ``valid``.
+    """
     result = outcome.result
     e = result.endorsement
     issuer = result.issuer
     valid = result.verdict is Verdict.VALID
     checks = tuple(_checks(outcome))
-    qr = qr_missing = ""
-    if valid:
-        url = verification_url(registry, result.token)
-        qr = (None if url is None else qr_svg(url, inline=True)) or ""
-        qr_missing = "" if qr else QR_TOO_LONG
+    if not valid:
+        qr, qr_missing = None, ""
+    elif qr is not None:
+        qr_missing = ""
+    else:
+        qr_missing = qr_missing or QR_TOO_LONG
     if e is None:
         withheld = WITHHELD.get(
             result.verdict, "What this reference says is not shown: it could not be checked."
@@ -285,7 +370,7 @@ def result_view(outcome: Outcome, registry: str) -> ResultView:
             verdict=result.verdict.value, valid=valid, sentence=result.message, facts=False,
             withheld=withheld, facts_note="", endorser="", subject="", relationship="",
             purposes="", validity="", identity="", status="", statement=None, checks=checks,
-            receipt=outcome.receipt, qr_svg=qr or None, qr_missing=qr_missing,
+            receipt=outcome.receipt, qr_svg=qr, qr_missing=qr_missing,
         )  # fmt: skip
     facts_note = ""
     if issuer is not None and issuer.identity is not None:
@@ -325,7 +410,7 @@ def result_view(outcome: Outcome, registry: str) -> ResultView:
         statement=e.statement,
         checks=checks,
         receipt=outcome.receipt,
-        qr_svg=qr or None,
+        qr_svg=qr,
         qr_missing=qr_missing,
     )
 

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     limit_confirm_window: int = Field(900, ge=1)
     limit_verify_per_client: int = Field(6000, ge=1)
     limit_verify_window: int = Field(60, ge=1)
+    limit_qr_per_client: int = Field(30, ge=1)
+    limit_qr_window: int = Field(60, ge=1)
+    """QR codes a client may have drawn per window (``POST /api/v1/qr`` and the QR code of a
+    valid result page; one already drawn comes from a small cache and is not counted). Each
+    drawing costs a worker thread tens to hundreds of milliseconds of CPU (longer tokens
+    more), so the limit is far below the verification limit."""
 
     @field_validator("registry_url")
     @classmethod

@@ -106,6 +106,11 @@ class LRU(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._weight = 0
+
 
 class Caches:
     """Per-process caches of immutable things; the database stays the source of truth.

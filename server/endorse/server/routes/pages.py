@@ -11,13 +11,20 @@
   paste box, and the registry's verdict on what was pasted. With JavaScript the submit is
   checked in the page instead.
 * ``POST /api/v1/qr`` (``{"token": …}``): the SVG QR code of the token's verification URL,
-  for the script's result view (the server-rendered views carry it inline).
+  for the script's result view (the server-rendered views carry it inline). Drawn only for a
+  token this registry verifies as valid, in a worker thread, from a small cache when drawn
+  before, and counted against a QR limit of its own (``limit_qr_per_client``).
+* ``POST /api/v1/statements`` (``{"token": …}``): what the registry has signed about the
+  token's issuer and status, for the script's own verification. The token goes in a body so
+  that no request line names the issuer or the token (spec §11.2).
 
 Every verdict comes from :func:`endorse.server.routes.verify.verify_counted`, exactly as the
 API's (counted against the same rate limit, with a signed receipt). What the pages add is
 wording and layout (:mod:`endorse.server.pages`), strict reading of the form, and the headers
 of :class:`~endorse.server.pages.PageHeaders`. Templates autoescape everything; no route here
-logs a path or a token (access logs name the route template only).
+logs a path or a token (access logs name the route template only). ``GET /v`` and
+``GET /check`` answer ``HEAD`` too (link checkers), and a page over the rate limit is a page
+saying so (429), not a problem document.
 """
 
 from __future__ import annotations
@@ -25,30 +32,49 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Body, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import Scope, Send
 
-from endorse.server import pages, verification
+from endorse.protocol import EndorseError, Endorsement, Verdict, decode_unverified, token_hash
+from endorse.server import endorsements, identities, pages, status_lists, verification
 from endorse.server.context import Context
 from endorse.server.deps import Ctx
 from endorse.server.limits import add_form_route
-from endorse.server.problems import MalformedInput
-from endorse.server.routes.verify import verify_counted
+from endorse.server.problems import MalformedInput, NotFound, Problem, TooManyRequests
+from endorse.server.ratelimit import bucket_name, enforce
+from endorse.server.routes.verify import verify_counted, verify_uncounted
+from endorse.server.schemas.verify import StatementsRequest, StatementsResponse, VerifyRequest
 
 _HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=_HERE / "templates")
 router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["verification"])
+"""The pages' API: in the OpenAPI description, unlike the pages themselves."""
 HTML = "text/html; charset=utf-8"
+QR_THREADS = 2
+"""QR codes drawn at once per process: drawing holds the GIL, so more threads would only
+slow the event loop and the other threads down."""
+
+
+class QrTooLong(Problem):
+    status, slug, title = 422, "qr-too-long", "Too long for a QR code"
+
+
+class NotValidForQr(Problem):
+    status, slug, title = 422, "not-valid", "Only a valid reference gets a QR code"
 
 
 def install(app: FastAPI) -> None:
     """Add the pages to ``app``: routes, static files, the form route and the page headers."""
     app.include_router(router)
+    app.include_router(api)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     add_form_route(app, "/check", _refuse_form)
     app.add_middleware(pages.PageHeaders)
@@ -65,13 +91,22 @@ def _page(
     status: int = 200,
     view: pages.ResultView | None = None,
     error: str | None = None,
-    form: pages.CheckInput | None = None,
+    form: pages.CheckForm | None = None,
     script: bool = True,
 ) -> Response:
+    context = {
+        "view": view,
+        "error": error,
+        "form": form or pages.CheckForm(),
+        "script": script,
+        "purposes": pages.PURPOSE_CHOICES,
+        "other_purpose": pages.OTHER_PURPOSE,
+        "receipt_hint": pages.RECEIPT_HINT,
+    }
     return templates.TemplateResponse(
         request,
         name,
-        {"view": view, "error": error, "form": form, "script": script},
+        context,
         status_code=status,
         media_type=HTML,
     )
@@ -81,6 +116,63 @@ async def _verify(request: Request, item: verification.VerifyItem) -> verificati
     return await verify_counted(request.app, item, _client(request))
 
 
+def _count_qr(ctx: Context, client: str) -> None:
+    """Count one QR drawing of ``client`` (blocking: may write the shared rate-limit state).
+
+    Raises:
+        TooManyRequests: over ``limit_qr_per_client``.
+    """
+    s = ctx.settings
+    enforce(ctx.limiter, bucket_name("qr", client), s.limit_qr_per_client, s.limit_qr_window,
+            ctx.clock())  # fmt: skip
+
+
+async def _draw_qr(request: Request, url: str, *, inline: bool) -> str | None:
+    """The QR code of ``url`` (None: too long for one), drawn in a worker thread, at most
+    :data:`QR_THREADS` at once per process, unless cached.
+
+    Raises:
+        TooManyRequests: not cached, and the client is over its QR limit.
+    """
+    if not pages.qr_cached(url, inline=inline):
+        await run_in_threadpool(_count_qr, request.app.state.context, _client(request))
+    return await _drawn(request, url, inline=inline)
+
+
+async def _drawn(request: Request, url: str, *, inline: bool) -> str | None:
+    """:func:`endorse.server.pages.cached_qr` in a worker thread, :data:`QR_THREADS` at most
+    at once in this app."""
+    state = request.app.state
+    if getattr(state, "qr_threads", None) is None:
+        state.qr_threads = anyio.CapacityLimiter(QR_THREADS)
+    return await anyio.to_thread.run_sync(
+        lambda: pages.cached_qr(url, inline=inline), limiter=state.qr_threads
+    )
+
+
+async def _view(request: Request, ctx: Context, outcome: verification.Outcome) -> pages.ResultView:
+    """The result view of ``outcome``, with the QR code of a valid reference."""
+    if outcome.result.verdict is not Verdict.VALID:
+        return pages.result_view(outcome)
+    url = pages.verification_url(ctx.registry, outcome.result.token)
+    if url is None:  # pragma: no cover - a valid token is a readable one
+        return pages.result_view(outcome)
+    try:
+        qr = await _draw_qr(request, url, inline=True)
+    except TooManyRequests:
+        return pages.result_view(outcome, None, pages.QR_BUSY)
+    return pages.result_view(outcome, qr)
+
+
+def _busy(
+    request: Request, name: str, e: TooManyRequests, form: pages.CheckForm | None = None
+) -> Response:
+    """The page saying the registry is busy (429, with the limit's ``Retry-After``)."""
+    response = _page(request, name, status=429, error=pages.BUSY, form=form)
+    response.headers.update(e.headers)
+    return response
+
+
 def _wants_json(request: Request) -> bool:
     """``Accept`` names ``application/json`` and not HTML (a browser always names HTML)."""
     accept = request.headers.get("accept", "")
@@ -88,7 +180,7 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in types and not types & {"text/html", "application/xhtml+xml"}
 
 
-@router.get("/v")
+@router.api_route("/v", methods=["GET", "HEAD"])
 def verify_page(request: Request) -> Response:
     """The page of ``/v#<token>``; the browser holds the token (spec §11)."""
     return _page(request, "verify.html")
@@ -98,8 +190,12 @@ def verify_page(request: Request) -> Response:
 async def verify_path(token: str, request: Request, ctx: Ctx) -> Response:
     """The registry's verdict on the token in the path, as a page or (``Accept``) as JSON."""
     if _wants_json(request):
-        if len(token) > pages.MAX_INPUT_CHARS:
-            raise MalformedInput(f"a token has at most {pages.MAX_INPUT_CHARS} characters")
+        # Exactly POST /api/v1/verify's answer (spec §11.1.3): the same schema bound on the
+        # token (a longer one is the same 422), a token that is no endorsement "malformed".
+        try:
+            VerifyRequest(token=token)
+        except ValidationError as e:
+            raise RequestValidationError(e.errors(include_url=False)) from e
         outcome = await _verify(request, verification.VerifyItem(token=token))
         return Response(
             orjson.dumps(verification.outcome_document(outcome)), media_type="application/json"
@@ -108,11 +204,14 @@ async def verify_path(token: str, request: Request, ctx: Ctx) -> Response:
         token = pages.token_from_input(token)
     except pages.InputError as e:
         return _page(request, "verify.html", status=e.status, error=e.message)
-    outcome = await _verify(request, verification.VerifyItem(token=token))
-    return _page(request, "verify.html", view=_view(ctx, outcome))
+    try:
+        outcome = await _verify(request, verification.VerifyItem(token=token))
+    except TooManyRequests as e:
+        return _busy(request, "verify.html", e)
+    return _page(request, "verify.html", view=await _view(request, ctx, outcome))
 
 
-@router.get("/check")
+@router.api_route("/check", methods=["GET", "HEAD"])
 def check_page(request: Request) -> Response:
     """The paste box."""
     return _page(request, "check.html")
@@ -122,12 +221,18 @@ def check_page(request: Request) -> Response:
 async def check_form(request: Request, ctx: Ctx) -> Response:
     """The registry's verdict on what was pasted, for browsers without JavaScript."""
     try:
-        form = pages.parse_check_form(await request.body())
+        form, checked = pages.parse_check_form(await request.body())
     except pages.InputError as e:
-        return _page(request, "check.html", status=e.status, error=e.message)
-    item = verification.VerifyItem(token=form.token, subject=form.subject, purpose=form.purpose)
-    outcome = await _verify(request, item)
-    return _page(request, "check.html", view=_view(ctx, outcome), form=form)
+        return _page(request, "check.html", status=e.status, error=e.message, form=e.form)
+    item = verification.VerifyItem(
+        token=checked.token, subject=checked.subject, purpose=checked.purpose
+    )
+    try:
+        outcome = await _verify(request, item)
+    except TooManyRequests as e:
+        return _busy(request, "check.html", e, form)
+    view = await _view(request, ctx, outcome)
+    return _page(request, "check.html", view=view, form=form)
 
 
 class QrRequest(BaseModel):
@@ -136,27 +241,66 @@ class QrRequest(BaseModel):
     token: str = Field(max_length=pages.MAX_INPUT_CHARS)
 
 
-@router.post("/api/v1/qr")
+@api.post(
+    "/qr",
+    responses={
+        200: {"content": {"image/svg+xml": {}}, "description": "The QR code, SVG."},
+        422: {"description": "Not a valid reference here, or too long for a QR code."},
+        429: {"description": "Over the client's QR limit (``limit_qr_per_client``)."},
+    },
+)
 async def qr(body: Annotated[QrRequest, Body()], request: Request, ctx: Ctx) -> Response:
     """The SVG QR code of the token's verification URL at this registry (``{registry}/v#…``).
 
-    Only verification URLs of readable endorsements are drawn (so this is no general QR
-    service), and each drawing counts against the verification rate limit.
+    Only for a token this registry verifies as valid now (a QR code is for sharing; this is
+    no general QR service), counted against the client's QR limit unless it was drawn
+    recently (a small cache), and drawn in a worker thread.
     """
-    client = _client(request)
-    if not verification.count_request_locally(ctx, client):
-        await run_in_threadpool(verification.count_request, ctx, client)
     url = pages.verification_url(ctx.registry, body.token)
-    if url is None:
-        raise MalformedInput("not a readable endorsement token")
-    svg = pages.qr_svg(url, inline=False)
+    if url is None or not pages.qr_cached(url, inline=False):
+        await run_in_threadpool(_count_qr, ctx, _client(request))
+    outcome = await verify_uncounted(request.app, verification.VerifyItem(token=body.token))
+    if outcome.result.verdict is not Verdict.VALID or url is None:
+        raise NotValidForQr(f"this registry's verdict on it is {outcome.result.verdict.value}")
+    svg = await _drawn(request, url, inline=False)
     if svg is None:
-        raise MalformedInput("the verification URL is too long for a QR code")
+        raise QrTooLong("the verification URL is too long for a QR code")
     return Response(svg, media_type="image/svg+xml")
 
 
-def _view(ctx: Context, outcome: verification.Outcome) -> pages.ResultView:
-    return pages.result_view(outcome, ctx.registry)
+@api.post("/statements", response_model=StatementsResponse)
+def statements(body: StatementsRequest, request: Request, ctx: Ctx) -> StatementsResponse:
+    """What this registry has signed about the token's issuer key (binding, revocation), the
+    token (registration) and its status list (signed now), for a verifier that checks the
+    token itself: the verification page's script (spec §11.3).
+
+    The same statements as ``GET /api/v1/identities/{key}``, ``/registrations/{th}`` and
+    ``/status-lists/{list}``, but asked for with the token in the body, so that no request
+    line (in an access log, a proxy's or a CDN's) names the endorser's key or the token
+    (spec §11.2). Counted against the verification rate limit. Problems: 400 ``malformed``
+    (not a readable endorsement), 422, 429.
+    """
+    client = _client(request)
+    if not verification.count_request_locally(ctx, client):
+        verification.count_request(ctx, client)
+    try:
+        e = decode_unverified(body.token, Endorsement).object
+    except EndorseError as error:
+        raise MalformedInput(f"not a readable endorsement token: {error}") from error
+    try:
+        state: identities.KeyState | None = identities.key_state(ctx, e.issuer)
+    except NotFound:
+        state = None
+    status_list = None
+    if e.status is not None and e.status.registry == ctx.registry:
+        published = status_lists.publish(ctx, e.status.list_id, ctx.clock())
+        status_list = None if published is None else published.token
+    return StatementsResponse(
+        key_binding=None if state is None else state.binding,
+        key_revocation=None if state is None else state.key_revocation,
+        registration=endorsements.registration_of(ctx, token_hash(body.token)),
+        status_list=status_list,
+    )
 
 
 async def _refuse_form(scope: Scope, send: Send, status: int, detail: str) -> None:

@@ -100,3 +100,25 @@ class VerifyResult(BaseModel):
 
 class BatchResponse(BaseModel):
     results: list[VerifyResult]
+
+
+class StatementsRequest(BaseModel):
+    """A token whose registry statements the verification page needs (in a body, not a URL:
+    see ``POST /api/v1/statements``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    token: str = Field(max_length=8192, description="The endorsement token, as received.")
+
+
+class StatementsResponse(BaseModel):
+    """What this registry has signed about a token's issuer and status, as stored or signed
+    now; null where it has nothing. Each is a compact token the caller verifies itself
+    against the registry key (spec §6.1)."""
+
+    key_binding: str | None = Field(description="The issuer key's binding (spec §4.6).")
+    key_revocation: str | None = Field(description="The issuer key's revocation (spec §4.5).")
+    registration: str | None = Field(description="The token's registration (spec §4.10).")
+    status_list: str | None = Field(
+        description="The token's status list at this registry, signed now (spec §4.7, §5)."
+    )

@@ -9,7 +9,10 @@
 // (§2.4, including the point checks WebCrypto does not make), the Ed25519 signature over
 // "endorse/v1/endorsement\0" || payload (§3.2) with WebCrypto, the registry's signatures on
 // the key binding, key revocation, status list, registration and receipt it fetches (§6.1),
-// the status bit (§5), and the rest of the algorithm of §6.3 against the browser's clock.
+// the status bit (§5), and the rest of the algorithm of §6.3 against the registry's time
+// (read from the Date header of its key's answer, so a recruiter whose clock is off is told
+// so rather than shown a failure; spec §11.3). The statements come in the answer of a POST
+// with the token in the body: no request line names the endorser's key or the token (§11.2).
 // The registry key is the one this origin publishes at /.well-known/endorse-registry: the
 // page itself comes from that origin, so the browser's check is independent of the
 // registry's computation, not of the registry's honesty (spec §11.4).
@@ -419,18 +422,35 @@ function bitSet(bits, i) { return (bits[i >> 3] & (0x80 >> (i % 8))) !== 0; }
 
 // --- fetching the registry's facts ---------------------------------------------------------
 
-async function getJson(path, init) {
-  const r = await fetch(path, { credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer", ...init });
-  if (r.status === 404) return null;
-  if (!r.ok) throw new Error(`${path.split("/").slice(0, 4).join("/")}: HTTP ${r.status}`);
+const BUSY = "the registry is busy, try again in a minute";
+
+async function postJson(path, body) {
+  const r = await fetch(path, {
+    method: "POST", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+    headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (r.status === 429) throw new Error(BUSY);
+  if (!r.ok) throw new Error(`it answered with an error, HTTP status ${r.status}`);
   return r.json();
 }
 
+// The registry's key, and how far the browser's clock is from the registry's: the Date
+// header of this first answer (whole seconds, so the middle of the second), compared with the
+// browser's clock when it arrived. No Date header: the browser's clock is all there is.
 async function registryPin() {
-  const info = await getJson("/.well-known/endorse-registry");
+  const r = await fetch("/.well-known/endorse-registry", { credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" });
+  if (r.status === 429) throw new Error(BUSY);
+  if (!r.ok) throw new Error("the registry does not describe itself");
+  const arrived = Date.now() / 1000;
+  const info = await r.json();
   if (!info || typeof info.registry !== "string" || typeof info.key !== "string") throw new Error("the registry does not describe itself");
-  return { R: info.registry, did: info.key, key: didKeyBytes(info.key, "registry key") };
+  const date = Date.parse(r.headers.get("date") ?? "");
+  const offset = Number.isFinite(date) ? Math.round(date / 1000 + 0.5 - arrived) : 0;
+  return { R: info.registry, did: info.key, key: didKeyBytes(info.key, "registry key"), offset };
 }
+
+// Now, by the registry's clock as far as the browser can tell (see registryPin).
+function registryNow(pin) { return Math.floor(Date.now() / 1000 + pin.offset); }
 
 // --- the algorithm of §6.3, in the browser -------------------------------------------------
 
@@ -443,8 +463,8 @@ function normalizeName(s) {
   return s.normalize("NFKC").toUpperCase().toLowerCase().split(SPACE).filter(Boolean).join(" ");
 }
 
-async function browserVerify(token, expect, pin, notes) {
-  const now = Math.floor(Date.now() / 1000);
+async function browserVerify(token, expect, pin, notes, statements) {
+  const now = registryNow(pin);
   const out = (verdict, detail, extra = {}) => ({ verdict, detail, now, ...extra });
   let parsed;
   try {
@@ -464,11 +484,11 @@ async function browserVerify(token, expect, pin, notes) {
   notes.push(["browser-signature", "Signature checked by your browser: genuine"]);
 
   // Step 4: the issuer's key binding, signed by the registry.
-  const state = await getJson(`/api/v1/identities/${encodeURIComponent(e.iss)}`);
+  const state = await statements();
   let issuer = null;
-  if (state && typeof state.binding === "string") {
+  if (typeof state.key_binding === "string") {
     try {
-      const binding = await verifyRegistryToken(state.binding, "key-binding", pin.R, pin.key);
+      const binding = await verifyRegistryToken(state.key_binding, "key-binding", pin.R, pin.key);
       if (binding.key === e.iss) issuer = { ...binding, revoked_from: null };
     } catch (err) {
       if (!(err instanceof Malformed || err instanceof BadSignature)) throw err;
@@ -485,12 +505,9 @@ async function browserVerify(token, expect, pin, notes) {
   if (issuer.revoked_from !== null) {
     const th = await sha256b64(token);
     let registration = null;
-    if (e.status) {
-      const found = await getJson(`/api/v1/registrations/${th}`);
-      if (found && typeof found.registration === "string") {
-        try { registration = await verifyRegistryToken(found.registration, "registration", pin.R, pin.key); } catch (err) {
-          if (!(err instanceof Malformed || err instanceof BadSignature)) throw err;
-        }
+    if (e.status && typeof state.registration === "string") {
+      try { registration = await verifyRegistryToken(state.registration, "registration", pin.R, pin.key); } catch (err) {
+        if (!(err instanceof Malformed || err instanceof BadSignature)) throw err;
       }
     }
     if (!e.status || !registration || registration.th !== th || registration.iss !== e.iss ||
@@ -503,9 +520,8 @@ async function browserVerify(token, expect, pin, notes) {
   // Step 6: the status list, if this registry publishes the token's.
   let list = null, bits = null;
   if (e.status && e.status.reg === pin.R) {
-    const found = await getJson(`/api/v1/status-lists/${encodeURIComponent(e.status.list)}`);
-    if (found && typeof found.token === "string") {
-      list = await verifyRegistryToken(found.token, "status-list", pin.R, pin.key);
+    if (typeof state.status_list === "string") {
+      list = await verifyRegistryToken(state.status_list, "status-list", pin.R, pin.key);
       if (list.list !== e.status.list) throw new Error("the registry answered another status list");
       bits = await statusBits(list);
       notes.push(["browser-status", "Revocation list checked by your browser: signed by this registry"]);
@@ -614,7 +630,8 @@ const FINDINGS = {
   audience_mismatch: "it was given for a different recipient",
   status_unavailable: "whether it was withdrawn could not be checked",
 };
-// As the server words them (pages.WITHHELD, pages.UNCONFIRMED_NOTE, pages.QR_TOO_LONG).
+// As the server words them (pages.WITHHELD, pages.UNCONFIRMED_NOTE, pages.QR_TOO_LONG,
+// pages.QR_BUSY, pages.RECEIPT_HINT, pages.BUSY).
 const WITHHELD = {
   bad_signature: "What this reference says is not shown: its signature does not match, so anyone could have written it.",
   malformed: "What this reference says is not shown: it could not be read.",
@@ -622,6 +639,10 @@ const WITHHELD = {
 const UNCONFIRMED_NOTE = "Signed with a key that is not linked to a verified person: everything below is what the reference claims, unconfirmed.";
 const QR_CAPTION = "QR code of this reference's verification link, for sharing it";
 const QR_TOO_LONG = "No QR code: this reference's link is too long for one.";
+const BUSY_PAGE = "The registry is busy: try again in a minute.";
+const QR_BUSY = "No QR code: this registry is busy drawing them; reload the page in a minute.";
+const RECEIPT_HINT = "This registry's signed record of this check: which reference (by a fingerprint of it), the verdict and when. It does not record the candidate or purpose you entered. Keep it if you may need to show that this check was made.";
+const UNTRUSTED_RECEIPT = "The registry's answer could not be trusted, so this receipt proves nothing about the reference: do not keep it as a record of this check.";
 
 // The claims shown, and whose check of their signature they rest on: the browser's own, or
 // the registry's when the browser could not check. Claims of a token whose signature the
@@ -634,17 +655,20 @@ function shownFacts(browser, server) {
   return { e, issuer: e ? issuer : null };
 }
 
-function render(token, expect, browser, server, notes, serverProblem) {
+function render(token, expect, browser, server, notes, serverProblem, nameOnly, pin) {
   const section = $("result");
   const serverVerdict = server?.verdict ?? "";
   const browserVerdict = browser ? browser.verdict : "unsupported";
   let verdict, sentence;
   const disagree = browser && server && browser.verdict !== server.verdict;
-  if (serverProblem && browser) { verdict = "disagreement"; }
+  if (nameOnly) verdict = "subject_mismatch";
+  else if (serverProblem && browser) { verdict = "disagreement"; }
   else if (disagree) { verdict = "disagreement"; }
   else verdict = server ? server.verdict : (browser ? browser.verdict : "status_unavailable");
   if (verdict === "disagreement") {
     sentence = "This reference could not be confirmed: your browser and the registry reached different verdicts.";
+  } else if (nameOnly) {
+    sentence = SENTENCES.subject_mismatch;
   } else {
     sentence = server?.message ?? SENTENCES[verdict];
   }
@@ -665,6 +689,14 @@ function render(token, expect, browser, server, notes, serverProblem) {
       : `Your browser and the registry disagree. Your browser's finding: ${FINDINGS[browserVerdict]}. The registry's finding: ${FINDINGS[serverVerdict]}. Do not rely on this reference; check again later or contact the registry.`;
     dis.hidden = false;
   } else { dis.textContent = ""; dis.hidden = true; }
+  // A clock that is off is the recruiter's to fix, not the registry's fault (spec §11.3).
+  const off = pin ? Math.abs(pin.offset) : 0;
+  setNote("clock-note", off > CLOCK_SKEW
+    ? `Your computer's clock is ${Math.round(off / 60)} minutes ${pin.offset < 0 ? "fast" : "slow"}; dates were judged by the registry's time.`
+    : "");
+  setNote("match-note", nameOnly
+    ? "The candidate's name could not be matched the same way by your browser and the registry: compare the name you typed with the one in the reference."
+    : "");
 
   const { e, issuer } = shownFacts(browser, server);
   $("facts").hidden = !e;
@@ -720,8 +752,18 @@ function render(token, expect, browser, server, notes, serverProblem) {
 
   $("next-steps").hidden = valid;
   setText("receipt", server?.receipt ?? "");
+  // A receipt proves the registry's answer; one that could not be trusted proves nothing.
+  const trusted = !!server?.receipt && verdict !== "disagreement";
+  setText("receipt-hint", trusted ? RECEIPT_HINT : UNTRUSTED_RECEIPT);
+  $("copy-receipt").hidden = !trusted;
+  $("receipt-section").hidden = !server?.receipt;
   section.hidden = false;
   return valid;
+}
+
+function setNote(id, message) {
+  setText(id, message);
+  $(id).hidden = !message;
 }
 
 // A registry check in plain words, as the server words it (pages._check_text).
@@ -772,21 +814,24 @@ async function serverVerify(token, expect) {
   const body = { token };
   if (expect.subject !== null) body.subject = expect.subject;
   if (expect.purpose !== null) body.purpose = expect.purpose;
-  const r = await fetch("/api/v1/verify", {
-    method: "POST", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
-    headers: { "content-type": "application/json" }, body: JSON.stringify(body),
-  });
-  if (!r.ok) throw new Error(`it answered with an error, HTTP status ${r.status}`);
-  const answer = await r.json();
+  const answer = await postJson("/api/v1/verify", body);
   if (!answer || !VERDICTS.has(answer.verdict)) throw new Error("its answer holds no verdict");
   return answer;
 }
 
 async function checkReceipt(answer, token, pin, notes) {
-  // The receipt must be the registry's, for this token, with the verdict shown.
-  const receipt = await verifyRegistryToken(answer.receipt, "receipt", pin.R, pin.key);
-  if (receipt.th !== await sha256b64(token) || receipt.verdict !== answer.verdict) throw new Malformed("the receipt is for another check");
-  notes.push(["browser-receipt", "Registry's receipt checked by your browser: signed by this registry, for this check"]);
+  // The receipt must be the registry's, for this token, with the verdict shown, and made
+  // now (by the registry's clock as read before the token was sent): not an old one replayed.
+  let receipt;
+  try {
+    receipt = await verifyRegistryToken(answer.receipt, "receipt", pin.R, pin.key);
+  } catch (e) {
+    if (e instanceof Malformed || e instanceof BadSignature) throw new Error("its signed receipt does not match this check");
+    throw e;
+  }
+  if (receipt.th !== await sha256b64(token) || receipt.verdict !== answer.verdict) throw new Error("its signed receipt does not match this check");
+  if (Math.abs(receipt.at - registryNow(pin)) > CLOCK_SKEW) throw new Error(`its signed receipt is dated ${utc(receipt.at)}, not now`);
+  notes.push(["browser-receipt", "Registry's receipt checked by your browser: signed by this registry, for this check, now"]);
 }
 
 function hideQr() {
@@ -805,7 +850,8 @@ async function showQr(token) {
       method: "POST", credentials: "omit", referrerPolicy: "no-referrer",
       headers: { "content-type": "application/json" }, body: JSON.stringify({ token }),
     });
-    if (r.status === 400) failure = QR_TOO_LONG;
+    if (r.status === 429) failure = QR_BUSY;
+    if (r.status === 422 && String((await r.json()).type).endsWith(":qr-too-long")) failure = QR_TOO_LONG;
     if (!r.ok || r.headers.get("content-type") !== "image/svg+xml") throw new Error(failure);
     const blob = await r.blob();
     const dataUrl = await new Promise((resolve, reject) => {
@@ -826,6 +872,10 @@ async function showQr(token) {
   figure.hidden = false;
 }
 
+// Verdicts reached after the subject check (§6.3 step 8a), so that a registry's
+// subject_mismatch against one of them is a difference on the subject check alone.
+const AFTER_SUBJECT = new Set(["valid", "purpose_not_allowed", "audience_mismatch"]);
+
 async function check(token, expect) {
   const section = $("result");
   section.dataset.state = "checking";
@@ -836,37 +886,79 @@ async function check(token, expect) {
   try {
     pin = await registryPin();
   } catch (e) {
-    serverProblem = "this registry's key could not be fetched";
+    serverProblem = e.message === BUSY ? BUSY : "this registry's key could not be fetched";
   }
-  if (supported && pin) {
-    try { browser = await browserVerify(token, expect, pin, notes); } catch (e) {
-      browser = e instanceof Unsupported ? null : {
+  // The registry's statements, asked for once per check, with the token in a POST body.
+  let asked = null;
+  const statements = () => (asked ??= postJson("/api/v1/statements", { token }));
+  const inBrowser = async (expected, into) => {
+    try { return await browserVerify(token, expected, pin, into, statements); } catch (e) {
+      return e instanceof Unsupported ? null : {
         verdict: "status_unavailable",
         detail: `the browser could not fetch or check the registry's facts: ${e.message}`,
       };
     }
-  }
+  };
+  if (supported && pin) browser = await inBrowser(expect, notes);
   if (pin) {
     try {
       server = await serverVerify(token, expect);
       if (supported) {
-        try { await checkReceipt(server, token, pin, notes); } catch (e) { serverProblem = "its signed receipt does not match this check"; }
+        try { await checkReceipt(server, token, pin, notes); } catch (e) { serverProblem = e.message; }
       }
     } catch (e) { serverProblem = e.message; }
   }
-  const valid = render(token, expect, browser, server, notes, serverProblem);
-  // A QR code invites sharing: only for a valid reference (as the server-rendered view).
-  if (valid) await showQr(token); else hideQr();
+  // The browser folds letter case as JavaScript does, the registry as Python does: they can
+  // differ on a few letters (dotless ı, for one). A difference on the subject check alone is
+  // a name that could not be matched, not a registry to distrust.
+  let nameOnly = false;
+  if (browser && server && !serverProblem && expect.subject !== null && browser.verdict !== server.verdict) {
+    if (server.verdict === "subject_mismatch") nameOnly = AFTER_SUBJECT.has(browser.verdict);
+    else if (browser.verdict === "subject_mismatch") nameOnly = (await inBrowser({ ...expect, subject: null }, []))?.verdict === server.verdict;
+  }
+  if (serverProblem === BUSY || browser?.detail?.endsWith(BUSY)) {
+    // Over the rate limit: nothing was decided, and nothing is shown as if it had been.
+    showInputError(BUSY_PAGE);
+    hideQr();
+    section.hidden = true;
+  } else {
+    const valid = render(token, expect, browser, server, notes, serverProblem, nameOnly, pin);
+    // A QR code invites sharing: only for a valid reference (as the server-rendered view).
+    if (valid) await showQr(token); else hideQr();
+  }
   // Done only once everything the result shows is there.
   $("loading")?.setAttribute("hidden", "");
   section.removeAttribute("aria-busy");
   section.dataset.state = "done";
 }
 
+// The purpose menu's "Other…" needs its text field; the other choices do not.
+function purposeChoice() {
+  const other = () => { $("purpose-other-field").hidden = $("purpose").value !== "other"; };
+  $("purpose").addEventListener("change", other);
+  other();
+}
+
+// The purpose chosen, as the server reads the form (pages._purpose); an InputError otherwise.
+function chosenPurpose() {
+  const choice = $("purpose").value;
+  if (choice !== "other") return choice || null;
+  const other = $("purpose-other").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+  if (!other) throw new InputError("Type the purpose you chose “Other” for, e.g. x-board-reference.");
+  if (other.length > 64) throw new InputError("The purpose may have at most 64 characters.");
+  if (!(PURPOSES.has(other) || (other.length <= 42 && RE.purpose.test(other)))) {
+    throw new InputError("A purpose of your own is written like x-board-reference: “x-”, then lowercase letters and digits in words joined by “-”. For an employment, tenancy, academic, volunteer or character reference, choose it in the list.");
+  }
+  return other;
+}
+
 function fromForm() {
   const form = $("check-form");
+  purposeChoice();
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    const button = $("check-button");
+    if (button.disabled) return;
     let token;
     try { token = tokenFromInput($("token").value); } catch (e) {
       if (!(e instanceof InputError)) throw e;
@@ -876,11 +968,25 @@ function fromForm() {
       return;
     }
     const subject = $("subject").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
-    const purpose = $("purpose").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
     if (subject.length > 256) { showInputError("The candidate's name or e-mail may have at most 256 characters."); return; }
-    if (purpose.length > 64) { showInputError("The purpose may have at most 64 characters."); return; }
+    let purpose;
+    try { purpose = chosenPurpose(); } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      showInputError(e.message);
+      $("purpose-other").focus();
+      return;
+    }
     showInputError("");
-    check(token, { subject: subject || null, purpose: purpose || null }).then(() => $("result").focus());
+    // Busy until the result is shown: a second press would only start a second check.
+    const label = button.textContent;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    button.textContent = "Checking…";
+    check(token, { subject: subject || null, purpose }).finally(() => {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      button.textContent = label;
+    }).then(() => $("result").focus());
   });
 }
 
