@@ -105,9 +105,12 @@ def contenders(w: Workload) -> dict[str, Callable[[], None]]:
     def run_endorse() -> None:
         for t in w.tokens:
             r = verify_endorsement(
-                t, now=NOW + 60, issuers=w.issuers, status_lists=w.lists,
+                t,
+                now=NOW + 60,
+                issuers=w.issuers,
+                status_lists=w.lists,
                 purpose="employment-reference",
-            )  # fmt: skip
+            )
             if not r.valid:
                 raise SystemExit(f"benchmark token not valid: {r.verdict} {r.detail}")
 

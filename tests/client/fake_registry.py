@@ -42,8 +42,12 @@ PROBLEM = "application/problem+json"
 
 
 def problem(status: int, slug: str, detail: str, **headers: str) -> httpx.Response:
-    body = {"type": f"urn:endorse:problem:{slug}", "title": slug, "status": status,
-            "detail": detail}  # fmt: skip
+    body = {
+        "type": f"urn:endorse:problem:{slug}",
+        "title": slug,
+        "status": status,
+        "detail": detail,
+    }
     return httpx.Response(status, json=body, headers={"content-type": PROBLEM, **headers})
 
 
@@ -83,9 +87,14 @@ class FakeRegistry:
     def bind(self, endorser: SigningKey, *, revoked_from: int | None = None) -> None:
         now = self.now()
         binding = KeyBinding(
-            registry=self.url, key=endorser.did, email="alice@example.com", name="Alice Smith",
-            since=now - 3600, method="email-code", issued_at=now - 3600,
-        )  # fmt: skip
+            registry=self.url,
+            key=endorser.did,
+            email="alice@example.com",
+            name="Alice Smith",
+            since=now - 3600,
+            method="email-code",
+            issued_at=now - 3600,
+        )
         revocation = None
         if revoked_from is not None:
             revocation = sign(
@@ -102,8 +111,15 @@ class FakeRegistry:
     def token(self, endorser: SigningKey, list_id: str = "list-1", index: int = 5) -> str:
         self.lists.setdefault(list_id, Bitstring(MIN_SIZE))
         self.versions.setdefault(list_id, 1)
-        return issue(endorser, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], now=self.now() - 60,
-                     status=StatusRef(self.url, list_id, index))  # fmt: skip
+        return issue(
+            endorser,
+            "Alice Smith",
+            BOB,
+            MANAGER,
+            [EMPLOYMENT],
+            now=self.now() - 60,
+            status=StatusRef(self.url, list_id, index),
+        )
 
     def register(self, token: str, issuer: SigningKey, at: int) -> None:
         registration = Registration(
@@ -128,10 +144,17 @@ class FakeRegistry:
                 return answer
         path = request.url.path
         if path == "/.well-known/endorse-registry":
-            return httpx.Response(200, json={
-                "registry": self.described_as, "key": self.presented.did, "protocol_version": 1,
-                "server_version": "fake", "status_max_age": self.max_age, "endpoints": {},
-            })  # fmt: skip
+            return httpx.Response(
+                200,
+                json={
+                    "registry": self.described_as,
+                    "key": self.presented.did,
+                    "protocol_version": 1,
+                    "server_version": "fake",
+                    "status_max_age": self.max_age,
+                    "endpoints": {},
+                },
+            )
         if path.startswith("/api/v1/identities/"):
             did = path.removeprefix("/api/v1/identities/")
             if did not in self.identities:
@@ -177,8 +200,17 @@ class FakeRegistry:
             verdict=verdict,
             checked_at=now,
         )
-        return httpx.Response(200, json={
-            "verdict": self.verdict or "valid", "message": "m", "detail": "d", "checks": [],
-            "claims": None, "issuer": None, "status": None, "checked_at": now,
-            "receipt": sign(receipt, self.signer),
-        })  # fmt: skip
+        return httpx.Response(
+            200,
+            json={
+                "verdict": self.verdict or "valid",
+                "message": "m",
+                "detail": "d",
+                "checks": [],
+                "claims": None,
+                "issuer": None,
+                "status": None,
+                "checked_at": now,
+                "receipt": sign(receipt, self.signer),
+            },
+        )

@@ -80,10 +80,25 @@ def new_endorser(server: LiveServer, directory: Path, name: str = "Alice Smith")
 
 def issue_args(key: Path, *extra: str) -> list[str]:
     return [
-        "issue", "--key", str(key), "--name", "Alice Smith", "--subject", "Bob Jones",
-        "--subject-email", "bob@example.com", "--relationship", "manager", "--org", "Acme",
-        "--period", "2019..2023", "--purpose", EMPLOYMENT, *extra,
-    ]  # fmt: skip
+        "issue",
+        "--key",
+        str(key),
+        "--name",
+        "Alice Smith",
+        "--subject",
+        "Bob Jones",
+        "--subject-email",
+        "bob@example.com",
+        "--relationship",
+        "manager",
+        "--org",
+        "Acme",
+        "--period",
+        "2019..2023",
+        "--purpose",
+        EMPLOYMENT,
+        *extra,
+    ]
 
 
 def issue_json(key: Path, *extra: str) -> dict[str, Any]:
@@ -106,8 +121,9 @@ def test_register_issue_list_verify_revoke(configured: LiveServer, tmp_path: Pat
     # register (human output) tells the next step; the first contact shows the registry's key.
     key = tmp_path / "alice.pem"
     did = run("key", "new", "--out", str(key)).stdout.strip()
-    registered = run("register", "--key", str(key), "--email", "alice@example.com", "--name",
-                     "Alice Smith")  # fmt: skip
+    registered = run(
+        "register", "--key", str(key), "--email", "alice@example.com", "--name", "Alice Smith"
+    )
     assert registered.stdout.startswith("✓ a confirmation code was e-mailed to alice@example.com")
     assert "endorse confirm --pending " in registered.stdout
     assert f"first contact with {configured.url}" in registered.stderr
@@ -211,8 +227,9 @@ def test_key_list_rotate_and_revoke(configured: LiveServer, tmp_path: Path) -> N
 
     # Revoking a key cannot be undone: it needs --yes.
     assert "--yes" in run("key", "revoke", "--key", str(successor), code=2).stderr
-    revocation = run_json("key", "revoke", "--key", str(successor), "--reason", "laptop lost",
-                          "--yes")  # fmt: skip
+    revocation = run_json(
+        "key", "revoke", "--key", str(successor), "--reason", "laptop lost", "--yes"
+    )
     assert (revocation["key"], revocation["reason"]) == (new_did, "laptop lost")
     assert revocation["revoked_from"] <= time.time()
     assert run(*issue_args(successor), code=3).stderr.startswith("endorse: error: registry ")
@@ -238,8 +255,12 @@ def test_verify_file_of_mixed_tokens(configured: LiveServer, tmp_path: Path) -> 
     assert (doc["total"], doc["valid"]) == (5, 0)
     assert [r["line"] for r in doc["results"]] == [2, 4, 5, 6, 7]
     assert [r["verdict"] for r in doc["results"]] == [
-        "subject_mismatch", "subject_mismatch", "bad_signature", "malformed", "subject_mismatch",
-    ]  # fmt: skip
+        "subject_mismatch",
+        "subject_mismatch",
+        "bad_signature",
+        "malformed",
+        "subject_mismatch",
+    ]
 
     only_valid = tmp_path / "valid.txt"
     only_valid.write_text(f"{good['token']}\n{other['token']}\n")
@@ -381,8 +402,11 @@ def test_url_qr_and_present(configured: LiveServer, tmp_path: Path) -> None:
     assert run_json("qr", issued["token"])["qr"] == cli.qr_text(issued["url"])
     png, svg = tmp_path / "bob.png", tmp_path / "bob.svg"
     assert run_json("qr", issued["token"], "--png", str(png)) == {
-        "url": issued["url"], "format": "png", "file": str(png), "qr": None,
-    }  # fmt: skip
+        "url": issued["url"],
+        "format": "png",
+        "file": str(png),
+        "qr": None,
+    }
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     run("qr", issued["token"], "--svg", str(svg))
     assert "<svg" in svg.read_text()
@@ -427,15 +451,23 @@ def test_console_script_verifies_with_a_progress_bar_on_a_terminal(
     env["ENDORSE_REGISTRY"] = configured.url
 
     verified = subprocess.run(
-        [endorse_executable(), "verify", issued["url"], "--json"], capture_output=True,
-        text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+        [endorse_executable(), "verify", issued["url"], "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert verified.returncode == 0, verified.stderr
     assert json.loads(verified.stdout)["verdict"] == "valid"
     forged = subprocess.run(
-        [endorse_executable(), "verify", tamper(issued["token"])], capture_output=True,
-        text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+        [endorse_executable(), "verify", tamper(issued["token"])],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert forged.returncode == 1
     assert forged.stdout.startswith("✗ bad_signature — ")
 
@@ -444,9 +476,11 @@ def test_console_script_verifies_with_a_progress_bar_on_a_terminal(
     primary, secondary = pty.openpty()  # stderr on a terminal, stdout on a pipe
     try:
         process = subprocess.Popen(
-            [endorse_executable(), "verify", "--file", str(tokens)], stdout=subprocess.PIPE,
-            stderr=secondary, env=env,
-        )  # fmt: skip
+            [endorse_executable(), "verify", "--file", str(tokens)],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=env,
+        )
         os.close(secondary)
         stdout, _ = process.communicate(timeout=60)
         terminal = b""

@@ -96,10 +96,14 @@ def test_register_issue_verify_list(
     assert any(p.startswith("/api/v1/status-lists/") for p in paths)
     # Out of scope, with the verdict saying why; no new request (all facts are cached).
     asked = len(count.requests)
-    assert verifier.verify(issued.token, purpose="tenancy-reference", audience="acme-hr").verdict \
-        is Verdict.PURPOSE_NOT_ALLOWED  # fmt: skip
-    assert verifier.verify(issued.token, subject="Mallory", audience="acme-hr").verdict \
-        is Verdict.SUBJECT_MISMATCH  # fmt: skip
+    assert (
+        verifier.verify(issued.token, purpose="tenancy-reference", audience="acme-hr").verdict
+        is Verdict.PURPOSE_NOT_ALLOWED
+    )
+    assert (
+        verifier.verify(issued.token, subject="Mallory", audience="acme-hr").verdict
+        is Verdict.SUBJECT_MISMATCH
+    )
     assert verifier.verify(issued.token).verdict is Verdict.AUDIENCE_MISMATCH
     assert len(count.requests) == asked
     forged = issued.token[:-4] + ("AAAA" if not issued.token.endswith("AAAA") else "BBBB")
@@ -194,13 +198,13 @@ def test_unknown_issuer_and_foreign_registry(registry: LiveServer, connect: Any)
     assert slot is not None
     # A key the registry never bound: unknown_issuer (its 404 comes back from the registry).
     stranger = SigningKey.generate()
-    unbound = issue(stranger, "Eve", BOB, MANAGER, [EMPLOYMENT], now=int(time.time()),
-                    status=slot)  # fmt: skip
+    unbound = issue(stranger, "Eve", BOB, MANAGER, [EMPLOYMENT], now=int(time.time()), status=slot)
     assert client.verify(unbound).verdict is Verdict.UNKNOWN_ISSUER
     # A token whose status lives at another registry: its status cannot be had here.
     elsewhere = StatusRef("https://other.example", slot.list_id, slot.index)
-    foreign = issue(alice, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], now=int(time.time()),
-                    status=elsewhere)  # fmt: skip
+    foreign = issue(
+        alice, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], now=int(time.time()), status=elsewhere
+    )
     assert client.verify(foreign).verdict is Verdict.STATUS_UNAVAILABLE
     # A token without any status entry cannot be checked for revocation either.
     bare = issue(alice, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], now=int(time.time()))
@@ -251,8 +255,15 @@ def test_key_rotation_revocation_and_recovery(registry: LiveServer, connect: Any
     result = client.verify(after.token)
     assert result.verdict is Verdict.VALID, result.detail
     assert result.issuer is not None and result.issuer.revoked_from == revocation.revoked_from
-    late = issue(alice2, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], now=int(time.time()),
-                 status=after.endorsement.status)  # fmt: skip
+    late = issue(
+        alice2,
+        "Alice Smith",
+        BOB,
+        MANAGER,
+        [EMPLOYMENT],
+        now=int(time.time()),
+        status=after.endorsement.status,
+    )
     assert client.verify(late).verdict is Verdict.ISSUER_KEY_REVOKED
 
     # A lost key: the registry revokes it after re-verifying the e-mail address.

@@ -30,8 +30,9 @@ ALICE = SigningKey.from_seed(b"\x31" * 32)
 BOB_KEY = SigningKey.from_seed(b"\x32" * 32)
 BOB = Subject("Bob Jones", email="bob@example.com", key=BOB_KEY.did)
 NOW = 1_767_225_600
-TOKEN = issue(ALICE, "Alice Smith", BOB, Relationship("work", "manager"),
-              ["employment-reference"], now=NOW)  # fmt: skip
+TOKEN = issue(
+    ALICE, "Alice Smith", BOB, Relationship("work", "manager"), ["employment-reference"], now=NOW
+)
 NONCE = "recruiter-nonce-0001"
 
 
@@ -86,15 +87,25 @@ def test_present_signs_over_the_nonce_with_the_subject_key() -> None:
     proof = present(BOB_KEY, TOKEN, NONCE, audience="acme-hr", now=NOW + 10)
     p = verify_token(proof, Presentation).object
     assert (p.key, p.token_hash, p.nonce, p.audience, p.issued_at) == (
-        BOB_KEY.did, token_hash(TOKEN), NONCE, "acme-hr", NOW + 10
-    )  # fmt: skip
+        BOB_KEY.did,
+        token_hash(TOKEN),
+        NONCE,
+        "acme-hr",
+        NOW + 10,
+    )
 
 
 def test_present_refuses_what_it_cannot_honestly_sign() -> None:
     with pytest.raises(InvalidKey, match="another subject key"):
         present(SigningKey.from_seed(b"\x33" * 32), TOKEN, NONCE)
-    keyless = issue(ALICE, "Alice Smith", Subject("Bob Jones", email="bob@example.com"),
-                    Relationship("work", "manager"), ["employment-reference"], now=NOW)  # fmt: skip
+    keyless = issue(
+        ALICE,
+        "Alice Smith",
+        Subject("Bob Jones", email="bob@example.com"),
+        Relationship("work", "manager"),
+        ["employment-reference"],
+        now=NOW,
+    )
     with pytest.raises(InvalidKey, match="names no subject key"):
         present(BOB_KEY, keyless, NONCE)
     tampered = TOKEN[:-2] + ("AA" if not TOKEN.endswith("AA") else "BA")

@@ -200,8 +200,10 @@ def test_problem_documents_become_registry_errors(connect: Any, fake: FakeRegist
         client.verify(fake.token(ALICE))
     error = refused.value
     assert (error.status, error.type, error.slug) == (
-        429, "urn:endorse:problem:rate-limited", "rate-limited"
-    )  # fmt: skip
+        429,
+        "urn:endorse:problem:rate-limited",
+        "rate-limited",
+    )
     assert (error.detail, error.retry_after) == ("slow down", 7)
     assert isinstance(error, EndorseError)
 
@@ -316,8 +318,10 @@ def test_a_revoked_key_needs_a_registration(connect: Any, fake: FakeRegistry) ->
     client = pinned(connect, fake)
     results = client.verify_many([early, late, early])
     assert [r.verdict for r in results] == [
-        Verdict.VALID, Verdict.ISSUER_KEY_REVOKED, Verdict.VALID
-    ]  # fmt: skip
+        Verdict.VALID,
+        Verdict.ISSUER_KEY_REVOKED,
+        Verdict.VALID,
+    ]
     assert fake.count("/api/v1/registrations/") == 2  # each token's once
 
 
@@ -329,9 +333,12 @@ def test_verify_many_dedupes_and_keeps_order(connect: Any, fake: FakeRegistry) -
     items = [*tokens, VerifyItem(tokens[0], purpose="tenancy-reference"), "junk"]
     results = client.verify_many(items, purpose="employment-reference")
     assert [r.verdict for r in results] == [
-        Verdict.VALID, Verdict.REVOKED, Verdict.VALID, Verdict.PURPOSE_NOT_ALLOWED,
+        Verdict.VALID,
+        Verdict.REVOKED,
+        Verdict.VALID,
+        Verdict.PURPOSE_NOT_ALLOWED,
         Verdict.MALFORMED,
-    ]  # fmt: skip
+    ]
     assert fake.count("/api/v1/identities/") == 2
     assert fake.count("/api/v1/status-lists/") == 2
     stats = client.cache_stats()
@@ -371,8 +378,15 @@ def test_tampered_cache_files_are_dropped(connect: Any, fake: FakeRegistry, tmp_
     assert pinned(connect, fake, cache_dir=cache).verify(token).valid
     # Mallory rewrites the cached binding of her own key... signed by her key, not the
     # registry's; and corrupts the status list file.
-    forged = KeyBinding(registry=URL, key=ALICE.did, email="mallory@example.com",
-                        name="Mallory", since=1, method="email-code", issued_at=1)  # fmt: skip
+    forged = KeyBinding(
+        registry=URL,
+        key=ALICE.did,
+        email="mallory@example.com",
+        name="Mallory",
+        since=1,
+        method="email-code",
+        issued_at=1,
+    )
     for path in cache.rglob("*.json"):
         document = json.loads(path.read_text())
         if "binding" in document:
@@ -429,8 +443,13 @@ def test_issue_refuses_a_bad_field_before_asking_for_a_slot(
 ) -> None:
     client = pinned(connect, fake)
     with pytest.raises(MalformedToken):
-        client.issue(ALICE, "Alice Smith", Subject("Bob Jones", email="not an e-mail"),
-                     MANAGER, ["employment-reference"])  # fmt: skip
+        client.issue(
+            ALICE,
+            "Alice Smith",
+            Subject("Bob Jones", email="not an e-mail"),
+            MANAGER,
+            ["employment-reference"],
+        )
     with pytest.raises(MalformedToken):
         client.issue(ALICE, "Alice Smith", BOB, MANAGER, ["no-such-purpose"])
     assert fake.requests == []

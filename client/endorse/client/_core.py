@@ -26,7 +26,8 @@ the cache holds (with warm caches that is all: one parse and one signature check
 the tokens whose good signature names an issuer, list or registration the cache lacks (or
 holds past its freshness) are verified again once those are fetched, each fact once per call.
 The core does no network I/O and reads no clock; the stores it is handed (the fact cache, the
-pin store) may keep files when the caller asked for that.
+pin store) may keep files when the caller asked for that (:attr:`Core.uses_files`: the async
+client then runs the flows' steps, one at a time, in a worker thread, through :func:`advance`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import re
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import msgspec
@@ -100,7 +101,7 @@ from endorse.protocol import (
 from endorse.protocol.objects import MAX_STATUS_LIST_AGE, check_registry
 from endorse.protocol.requests import sign_request, sign_rotation_consent
 
-__all__ = ["Core", "Flow", "Outcome", "Request", "Response"]
+__all__ = ["Core", "Done", "Flow", "Outcome", "Request", "Response", "advance"]
 
 T = TypeVar("T")
 
@@ -146,6 +147,26 @@ class Response:
 
 Outcome = Response | RegistryUnreachable
 Flow = Generator[list[Request], list[Outcome], T]
+
+
+@dataclass(frozen=True, slots=True)
+class Done(Generic[T]):
+    """A flow's answer (what :func:`advance` returns when the flow has finished)."""
+
+    value: T
+
+
+def advance(flow: Flow[T], outcomes: list[Outcome] | None) -> list[Request] | Done[T]:
+    """Run ``flow`` one step: start it (``outcomes`` None) or send it the outcomes of its
+    last batch. Returns its next batch of requests, or :class:`Done` with its answer.
+
+    A step as a plain call, so a client can run it in a worker thread: a ``StopIteration``
+    cannot cross into an asyncio future.
+    """
+    try:
+        return next(flow) if outcomes is None else flow.send(outcomes)
+    except StopIteration as done:
+        return Done(done.value)
 
 
 # --- answer shapes (what the API promises; unknown members are tolerated) -----------------
@@ -272,9 +293,19 @@ class _FreshIssuers(Mapping[str, TrustedIssuer]):
             return fact
 
     def __getitem__(self, did: str) -> TrustedIssuer:
-        fact = self._fact(did)
-        if fact is None or fact.issuer is None or self._now >= fact.refresh_at:
+        issuer: TrustedIssuer | None = self.get(did)
+        if issuer is None:
             raise KeyError(did)
+        return issuer
+
+    def get(self, did: str, default: Any = None) -> Any:
+        # What verify_endorsement calls, once per token: Mapping.get would add two calls.
+        try:
+            fact = self._seen[did]
+        except KeyError:
+            fact = self._seen[did] = self._cache.issuer(did)
+        if fact is None or fact.issuer is None or self._now >= fact.refresh_at:
+            return default
         return fact.issuer
 
     def known(self, did: str) -> bool:
@@ -300,15 +331,22 @@ class _FreshLists(Mapping[tuple[str, str], StatusList]):
         self._seen: dict[str, ListFact | None] = {}
 
     def __getitem__(self, key: tuple[str, str]) -> StatusList:
+        status: StatusList | None = self.get(key)
+        if status is None:
+            raise KeyError(key)
+        return status
+
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
+        # What verify_endorsement calls, once per token: Mapping.get would add two calls.
         registry, list_id = key
         if registry != self._registry:
-            raise KeyError(key)
+            return default
         try:
             fact = self._seen[list_id]
         except KeyError:
             fact = self._seen[list_id] = self._cache.status_list(list_id)
         if fact is None or self._now >= fact.check_at:
-            raise KeyError(key)
+            return default
         return fact.status
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
@@ -375,6 +413,12 @@ class Core:
             self.key = None if pinned is None else PublicKey.from_did(pinned)
         if self.key is not None:
             cache.attach(self.registry, self.key)
+
+    @property
+    def uses_files(self) -> bool:
+        """Whether this core's flows may read or write files: a disk cache, or the pin store
+        while the registry's key is not pinned yet (its first contact records it)."""
+        return self.cache.directory is not None or (self.pins is not None and self.key is None)
 
     # --- retries -------------------------------------------------------------------------
 
@@ -495,6 +539,7 @@ class Core:
             binding=state.binding,
             key_revocation=state.key_revocation,
             fetched_at=now,
+            fresh_until=now + self.fact_ttl,
             refresh_at=now + self.fact_ttl,
         )
 
@@ -566,39 +611,58 @@ class Core:
     # --- verification --------------------------------------------------------------------
 
     def verify(
-        self, items: Sequence[VerifyItem], *, now: int, allow_stale: int = 0
+        self,
+        items: Sequence[VerifyItem | str],
+        *,
+        now: int,
+        allow_stale: int = 0,
+        subject: str | None = None,
+        purpose: str | None = None,
+        audience: str | None = None,
     ) -> Flow[list[VerificationResult]]:
         """Verify each item offline-first: fetch the facts missing or due for refresh (each
         issuer, list and registration once per call), then run the protocol.
 
+        An item is a :class:`VerifyItem`, or a token verified with the shared ``subject``,
+        ``purpose`` and ``audience`` (no object is made for it: batches are large).
+
         A status list that cannot be had fresh leaves the verdict to the protocol:
         ``status_unavailable``, unless the list is at most ``allow_stale`` seconds past its
-        max-age. Facts that identify the issuer cannot be waived like that.
+        max-age. An issuer's key state (key binding and key revocation) that cannot be had
+        fresh follows the same rule (:func:`_key_state_rule`): fresh for the registry's status
+        max-age after it was fetched, it can make a token ``valid`` only that long plus
+        ``allow_stale``; past that, a token that passes every other step is
+        ``status_unavailable``. A key state the cache never held cannot be waived like that.
 
         Raises:
             RegistryUnreachable, RegistryError: an issuer's key state (or a registration the
                 protocol needs) could not be had, from the registry or the cache.
             PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
-            InvalidArgument: ``allow_stale`` is not an int >= 0, or an expectation of an item
-                has the wrong type.
+            InvalidArgument: ``allow_stale`` is not an int >= 0, or an expectation has the
+                wrong type.
         """
         if type(allow_stale) is not int or allow_stale < 0:
             raise InvalidArgument("allow_stale must be an int >= 0 (seconds)")
-        if any(not isinstance(item, VerifyItem) for item in items):
-            raise InvalidArgument("verify needs VerifyItem objects (or token strings)")
+        shared = VerifyItem("", subject, purpose, audience)  # checks their types, once
         # First pass: the protocol with the fresh facts the cache holds. With warm caches that
         # is all (each token parsed once); it also shows, from what the tokens' own signatures
         # vouch for, which facts are missing: a forged token makes nothing be fetched.
         fresh_issuers, fresh_lists = _FreshIssuers(self.cache, now), _FreshLists(self, now)
+        check = self._check
         results = [
-            self._check(item, now, fresh_issuers, fresh_lists, None, allow_stale) for item in items
+            check(item.token, item, now, fresh_issuers, fresh_lists, None, allow_stale)
+            if isinstance(item, VerifyItem)
+            else check(item, shared, now, fresh_issuers, fresh_lists, None, allow_stale)
+            for item in items
         ]
         redo: list[int] = []
         dids: dict[str, None] = {}
         list_ids: dict[str, None] = {}
+        valid = Verdict.VALID
         for i, result in enumerate(results):
             e = result.endorsement
-            if e is None:
+            # A valid verdict was reached with fresh facts only: nothing to fetch for it.
+            if e is None or result.verdict is valid:
                 continue
             missing = not fresh_issuers.known(e.issuer)
             ours = e.status if e.status is not None and e.status.registry == self.registry else None
@@ -625,22 +689,34 @@ class Core:
                 self._down_until = now + UNREACHABLE_BACKOFF
         issuers: dict[str, TrustedIssuer] = {}
         lists: dict[tuple[str, str], StatusList] = {}
+        held: dict[str, IssuerFact] = {}
         registrations: dict[int, Registration] = {}
         reachable = yield from self._gather(
-            list(dids), list(list_ids), issuers, lists, now, reachable
+            list(dids), list(list_ids), issuers, lists, held, now, reachable
         )
         redone = [results[i].endorsement for i in redo]
-        yield from self._registrations(
-            [items[i] for i in redo], redone, issuers, registrations, now, reachable
-        )
+        tokens = [results[i].token for i in redo]
+        yield from self._registrations(tokens, redone, issuers, registrations, now, reachable)
         for position, i in enumerate(redo):
-            results[i] = self._check(
-                items[i], now, issuers, lists, registrations.get(position), allow_stale
+            item = items[i]
+            expect = item if isinstance(item, VerifyItem) else shared
+            result = self._check(
+                tokens[position],
+                expect,
+                now,
+                issuers,
+                lists,
+                registrations.get(position),
+                allow_stale,
             )
+            e = result.endorsement
+            fact = None if e is None else held.get(e.issuer)
+            results[i] = result if fact is None else _key_state_rule(result, fact, allow_stale)
         return results
 
     @staticmethod
     def _check(
+        token: str,
         item: VerifyItem,
         now: int,
         issuers: Mapping[str, TrustedIssuer],
@@ -649,7 +725,7 @@ class Core:
         allow_stale: int,
     ) -> VerificationResult:
         return verify_endorsement(
-            item.token,
+            token,
             now=now,
             issuers=issuers,
             status_lists=lists,
@@ -668,10 +744,15 @@ class Core:
         list_ids: list[str],
         issuers: dict[str, TrustedIssuer],
         lists: dict[tuple[str, str], StatusList],
+        held: dict[str, IssuerFact],
         now: int,
         reachable: bool,
     ) -> Flow[bool]:
-        """Fill ``issuers`` and ``lists`` from the cache and, in one batch, the registry."""
+        """Fill ``issuers`` and ``lists`` from the cache and, in one batch, the registry.
+
+        ``held`` gets the issuer key states that are due for a refresh the registry could not
+        give, and are used as the cache holds them (see :func:`_key_state_rule`).
+        """
         due_issuers: list[tuple[str, IssuerFact | None]] = []
         for did in dids:
             fact = self.cache.issuer(did)
@@ -701,6 +782,8 @@ class Core:
             fact, error = self._take_issuer(did, old, outcome, now)
             if fact is not None and fact.issuer is not None:
                 issuers[did] = fact.issuer
+                if error is not None:
+                    held[did] = fact
             elif fact is None and failure is None:
                 failure = error
         for (list_id, listed), outcome in zip(due_lists, outcomes[len(due_issuers) :], strict=True):
@@ -735,7 +818,7 @@ class Core:
             fact = self._issuer_fact(self._decode(outcome, _KeyState, "a key state"), did, now)
         elif outcome.status == 404:
             ttl = min(NEGATIVE_TTL, self.fact_ttl)
-            fact = IssuerFact(did, None, None, None, now, now + ttl)
+            fact = IssuerFact(did, None, None, None, now, now + ttl, now + ttl)
         else:
             return old, self.problem(outcome)
         self.cache.put_issuer(fact)
@@ -774,7 +857,7 @@ class Core:
 
     def _registrations(
         self,
-        items: Sequence[VerifyItem],
+        tokens: Sequence[str],
         decoded: list[Endorsement | None],
         issuers: dict[str, TrustedIssuer],
         found: dict[int, Registration],
@@ -789,7 +872,7 @@ class Core:
             issuer = issuers.get(e.issuer)
             if issuer is None or issuer.revoked_from is None:
                 continue
-            wanted.setdefault(token_hash(items[i].token), []).append(i)
+            wanted.setdefault(token_hash(tokens[i]), []).append(i)
         due: list[tuple[str, RegistrationFact | None]] = []
         for th, indexes in wanted.items():
             fact = self.cache.registration(th)
@@ -923,12 +1006,16 @@ class Core:
         breaks a protocol rule is refused (:class:`MalformedToken`) without using up a slot.
         """
         options: dict[str, Any] = {
-            "expires": expires, "not_before": not_before, "audience": audience,
-            "statement": statement, "contact": contact,
-        }  # fmt: skip
+            "expires": expires,
+            "not_before": not_before,
+            "audience": audience,
+            "statement": statement,
+            "contact": contact,
+        }
         rehearsal = StatusRef(self.registry, "rehearsal", 0)
-        issue(key, issuer_name, subject, relationship, purposes, now=now, status=rehearsal,
-              **options)  # fmt: skip
+        issue(
+            key, issuer_name, subject, relationship, purposes, now=now, status=rehearsal, **options
+        )
         yield from self.contact(strict=True)
         response = yield from self._one(self._signed(key, "POST", "/api/v1/slots", None, now))
         slot = self._decode(self._expect(response, 201), _Slot, "a status slot")
@@ -936,8 +1023,9 @@ class Core:
             raise RegistryStatementInvalid(f"{self.registry}: allocated a slot of another registry")
         status = StatusRef(slot.registry, slot.list_id, slot.index)
         try:
-            token = issue(key, issuer_name, subject, relationship, purposes, now=now,
-                          status=status, **options)  # fmt: skip
+            token = issue(
+                key, issuer_name, subject, relationship, purposes, now=now, status=status, **options
+            )
         except MalformedToken as e:  # the rehearsal passed: only the slot can be at fault
             raise RegistryStatementInvalid(f"{self.registry}: allocated a malformed slot") from e
         response = yield from self._one(self._post("/api/v1/endorsements", {"token": token}))
@@ -1090,6 +1178,51 @@ class Core:
         path = f"/api/v1/identities/{did}/recover/confirm"
         response = yield from self._one(self._post(path, body))
         return self._revoked_key(response, did)
+
+
+def _key_state_rule(
+    result: VerificationResult, fact: IssuerFact, allow_stale: int
+) -> VerificationResult:
+    """Apply the freshness rule of cached issuer key states to ``result``, a verification
+    made with ``fact`` while the registry could not give a fresher one.
+
+    The rule: a key state (key binding and key revocation) is fresh for the registry's
+    status max-age after it was fetched (``fact.fresh_until``), as a status list is for its
+    max-age after it was issued (spec §5 "Freshness", §8.17). Used past that, it answers
+    only what a stale status list answers (spec §6.3 steps 6 and 9): what it says against
+    the token stands (a key revocation it holds, as a set bit does; every earlier or other
+    failing step decides as usual), but it cannot vouch that the key was not revoked since,
+    so a token that passes every step is ``status_unavailable``, unless the caller allowed
+    that much staleness (``allow_stale``, the protocol's ``max_status_staleness``); then it
+    stays ``valid`` and its ``issuer_key`` check says how stale the key state was. A state
+    dated after the verification's time (a clock set back, or an altered cache file) is
+    not fresh either.
+    """
+    if result.verdict is not Verdict.VALID:
+        return result
+    now = result.checked_at
+    late = now - fact.fresh_until
+    if late <= 0 and fact.fetched_at <= now:
+        return result
+    if 0 < late <= allow_stale and fact.fetched_at <= now:
+        note = f"; key state as of {fact.fetched_at}, {late} s past its max-age (allowed)"
+        checks = tuple(
+            Check(c.name, c.passed, c.detail + note) if c.name == "issuer_key" else c
+            for c in result.checks
+        )
+        return replace(result, checks=checks)
+    stale = Check(
+        "issuer_key",
+        False,
+        f"key state as of {fact.fetched_at}, fresh until {fact.fresh_until}: not fresh at"
+        f" {now}, and the registry could not be asked for a fresh one",
+    )
+    return replace(
+        result,
+        verdict=Verdict.STATUS_UNAVAILABLE,
+        detail="issuer key state is stale",
+        checks=tuple(stale if c.name == "issuer_key" else c for c in result.checks),
+    )
 
 
 def _pending_id(pending: Pending | str) -> str:

@@ -4,7 +4,7 @@ reading an answer within bounds, and the client's construction checks."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,10 @@ def build_core(
     cache_dir: Path | None,
     max_issuers: int,
     max_lists: int,
+    open_files: bool = True,
 ) -> Core:
-    """The core of a new client, its arguments checked.
+    """The core of a new client, its arguments checked; with ``open_files``, its cache
+    directory is opened now (else on first use: the async client does that off its loop).
 
     Raises:
         InvalidArgument: an argument of the wrong type or out of range.
@@ -72,21 +74,10 @@ def build_core(
     if registry_key is None:
         pins = PinStore(default_pin_store() if pin_store is None else pin_store)
     cache = FactCache(max_issuers=max_issuers, max_lists=max_lists, directory=cache_dir)
-    return Core(registry, registry_key=registry_key, pins=pins, cache=cache, retries=retries)
-
-
-def items_of(
-    items: Iterable[str | VerifyItem],
-    subject: str | None,
-    purpose: str | None,
-    audience: str | None,
-) -> list[VerifyItem]:
-    """Batch items: a :class:`VerifyItem` as it is, anything else as a token to verify with
-    the shared expectations."""
-    return [
-        item if isinstance(item, VerifyItem) else VerifyItem(item, subject, purpose, audience)
-        for item in items
-    ]
+    core = Core(registry, registry_key=registry_key, pins=pins, cache=cache, retries=retries)
+    if open_files:
+        cache.open()
+    return core
 
 
 def item(

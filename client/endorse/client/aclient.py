@@ -11,14 +11,22 @@ Verify a reference offline-first, with the registry asked only for facts::
 The first contact pins the registry's key (``client.first_contact`` is then True and
 ``client.registry_key`` is the key to show); a later change of key is refused
 (:class:`~endorse.client.errors.PinMismatch`). Pass ``registry_key=`` to pin it yourself.
+
+No file is read or written on the event loop after construction (which reads the pin store
+once): key files are loaded, and the steps of the shared core run, in a worker thread of the
+client's own whenever they may touch files (a disk cache, or the pin store until the
+registry's key is pinned).
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -26,7 +34,7 @@ from typing import TypeVar
 import httpx
 
 from endorse.client import _shell
-from endorse.client._core import Flow, Outcome, Request
+from endorse.client._core import Done, Flow, Outcome, Request, advance
 from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
 from endorse.client.models import (
@@ -42,6 +50,7 @@ from endorse.protocol import (
     KeyBinding,
     KeyRevocation,
     Relationship,
+    SigningKey,
     Subject,
     VerificationResult,
 )
@@ -89,11 +98,21 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._core = _shell.build_core(
-            registry, registry_key=registry_key, pin_store=pin_store, timeout=timeout,
-            retries=retries, cache_dir=cache_dir, max_issuers=max_issuers, max_lists=max_lists,
-        )  # fmt: skip
+            registry,
+            registry_key=registry_key,
+            pin_store=pin_store,
+            timeout=timeout,
+            retries=retries,
+            cache_dir=cache_dir,
+            max_issuers=max_issuers,
+            max_lists=max_lists,
+            open_files=False,
+        )
         self._http = httpx.AsyncClient(**_shell.http_options(timeout, transport))
         self._slots: asyncio.Semaphore | None = None
+        # Decided once, so every step of this client's flows runs in the same place.
+        self._offload = self._core.uses_files
+        self._worker: ThreadPoolExecutor | None = None
 
     # --- state -----------------------------------------------------------------------------
 
@@ -125,8 +144,13 @@ class AsyncClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._worker is not None:
+            self._worker.shutdown(wait=False)
+            self._worker = None
 
     async def __aenter__(self) -> AsyncClient:
+        if self._offload:
+            await self._in_worker(self._core.cache.open)
         return self
 
     async def __aexit__(
@@ -139,16 +163,48 @@ class AsyncClient:
 
     # --- I/O ---------------------------------------------------------------------------------
 
+    async def _in_worker(self, call: Callable[[], T]) -> T:
+        """Run ``call`` (file I/O) in this client's worker thread. One thread, so the core's
+        steps never run at the same time, as on the event loop."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="endorse-client")
+        return await asyncio.get_running_loop().run_in_executor(self._worker, call)
+
+    def _open(self, first_step: Callable[[], T]) -> Callable[[], T]:
+        """``first_step``, after opening the cache directory (once; in the worker)."""
+
+        def call() -> T:
+            self._core.cache.open()
+            return first_step()
+
+        return call
+
+    async def _key(self, key: KeySource) -> SigningKey:
+        """The signing key ``key`` stands for; a key file is read in the worker thread."""
+        if type(key) is SigningKey:
+            return key
+        return await self._in_worker(partial(_shell.resolve_key, key))
+
     async def _run(self, flow: Flow[T]) -> T:
+        outcomes: builtins.list[Outcome] | None = None
         try:
-            batch = next(flow)
             while True:
-                batch = flow.send(await self._send_batch(batch))
-        except StopIteration as done:
-            value: T = done.value
-            return value
+                if self._offload:
+                    call = partial(advance, flow, outcomes)
+                    step = await self._in_worker(call if outcomes is not None else self._open(call))
+                else:
+                    step = advance(flow, outcomes)
+                if isinstance(step, Done):
+                    return step.value
+                outcomes = await self._send_batch(step)
         finally:
-            flow.close()
+            if self._worker is not None and self._offload:
+                # After a cancellation the flow's step may still be running in the worker:
+                # close it there, after that step (never awaited: we may be cancelled).
+                with contextlib.suppress(RuntimeError):  # the worker was shut down
+                    self._worker.submit(flow.close)
+            else:
+                flow.close()
 
     async def _send_batch(self, batch: Sequence[Request]) -> builtins.list[Outcome]:
         if len(batch) == 1:
@@ -217,8 +273,13 @@ class AsyncClient:
         The registry is never asked whether the token is valid. When no fresh status list can
         be had (the registry is unreachable and the cached list is past its max-age), the
         verdict is ``status_unavailable``, unless the list is at most ``allow_stale`` seconds
-        past it. A token whose status lives at another registry is ``status_unavailable``
-        here; an issuer key the registry does not know is ``unknown_issuer``.
+        past it. The issuer's cached key state (binding and key revocation) is held to the
+        same rule: fresh for the registry's max-age after it was fetched; past that, while
+        the registry cannot be asked, a token that passes every other check is
+        ``status_unavailable`` (the key may have been revoked since), unless the key state
+        is at most ``allow_stale`` seconds past it. A token whose status lives at another
+        registry is ``status_unavailable`` here; an issuer key the registry does not know is
+        ``unknown_issuer``.
 
         Returns:
             The protocol's :class:`~endorse.protocol.VerificationResult`; every defect of the
@@ -249,9 +310,18 @@ class AsyncClient:
         :class:`VerifyItem` carries its own. Results are in the order given. Raises as
         :meth:`verify`.
         """
-        batch = _shell.items_of(items, subject, purpose, audience)
+        batch = list(items)
         now = _now()
-        return await self._run(self._core.verify(batch, now=now, allow_stale=allow_stale))
+        return await self._run(
+            self._core.verify(
+                batch,
+                now=now,
+                allow_stale=allow_stale,
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+            )
+        )
 
     async def verify_online(
         self,
@@ -283,9 +353,7 @@ class AsyncClient:
             RegistryError: refused (``malformed`` address or name, ``rate-limited``, …).
             RegistryUnreachable: the registry could not be reached (nothing is retried).
         """
-        return await self._run(
-            self._core.register(_shell.resolve_key(key), email, name, now=_now())
-        )
+        return await self._run(self._core.register(await self._key(key), email, name, now=_now()))
 
     async def confirm(self, key: KeySource, pending: Pending | str, code: str) -> KeyBinding:
         """Return the e-mailed ``code``; the answer is the registry-signed key binding.
@@ -294,9 +362,7 @@ class AsyncClient:
             RegistryError: ``invalid-code`` (wrong, expired or used code), or another refusal.
             RegistryStatementInvalid: the binding does not verify under the pinned key.
         """
-        return await self._run(
-            self._core.confirm(_shell.resolve_key(key), pending, code, now=_now())
-        )
+        return await self._run(self._core.confirm(await self._key(key), pending, code, now=_now()))
 
     async def issue(
         self,
@@ -324,11 +390,19 @@ class AsyncClient:
         """
         return await self._run(
             self._core.issue(
-                _shell.resolve_key(key), issuer_name, subject, relationship, purposes,
-                now=_now(), expires=expires, not_before=not_before, audience=audience,
-                statement=statement, contact=contact,
+                await self._key(key),
+                issuer_name,
+                subject,
+                relationship,
+                purposes,
+                now=_now(),
+                expires=expires,
+                not_before=not_before,
+                audience=audience,
+                statement=statement,
+                contact=contact,
             )
-        )  # fmt: skip
+        )
 
     async def list(self, key: KeySource) -> builtins.list[Listed]:
         """Every endorsement the key registered, oldest first, revoked ones included.
@@ -337,7 +411,7 @@ class AsyncClient:
             RegistryError, RegistryUnreachable: as for every call.
             RegistryStatementInvalid: a listed token is not a token of this key.
         """
-        return await self._run(self._core.list_endorsements(_shell.resolve_key(key), now=_now()))
+        return await self._run(self._core.list_endorsements(await self._key(key), now=_now()))
 
     async def revoke(self, key: KeySource, endorsement: str, reason: str | None = None) -> Revoked:
         """Withdraw an endorsement (its id, or its token) with a revocation signed by ``key``.
@@ -350,19 +424,19 @@ class AsyncClient:
             InvalidKey: the token given was issued by another key.
         """
         return await self._run(
-            self._core.revoke(_shell.resolve_key(key), endorsement, reason, now=_now())
+            self._core.revoke(await self._key(key), endorsement, reason, now=_now())
         )
 
     async def rotate_key(self, old: KeySource, new: KeySource) -> KeyBinding:
         """Rotate ``old`` to ``new`` (both sign); the answer is the new key's binding. What the
         old key issued stays valid; it issues nothing more."""
         return await self._run(
-            self._core.rotate_key(_shell.resolve_key(old), _shell.resolve_key(new), now=_now())
+            self._core.rotate_key(await self._key(old), await self._key(new), now=_now())
         )
 
     async def revoke_key(self, key: KeySource, reason: str | None = None) -> KeyRevocation:
         """Revoke ``key`` from now on. Its tokens registered before stay valid."""
-        return await self._run(self._core.revoke_key(_shell.resolve_key(key), reason, now=_now()))
+        return await self._run(self._core.revoke_key(await self._key(key), reason, now=_now()))
 
     async def recover(self, key_did: str) -> Pending:
         """A key was lost: have a revocation code e-mailed to the identity it is bound to."""

@@ -44,6 +44,7 @@ from endorse.protocol import (
     verify_status_list,
 )
 from endorse.protocol.errors import InvalidArgument
+from endorse.protocol.objects import MAX_STATUS_LIST_AGE
 
 __all__ = ["CacheStats", "FactCache", "IssuerFact", "ListFact", "RegistrationFact"]
 
@@ -59,7 +60,11 @@ class IssuerFact:
     """What the registry said about an issuer key at ``fetched_at``.
 
     ``issuer`` is None when the registry knows no such key (a 404): a negative fact, kept in
-    memory only. ``refresh_at``: when to ask again (a key may be revoked since).
+    memory only. ``fresh_until``: until when the key state may be relied on (``fetched_at``
+    plus the registry's status max-age); past it, the key may have been revoked since, so
+    the client's core does not let it make a token ``valid`` unless the caller allowed that
+    much staleness. ``refresh_at``: when to ask again (``fresh_until``, or at once for a
+    state read back from disk).
     """
 
     key: str
@@ -67,6 +72,7 @@ class IssuerFact:
     binding: str | None
     key_revocation: str | None
     fetched_at: int
+    fresh_until: int
     refresh_at: int
 
 
@@ -232,25 +238,38 @@ class FactCache:
         self._registry: str | None = None
         self._key: PublicKey | None = None
         self._disk: _Disk | None = None
+        self._opened = False
 
     def attach(self, registry: str, key: PublicKey) -> None:
         """Say whose facts these are: the registry's id and its pinned key.
 
-        Opens the cache directory of that registry (pruned to the bounds) when one was given.
-        Memory entries verified under another key are dropped.
+        Memory entries verified under another key are dropped. No file is touched: the cache
+        directory is opened by :meth:`open`, or by the first use that needs it.
         """
         if self._key is not None and (self._key != key or self._registry != registry):
             self.clear()
         self._registry, self._key = registry, key
-        if self.directory is not None and self._disk is None:
-            try:
-                self._disk = _Disk(self.directory, registry)
-            except OSError:
-                self._disk = None  # an unusable cache directory only costs fetches
-            else:
-                self._disk.prune("issuers", self.max_issuers)
-                self._disk.prune("lists", self.max_lists)
-                self._disk.prune("registrations", self.max_issuers)
+
+    def open(self) -> None:
+        """Open the cache directory of the attached registry, pruned to the bounds, when a
+        directory was given (file I/O: the async client calls this off its event loop).
+        Idempotent; does nothing before :meth:`attach`."""
+        if self._opened or self.directory is None or self._registry is None:
+            return
+        self._opened = True
+        try:
+            disk = _Disk(self.directory, self._registry)
+        except OSError:
+            return  # an unusable cache directory only costs fetches
+        disk.prune("issuers", self.max_issuers)
+        disk.prune("lists", self.max_lists)
+        disk.prune("registrations", self.max_issuers)
+        self._disk = disk
+
+    def _store(self) -> _Disk | None:
+        if not self._opened:
+            self.open()
+        return self._disk
 
     def clear(self) -> None:
         """Forget everything held in memory."""
@@ -278,8 +297,9 @@ class FactCache:
 
     def _evicted(self, kind: str) -> Callable[[str], None]:
         def remove(name: str) -> None:
-            if self._disk is not None:
-                self._disk.remove(kind, name)
+            disk = self._store()
+            if disk is not None:
+                disk.remove(kind, name)
 
         return remove
 
@@ -293,7 +313,7 @@ class FactCache:
 
     def issuer(self, key: str) -> IssuerFact | None:
         fact = self._issuers.get(key)
-        if fact is None and self._disk is not None:
+        if fact is None and self._store() is not None:
             fact = self._load_issuer(key)
             if fact is not None:
                 self._issuers.put(key, fact)
@@ -301,10 +321,11 @@ class FactCache:
 
     def put_issuer(self, fact: IssuerFact) -> None:
         self._issuers.put(fact.key, fact)
-        if self._disk is not None and fact.binding is None:
-            self._disk.remove("issuers", fact.key)  # negative facts live in memory only
-        elif self._disk is not None:
-            self._disk.write(
+        disk = self._store()
+        if disk is not None and fact.binding is None:
+            disk.remove("issuers", fact.key)  # negative facts live in memory only
+        elif disk is not None:
+            disk.write(
                 "issuers",
                 fact.key,
                 {
@@ -312,13 +333,15 @@ class FactCache:
                     "binding": fact.binding,
                     "key_revocation": fact.key_revocation,
                     "fetched_at": fact.fetched_at,
+                    "fresh_until": fact.fresh_until,
                 },
             )
 
     def forget_issuer(self, key: str) -> None:
         self._issuers.pop(key)
-        if self._disk is not None:
-            self._disk.remove("issuers", key)
+        disk = self._store()
+        if disk is not None:
+            disk.remove("issuers", key)
 
     def _load_issuer(self, key: str) -> IssuerFact | None:
         disk, pinned, registry = self._attached()
@@ -331,17 +354,22 @@ class FactCache:
             revocation = None
             if revocation_token is not None:
                 revocation = verify_key_revocation(_str(revocation_token), pinned)
-            if binding.key != key:
+            fetched_at, fresh_until = _int(d["fetched_at"]), _int(d["fresh_until"])
+            # A local file may not stretch a key state's freshness beyond the longest max-age
+            # a registry may give (what a status list may claim), nor date it before its own
+            # fetch.
+            if binding.key != key or not 0 <= fresh_until - fetched_at <= MAX_STATUS_LIST_AGE:
                 raise _Unusable
             return IssuerFact(
                 key=key,
                 issuer=TrustedIssuer.from_binding(binding, revocation),
                 binding=d["binding"],
                 key_revocation=revocation_token,
-                fetched_at=_int(d["fetched_at"]),
+                fetched_at=fetched_at,
+                fresh_until=fresh_until,
                 # Due at once: a key state read back from disk is asked for again when the
                 # registry can be reached (a file cannot vouch that the key was not revoked
-                # since); until then it stands, as any cached fact would.
+                # since); until then it stands until its ``fresh_until``, as in memory.
                 refresh_at=0,
             )
         except (_Unusable, EndorseError, KeyError):
@@ -352,7 +380,7 @@ class FactCache:
 
     def status_list(self, list_id: str) -> ListFact | None:
         fact = self._lists.get(list_id)
-        if fact is None and self._disk is not None:
+        if fact is None and self._store() is not None:
             fact = self._load_list(list_id)
             if fact is not None:
                 self._lists.put(list_id, fact)
@@ -361,8 +389,9 @@ class FactCache:
     def put_list(self, fact: ListFact, *, write: bool = True) -> None:
         """Keep ``fact``; ``write=False`` when only its ``check_at`` changed (a 304)."""
         self._lists.put(fact.list_id, fact)
-        if self._disk is not None and write:
-            self._disk.write(
+        disk = self._store()
+        if disk is not None and write:
+            disk.write(
                 "lists",
                 fact.list_id,
                 {
@@ -401,7 +430,7 @@ class FactCache:
 
     def registration(self, token_hash: str) -> RegistrationFact | None:
         fact = self._registrations.get(token_hash)
-        if fact is None and self._disk is not None:
+        if fact is None and self._store() is not None:
             fact = self._load_registration(token_hash)
             if fact is not None:
                 self._registrations.put(token_hash, fact)
@@ -409,8 +438,9 @@ class FactCache:
 
     def put_registration(self, fact: RegistrationFact) -> None:
         self._registrations.put(fact.token_hash, fact)
-        if self._disk is not None and fact.token is not None:
-            self._disk.write(
+        disk = self._store()
+        if disk is not None and fact.token is not None:
+            disk.write(
                 "registrations",
                 fact.token_hash,
                 {"token_hash": fact.token_hash, "token": fact.token, "fetched_at": fact.fetched_at},

@@ -600,9 +600,13 @@ def key_revoke(
 
 def _binding_json(b: KeyBinding) -> dict[str, Any]:
     return {
-        "key": b.key, "email": b.email, "name": b.name, "since": b.since, "method": b.method,
+        "key": b.key,
+        "email": b.email,
+        "name": b.name,
+        "since": b.since,
+        "method": b.method,
         "registry": b.registry,
-    }  # fmt: skip
+    }
 
 
 def _key_revocation_json(r: KeyRevocation) -> dict[str, Any]:
@@ -632,10 +636,17 @@ def register_command(
     with _connected(choice) as client:
         pending = client.register(signing_key, email, _nfc(name))
     if as_json:
-        _out(_json({
-            "pending": pending.id, "expires_at": pending.expires_at, "key": signing_key.did,
-            "email": email, "registry": client.registry,
-        }))  # fmt: skip
+        _out(
+            _json(
+                {
+                    "pending": pending.id,
+                    "expires_at": pending.expires_at,
+                    "key": signing_key.did,
+                    "email": email,
+                    "registry": client.registry,
+                }
+            )
+        )
         return
     _out(f"✓ a confirmation code was e-mailed to {email} (valid until {_when(pending.expires_at)})")
     _out(f"  next          endorse confirm --pending {pending.id} CODE")
@@ -789,10 +800,18 @@ def issue_command(
         signing_key = _load_key(key)
         with _errors():
             token = issue_token(
-                signing_key, _nfc(name), who, rel, purpose, now=now, expires=exp,
-                not_before=nbf, audience=audience, statement=_opt_nfc(statement),
+                signing_key,
+                _nfc(name),
+                who,
+                rel,
+                purpose,
+                now=now,
+                expires=exp,
+                not_before=nbf,
+                audience=audience,
+                statement=_opt_nfc(statement),
                 contact=contact,
-            )  # fmt: skip
+            )
         if as_json:
             e = decode_unverified(token, Endorsement).object  # just signed by us
             _out(_json({"id": e.id, "token": token, "url": None, "registry": None}))
@@ -807,17 +826,32 @@ def issue_command(
     signing_key = _load_key(key)
     with _connected(choice) as client:
         issued = client.issue(
-            signing_key, _nfc(name), who, rel, purpose, expires=exp, not_before=nbf,
-            audience=audience, statement=_opt_nfc(statement), contact=contact,
-        )  # fmt: skip
+            signing_key,
+            _nfc(name),
+            who,
+            rel,
+            purpose,
+            expires=exp,
+            not_before=nbf,
+            audience=audience,
+            statement=_opt_nfc(statement),
+            contact=contact,
+        )
     if as_json:
         status = issued.endorsement.status
-        _out(_json({
-            "id": issued.id, "token": issued.token, "url": issued.url,
-            "registry": client.registry, "registered_at": issued.registration.registered_at,
-            "list_id": None if status is None else status.list_id,
-            "index": None if status is None else status.index,
-        }))  # fmt: skip
+        _out(
+            _json(
+                {
+                    "id": issued.id,
+                    "token": issued.token,
+                    "url": issued.url,
+                    "registry": client.registry,
+                    "registered_at": issued.registration.registered_at,
+                    "list_id": None if status is None else status.list_id,
+                    "index": None if status is None else status.index,
+                }
+            )
+        )
         return
     _out(issued.token)
     _out(issued.url)
@@ -846,11 +880,26 @@ def list_command(
     with _connected(choice) as client:
         listed = client.list(signing_key)
     if as_json:
-        _out(_json({"key": signing_key.did, "endorsements": [{
-            "id": x.id, "token": x.token, "url": verification_url(client.registry, x.token),
-            "registered_at": x.registered_at, "revoked_at": x.revoked_at,
-            "list_id": x.list_id, "index": x.index, "claims": x.endorsement.to_payload(),
-        } for x in listed]}))  # fmt: skip
+        _out(
+            _json(
+                {
+                    "key": signing_key.did,
+                    "endorsements": [
+                        {
+                            "id": x.id,
+                            "token": x.token,
+                            "url": verification_url(client.registry, x.token),
+                            "registered_at": x.registered_at,
+                            "revoked_at": x.revoked_at,
+                            "list_id": x.list_id,
+                            "index": x.index,
+                            "claims": x.endorsement.to_payload(),
+                        }
+                        for x in listed
+                    ],
+                }
+            )
+        )
         return
     if not listed:
         _err(f"no endorsements registered with {signing_key.did}")
@@ -893,10 +942,15 @@ def revoke_command(
     with _connected(choice) as client:
         revoked = client.revoke(signing_key, target, _opt_nfc(reason))
     if as_json:
-        _out(_json({
-            "id": revoked.id, "revoked_at": revoked.revoked_at,
-            "reason": revoked.revocation.reason,
-        }))  # fmt: skip
+        _out(
+            _json(
+                {
+                    "id": revoked.id,
+                    "revoked_at": revoked.revoked_at,
+                    "reason": revoked.revocation.reason,
+                }
+            )
+        )
         return
     _out(f"✓ revoked {revoked.id} at {_when(revoked.revoked_at)}")
     if revoked.revocation.reason is not None:
@@ -1030,10 +1084,16 @@ def verify_command(
         with _errors("--issuer: "):
             trusted = TrustedIssuer.pinned(issuer)
         result = verify_endorsement(
-            _token_arg(token), now=_now(), issuers={trusted.key: trusted}, subject=subject,
-            purpose=purpose, audience=audience, presentation=presentation, nonce=nonce,
+            _token_arg(token),
+            now=_now(),
+            issuers={trusted.key: trusted},
+            subject=subject,
+            purpose=purpose,
+            audience=audience,
+            presentation=presentation,
+            nonce=nonce,
             require_status=False,
-        )  # fmt: skip
+        )
         _show_result(result, as_json, pinned=trusted.key)
         raise typer.Exit(_verdict_exit(result.verdict))
     choice = choose_registry(registry, registry_key)
@@ -1041,14 +1101,22 @@ def verify_command(
     with _connected(choice) as client:
         if online:
             answer = client.verify_online(
-                text, subject=subject, purpose=purpose, audience=audience,
-                presentation=presentation, nonce=nonce,
-            )  # fmt: skip
+                text,
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+                presentation=presentation,
+                nonce=nonce,
+            )
         else:
             result = client.verify(
-                text, subject=subject, purpose=purpose, audience=audience,
-                presentation=presentation, nonce=nonce,
-            )  # fmt: skip
+                text,
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+                presentation=presentation,
+                nonce=nonce,
+            )
     if online:
         _show_online(answer, as_json)
         raise typer.Exit(_verdict_exit(answer.verdict))
@@ -1128,19 +1196,28 @@ def _show_result(result: VerificationResult, as_json: bool, *, pinned: str | Non
 def _show_online(answer: OnlineResult, as_json: bool) -> None:
     receipt = answer.receipt
     if as_json:
-        _out(_json({
-            "verdict": answer.verdict.value, "valid": answer.valid, "message": answer.message,
-            "detail": answer.detail, "checks": [c._asdict() for c in answer.checks],
-            "claims": answer.claims,
-            "issuer": None if answer.issuer is None else dataclasses.asdict(answer.issuer),
-            "status": None if answer.status is None else dataclasses.asdict(answer.status),
-            "checked_at": answer.checked_at,
-            "receipt": {
-                "registry": receipt.registry, "token_hash": receipt.token_hash,
-                "verdict": receipt.verdict, "checked_at": receipt.checked_at,
-            },
-            "receipt_token": answer.receipt_token,
-        }))  # fmt: skip
+        _out(
+            _json(
+                {
+                    "verdict": answer.verdict.value,
+                    "valid": answer.valid,
+                    "message": answer.message,
+                    "detail": answer.detail,
+                    "checks": [c._asdict() for c in answer.checks],
+                    "claims": answer.claims,
+                    "issuer": None if answer.issuer is None else dataclasses.asdict(answer.issuer),
+                    "status": None if answer.status is None else dataclasses.asdict(answer.status),
+                    "checked_at": answer.checked_at,
+                    "receipt": {
+                        "registry": receipt.registry,
+                        "token_hash": receipt.token_hash,
+                        "verdict": receipt.verdict,
+                        "checked_at": receipt.checked_at,
+                    },
+                    "receipt_token": answer.receipt_token,
+                }
+            )
+        )
         return
     _out(f"{'✓' if answer.valid else '✗'} {answer.verdict.value} — {answer.message}")
     if answer.issuer is not None:

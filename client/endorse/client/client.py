@@ -88,9 +88,15 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._core = _shell.build_core(
-            registry, registry_key=registry_key, pin_store=pin_store, timeout=timeout,
-            retries=retries, cache_dir=cache_dir, max_issuers=max_issuers, max_lists=max_lists,
-        )  # fmt: skip
+            registry,
+            registry_key=registry_key,
+            pin_store=pin_store,
+            timeout=timeout,
+            retries=retries,
+            cache_dir=cache_dir,
+            max_issuers=max_issuers,
+            max_lists=max_lists,
+        )
         self._http = httpx.Client(**_shell.http_options(timeout, transport))
 
     # --- state -----------------------------------------------------------------------------
@@ -210,8 +216,13 @@ class Client:
         The registry is never asked whether the token is valid. When no fresh status list can
         be had (the registry is unreachable and the cached list is past its max-age), the
         verdict is ``status_unavailable``, unless the list is at most ``allow_stale`` seconds
-        past it. A token whose status lives at another registry is ``status_unavailable``
-        here; an issuer key the registry does not know is ``unknown_issuer``.
+        past it. The issuer's cached key state (binding and key revocation) is held to the
+        same rule: fresh for the registry's max-age after it was fetched; past that, while
+        the registry cannot be asked, a token that passes every other check is
+        ``status_unavailable`` (the key may have been revoked since), unless the key state
+        is at most ``allow_stale`` seconds past it. A token whose status lives at another
+        registry is ``status_unavailable`` here; an issuer key the registry does not know is
+        ``unknown_issuer``.
 
         Returns:
             The protocol's :class:`~endorse.protocol.VerificationResult`; every defect of the
@@ -242,9 +253,18 @@ class Client:
         :class:`VerifyItem` carries its own. Results are in the order given. Raises as
         :meth:`verify`.
         """
-        batch = _shell.items_of(items, subject, purpose, audience)
+        batch = list(items)
         now = _now()
-        return self._run(self._core.verify(batch, now=now, allow_stale=allow_stale))
+        return self._run(
+            self._core.verify(
+                batch,
+                now=now,
+                allow_stale=allow_stale,
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+            )
+        )
 
     def verify_online(
         self,
@@ -313,11 +333,19 @@ class Client:
         """
         return self._run(
             self._core.issue(
-                _shell.resolve_key(key), issuer_name, subject, relationship, purposes,
-                now=_now(), expires=expires, not_before=not_before, audience=audience,
-                statement=statement, contact=contact,
+                _shell.resolve_key(key),
+                issuer_name,
+                subject,
+                relationship,
+                purposes,
+                now=_now(),
+                expires=expires,
+                not_before=not_before,
+                audience=audience,
+                statement=statement,
+                contact=contact,
             )
-        )  # fmt: skip
+        )
 
     def list(self, key: KeySource) -> builtins.list[Listed]:
         """Every endorsement the key registered, oldest first, revoked ones included.
