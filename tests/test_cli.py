@@ -194,10 +194,22 @@ def test_encrypted_key_with_passphrase_from_env(tmp_path: Path) -> None:
 
     # An encrypted key is usable for issuing with the passphrase from the environment.
     token = run(
-        "issue", "--offline", "--key", str(path), "--name", "Alice Smith", "--subject", "Bob Jones",
-        "--subject-handle", "bobj", "--relationship", "manager", "--purpose",
-        "employment-reference", env=env,
-    )  # fmt: skip
+        "issue",
+        "--offline",
+        "--key",
+        str(path),
+        "--name",
+        "Alice Smith",
+        "--subject",
+        "Bob Jones",
+        "--subject-handle",
+        "bobj",
+        "--relationship",
+        "manager",
+        "--purpose",
+        "employment-reference",
+        env=env,
+    )
     assert token.exit_code == 0, token.output
     code, doc = verify_json(token.stdout.strip(), "--issuer", did)
     assert (code, doc["verdict"]) == (0, "valid")
@@ -249,10 +261,23 @@ def test_unreadable_key_file_is_a_usage_error(tmp_path: Path, problem: str) -> N
         path.write_bytes(b"")
     for args in (
         ["key", "show", str(path)],
-        ["issue", "--offline", "--key", str(path), "--name", "A", "--subject", "B",
-         "--subject-email", "b@example.com", "--relationship", "manager", "--purpose",
-         "employment-reference"],
-    ):  # fmt: skip
+        [
+            "issue",
+            "--offline",
+            "--key",
+            str(path),
+            "--name",
+            "A",
+            "--subject",
+            "B",
+            "--subject-email",
+            "b@example.com",
+            "--relationship",
+            "manager",
+            "--purpose",
+            "employment-reference",
+        ],
+    ):
         line = one_line_error(run(*args))
         assert line.startswith("endorse: error: ")
         assert str(path) in line
@@ -284,9 +309,16 @@ def test_issue_then_verify_is_valid(key_file: tuple[Path, str]) -> None:
     assert "revocation could not be checked" in human.stdout
 
     code, doc = verify_json(
-        token, "--issuer", did, "--subject", "bob@example.com", "--purpose",
-        "employment-reference", "--audience", "acme-hr",
-    )  # fmt: skip
+        token,
+        "--issuer",
+        did,
+        "--subject",
+        "bob@example.com",
+        "--purpose",
+        "employment-reference",
+        "--audience",
+        "acme-hr",
+    )
     assert code == 0
     assert doc["verdict"] == "valid"
     assert doc["valid"] is True
@@ -302,8 +334,12 @@ def test_issue_then_verify_is_valid(key_file: tuple[Path, str]) -> None:
     assert claims["iss"] == did
     assert claims["sub"] == {"name": "Bob Jones", "email": "bob@example.com"}
     assert claims["rel"] == {
-        "context": "work", "role": "manager", "org": "Acme", "from": "2019-01", "to": "2023-06",
-    }  # fmt: skip
+        "context": "work",
+        "role": "manager",
+        "org": "Acme",
+        "from": "2019-01",
+        "to": "2023-06",
+    }
     assert claims["contact"] is True
     assert claims["aud"] == "acme-hr"
 
@@ -427,11 +463,23 @@ def test_not_yet_valid_token(key_file: tuple[Path, str]) -> None:
 def test_backdated_not_before_is_a_usage_error(key_file: tuple[Path, str]) -> None:
     path, _ = key_file
     result = run(
-        "issue", "--offline", "--key", str(path), "--name", "A", "--subject", "B",
-        "--subject-email", "b@example.com", "--relationship", "manager", "--purpose",
+        "issue",
+        "--offline",
+        "--key",
+        str(path),
+        "--name",
+        "A",
+        "--subject",
+        "B",
+        "--subject-email",
+        "b@example.com",
+        "--relationship",
+        "manager",
+        "--purpose",
         "employment-reference",
-        "--not-before", "2020-01-01",
-    )  # fmt: skip
+        "--not-before",
+        "2020-01-01",
+    )
     assert "--not-before" in one_line_error(result)
 
 
@@ -455,20 +503,41 @@ def test_bad_issue_input_is_a_usage_error(
 ) -> None:
     path, _ = key_file
     result = run(
-        "issue", "--offline", "--key", str(path), "--name", "A", "--subject", "B",
-        "--subject-email", "b@example.com", "--relationship", "manager", "--purpose",
+        "issue",
+        "--offline",
+        "--key",
+        str(path),
+        "--name",
+        "A",
+        "--subject",
+        "B",
+        "--subject-email",
+        "b@example.com",
+        "--relationship",
+        "manager",
+        "--purpose",
         "employment-reference",
         *extra,
-    )  # fmt: skip
+    )
     assert message in one_line_error(result)
 
 
 def test_issue_needs_an_email_or_handle(key_file: tuple[Path, str]) -> None:
     path, _ = key_file
     result = run(
-        "issue", "--offline", "--key", str(path), "--name", "Alice Smith", "--subject", "Bob Jones",
-        "--relationship", "manager", "--purpose", "employment-reference",
-    )  # fmt: skip
+        "issue",
+        "--offline",
+        "--key",
+        str(path),
+        "--name",
+        "Alice Smith",
+        "--subject",
+        "Bob Jones",
+        "--relationship",
+        "manager",
+        "--purpose",
+        "employment-reference",
+    )
     assert "needs an email or a handle" in one_line_error(result)
 
 
@@ -485,10 +554,14 @@ def test_token_with_status_entry_is_status_unavailable_offline(
     path, did = key_file
     key = keystore.load_key(path)
     token = issue(
-        key, "Alice Smith", Subject("Bob Jones", email="bob@example.com"),
-        Relationship("work", "manager"), ["employment-reference"], now=int(time.time()),
+        key,
+        "Alice Smith",
+        Subject("Bob Jones", email="bob@example.com"),
+        Relationship("work", "manager"),
+        ["employment-reference"],
+        now=int(time.time()),
         status=StatusRef("https://registry.example", "list-1", 42),
-    )  # fmt: skip
+    )
     code, doc = verify_json(token, "--issuer", did)
     assert (code, doc["verdict"]) == (1, "status_unavailable")
     human = run("verify", token, "--issuer", did)
@@ -559,10 +632,21 @@ def test_unicode_names_are_normalized_to_nfc(key_file: tuple[Path, str]) -> None
     path, did = key_file
     decomposed = "Jose\u0301 Nun\u0303ez"
     result = run(
-        "issue", "--offline", "--key", str(path), "--name", decomposed, "--subject", "Bob Jones",
-        "--subject-email", "bob@example.com", "--relationship", "manager", "--purpose",
+        "issue",
+        "--offline",
+        "--key",
+        str(path),
+        "--name",
+        decomposed,
+        "--subject",
+        "Bob Jones",
+        "--subject-email",
+        "bob@example.com",
+        "--relationship",
+        "manager",
+        "--purpose",
         "employment-reference",
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
     claims = verify_json(token, "--issuer", did)[1]["claims"]
@@ -595,9 +679,15 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
 
     def sh(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [exe, *args], input=input, capture_output=True, text=True, env=env, timeout=60,
-            check=False, encoding="utf-8",
-        )  # fmt: skip
+            [exe, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+            encoding="utf-8",
+        )
 
     created = sh("key", "new")
     assert created.returncode == 0, created.stderr
@@ -606,9 +696,19 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
 
     issued = sh(
-        "issue", "--offline", "--name", "Alice Smith", "--subject", "Bob Jones", "--subject-email",
-        "bob@example.com", "--relationship", "manager", "--purpose", "employment-reference",
-    )  # fmt: skip
+        "issue",
+        "--offline",
+        "--name",
+        "Alice Smith",
+        "--subject",
+        "Bob Jones",
+        "--subject-email",
+        "bob@example.com",
+        "--relationship",
+        "manager",
+        "--purpose",
+        "employment-reference",
+    )
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip()
 

@@ -11,44 +11,107 @@ from endorse.protocol import EndorseError
 
 EXPECTED_PROTOCOL_API = {
     # constants
-    "DEFAULT_CLOCK_SKEW", "DEFAULT_VALIDITY", "MAX_VALIDITY", "MIN_SIZE", "PROTOCOL_VERSION",
+    "DEFAULT_CLOCK_SKEW",
+    "DEFAULT_VALIDITY",
+    "MAX_VALIDITY",
+    "MIN_SIZE",
+    "PROTOCOL_VERSION",
     "PURPOSES",
     # errors
-    "EndorseError", "MalformedToken", "NonCanonicalEncoding", "WrongTokenType", "InvalidKey",
-    "BadSignature", "KeyFileError", "InvalidArgument", "VerificationFailed",
+    "EndorseError",
+    "MalformedToken",
+    "NonCanonicalEncoding",
+    "WrongTokenType",
+    "InvalidKey",
+    "BadSignature",
+    "KeyFileError",
+    "InvalidArgument",
+    "VerificationFailed",
     # keys
-    "PublicKey", "SigningKey",
+    "PublicKey",
+    "SigningKey",
     # objects
-    "SignedObject", "Endorsement", "Subject", "Relationship", "StatusRef", "Revocation",
-    "KeyRotation", "KeyRevocation", "Presentation", "KeyBinding", "StatusListToken", "Receipt",
+    "SignedObject",
+    "Endorsement",
+    "Subject",
+    "Relationship",
+    "StatusRef",
+    "Revocation",
+    "KeyRotation",
+    "KeyRevocation",
+    "Presentation",
+    "KeyBinding",
+    "StatusListToken",
+    "Receipt",
     "check_purpose",
     # issuing and tokens
-    "build_endorsement", "issue", "new_id", "sign", "signing_context", "token_hash",
-    "inspect", "decode_unverified", "Unverified", "Verified", "check_signature", "verify_token",
+    "build_endorsement",
+    "issue",
+    "new_id",
+    "sign",
+    "signing_context",
+    "token_hash",
+    "inspect",
+    "decode_unverified",
+    "Unverified",
+    "Verified",
+    "check_signature",
+    "verify_token",
     # status lists
-    "Bitstring", "StatusList",
+    "Bitstring",
+    "StatusList",
     # trust and verification
-    "TrustedIssuer", "verify_key_binding", "verify_key_revocation", "verify_receipt",
-    "verify_revocation", "verify_registration", "Registration", "verify_status_list",
-    "Verdict", "Check", "VerificationResult",
-    "index_status_lists", "verify_endorsement", "verify_endorsement_strict",
-}  # fmt: skip
+    "TrustedIssuer",
+    "verify_key_binding",
+    "verify_key_revocation",
+    "verify_receipt",
+    "verify_revocation",
+    "verify_registration",
+    "Registration",
+    "verify_status_list",
+    "Verdict",
+    "Check",
+    "VerificationResult",
+    "index_status_lists",
+    "verify_endorsement",
+    "verify_endorsement_strict",
+}
 
 
 EXPECTED_CLIENT_API = {
     # clients
-    "Client", "AsyncClient",
+    "Client",
+    "AsyncClient",
     # what they answer
-    "VerifyItem", "OnlineResult", "OnlineIssuer", "OnlineStatus", "Issued", "Listed", "Pending",
-    "Revoked", "RegistryInfo", "CacheStats",
+    "VerifyItem",
+    "OnlineResult",
+    "OnlineIssuer",
+    "OnlineStatus",
+    "Issued",
+    "Listed",
+    "Pending",
+    "Revoked",
+    "RegistryInfo",
+    "CacheStats",
     # errors
-    "RegistryError", "RegistryUnreachable", "PinMismatch", "RegistryStatementInvalid",
+    "RegistryError",
+    "RegistryUnreachable",
+    "PinMismatch",
+    "RegistryStatementInvalid",
     "PinStoreError",
     # subjects
-    "verification_url", "token_from_url", "qr_png", "qr_svg", "qr_text", "present",
+    "verification_url",
+    "token_from_url",
+    "qr_png",
+    "qr_svg",
+    "qr_text",
+    "present",
     # keys and pins
-    "default_key_path", "load_key", "write_key", "default_pin_store",
-}  # fmt: skip
+    "default_key_path",
+    "load_key",
+    "write_key",
+    "default_pin_store",
+}
 
 
 def test_client_exports_exactly_the_intended_names() -> None:

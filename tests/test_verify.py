@@ -111,14 +111,25 @@ def test_issue_then_verify_is_valid(
     contact: bool,
 ) -> None:
     token = issue(
-        ALICE, "Alice Smith", subject, relationship, purposes,
-        now=NOW, expires=NOW + validity, statement=statement, contact=contact,
-    )  # fmt: skip
+        ALICE,
+        "Alice Smith",
+        subject,
+        relationship,
+        purposes,
+        now=NOW,
+        expires=NOW + validity,
+        statement=statement,
+        contact=contact,
+    )
     purpose = sorted(purposes)[0]
     result = verify_endorsement(
-        token, now=NOW, issuers=trusted_alice(), require_status=False,
-        subject=subject.email, purpose=purpose,
-    )  # fmt: skip
+        token,
+        now=NOW,
+        issuers=trusted_alice(),
+        require_status=False,
+        subject=subject.email,
+        purpose=purpose,
+    )
     assert result.verdict is Verdict.VALID, result.detail
     e = result.endorsement
     assert e is not None
@@ -277,14 +288,24 @@ def test_strict_variant_raises_with_result() -> None:
 
 def test_result_names_every_step_checked() -> None:
     result = verify_endorsement(
-        alice_token(), now=NOW, issuers=trusted_alice(),
+        alice_token(),
+        now=NOW,
+        issuers=trusted_alice(),
         status_lists={(REGISTRY, "list-1"): status_list()},
-        subject="Bob Jones", purpose=EMPLOYMENT,
-    )  # fmt: skip
+        subject="Bob Jones",
+        purpose=EMPLOYMENT,
+    )
     assert result.valid and result.message == Verdict.VALID.sentence
     assert [c.name for c in result.checks] == [
-        "format", "signature", "issuer", "issuer_key", "validity", "subject", "purpose", "status",
-    ]  # fmt: skip
+        "format",
+        "signature",
+        "issuer",
+        "issuer_key",
+        "validity",
+        "subject",
+        "purpose",
+        "status",
+    ]
     assert all(c.passed for c in result.checks)
     assert result.token_hash == token_hash(result.token)
 
@@ -324,9 +345,13 @@ def test_presentation(case: str, expected: Verdict) -> None:
         "garbage": lambda: "presentation-v1.AAAA.BBBB",
     }[case]()
     result = verify_endorsement(
-        token, now=NOW, issuers=trusted_alice(), status_lists={(REGISTRY, "list-1"): status_list()},
-        presentation=pres, nonce=nonce,
-    )  # fmt: skip
+        token,
+        now=NOW,
+        issuers=trusted_alice(),
+        status_lists={(REGISTRY, "list-1"): status_list()},
+        presentation=pres,
+        nonce=nonce,
+    )
     assert result.verdict is expected, result.detail
 
 
@@ -378,9 +403,12 @@ def test_revoked_key_keeps_only_tokens_registered_before() -> None:
 
     def verdict(token: str, registration: Registration | None) -> Verdict:
         return verify_endorsement(
-            token, now=NOW, issuers={ALICE.did: revoked}, status_lists=lists,
+            token,
+            now=NOW,
+            issuers={ALICE.did: revoked},
+            status_lists=lists,
             registration=registration,
-        ).verdict  # fmt: skip
+        ).verdict
 
     assert verdict(before, registered(before, NOW - 50)) is Verdict.VALID
     # A backdated iat alone proves nothing: whoever stole the key can write any iat.

@@ -146,9 +146,15 @@ def issue_in_the_past(registry: str, key: SigningKey, name: str, *, days_ago: in
         slot = answer.json()
         issued_at = now - days_ago * DAY
         token = issue(
-            key, name, BOB, MANAGER, [EMPLOYMENT], now=issued_at, expires=issued_at + DAY,
+            key,
+            name,
+            BOB,
+            MANAGER,
+            [EMPLOYMENT],
+            now=issued_at,
+            expires=issued_at + DAY,
             status=StatusRef(slot["registry"], slot["list_id"], slot["index"]),
-        )  # fmt: skip
+        )
         answer = http.post("/api/v1/endorsements", json={"token": token})
         assert answer.status_code == 201, answer.text
     return token
@@ -201,9 +207,13 @@ def seed(registry: str, data_dir: Path, work_dir: Path) -> Seeded:
         expired = issue_in_the_past(registry, alice, "Alice Smith", days_ago=3)
         mallory, mallory_email = new_endorser(client, data_dir, HOSTILE_NAME)
         bad = client.issue(
-            mallory, HOSTILE_NAME, BOB, Relationship("work", HOSTILE_ROLE, org=HOSTILE_ORG),
-            [EMPLOYMENT], statement=HOSTILE_STATEMENT,
-        )  # fmt: skip
+            mallory,
+            HOSTILE_NAME,
+            BOB,
+            Relationship("work", HOSTILE_ROLE, org=HOSTILE_ORG),
+            [EMPLOYMENT],
+            statement=HOSTILE_STATEMENT,
+        )
     # A verifier of its own, which sees the revocation once the list is republished.
     deadline = time.monotonic() + STATUS_MAX_AGE + 5
     with Client(registry, pin_store=work_dir / "pins.json") as verifier:

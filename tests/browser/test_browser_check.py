@@ -57,9 +57,14 @@ def test_form_is_labelled(seeded: Seeded, open_tab: OpenTab, tmp_path: Path) -> 
     # A menu of the protocol's purposes, and a field for one of the endorser's own.
     options = tab.page.locator("#purpose option")
     assert options.evaluate_all("(os) => os.map((o) => o.value)") == [
-        "", "academic-reference", "character-reference", "employment-reference",
-        "tenancy-reference", "volunteer-reference", "other",
-    ]  # fmt: skip
+        "",
+        "academic-reference",
+        "character-reference",
+        "employment-reference",
+        "tenancy-reference",
+        "volunteer-reference",
+        "other",
+    ]
     expect(tab.page.locator("#purpose-other")).to_be_hidden()
     tab.page.select_option("#purpose", "other")
     expect(tab.page.get_by_label("Other purpose")).to_have_id("purpose-other")

@@ -110,8 +110,12 @@ def test_valid_reference_shows_every_fact(
         named = (reference.token, e.issuer, token_hash(reference.token))
         assert not [r.url for r in tab.requests if any(n in unquote(r.url) for n in named)]
         gets = {urlsplit(r.url).path for r in tab.requests if r.method == "GET"}
-        assert gets <= {"/v", "/static/endorse-check.js", "/static/endorse.css",
-                        "/.well-known/endorse-registry"}, gets  # fmt: skip
+        assert gets <= {
+            "/v",
+            "/static/endorse-check.js",
+            "/static/endorse.css",
+            "/.well-known/endorse-registry",
+        }, gets
         posts = sorted(urlsplit(r.url).path for r in tab.requests if r.method == "POST")
         assert posts == ["/api/v1/qr", "/api/v1/statements", "/api/v1/verify"], posts
     expect(result.locator("#clock-note")).to_be_hidden()

@@ -438,9 +438,14 @@ def _forgeries(alice: Endorser) -> dict[str, Callable[[int], dict[str, str]]]:
     path = "/api/v1/slots"
 
     def signed(
-        t: int, *, key: SigningKey = alice.key, registry: str = REGISTRY_URL,
-        method: str = "POST", target: str = path, body: bytes = b"",
-    ) -> dict[str, str]:  # fmt: skip
+        t: int,
+        *,
+        key: SigningKey = alice.key,
+        registry: str = REGISTRY_URL,
+        method: str = "POST",
+        target: str = path,
+        body: bytes = b"",
+    ) -> dict[str, str]:
         return sign_request(key, registry, method, target, body, now=t, nonce=NONCE)
 
     def without(name: str) -> Callable[[int], dict[str, str]]:
@@ -542,9 +547,14 @@ def test_a_replayed_request_is_401(client: TestClient, alice: Endorser, clock: C
     problem(client.post("/api/v1/slots", headers=headers), 401, "unauthorized")
     # The same nonce, freshly signed at another time: still a replay of the nonce.
     again = sign_request(
-        alice.key, REGISTRY_URL, "POST", "/api/v1/slots", b"", now=clock.now,
+        alice.key,
+        REGISTRY_URL,
+        "POST",
+        "/api/v1/slots",
+        b"",
+        now=clock.now,
         nonce=headers[HEADER_NONCE],
-    )  # fmt: skip
+    )
     problem(client.post("/api/v1/slots", headers=again), 401, "unauthorized")
     # Once outside the window, the old request is stale, whether or not its nonce is kept.
     clock.advance(REQUEST_MAX_SKEW + 1)
@@ -875,35 +885,47 @@ def test_forged_and_confused_endorsements(client: TestClient, alice: Endorser) -
     cases = {
         # Mallory signs a token naming Alice as its issuer.
         "signed_by_another_key": (
-            _signed_under(mallory, genuine, "endorsement"), "bad-signature", "bad_signature"
+            _signed_under(mallory, genuine, "endorsement"),
+            "bad-signature",
+            "bad_signature",
         ),
         # Alice's signature, but made for another type of object.
         "signature_of_another_type": (
-            _signed_under(alice.key, genuine, "revocation"), "bad-signature", "bad_signature"
+            _signed_under(alice.key, genuine, "revocation"),
+            "bad-signature",
+            "bad_signature",
         ),
         # Alice's token with another subject or purpose written in.
         "another_subject": (
             _with_payload(genuine, {**payload, "sub": MALLORY_SUBJECT}),
-            "bad-signature", "bad_signature",
+            "bad-signature",
+            "bad_signature",
         ),
         "another_purpose": (
             _with_payload(genuine, {**payload, "purposes": ["tenancy-reference"]}),
-            "bad-signature", "bad_signature",
+            "bad-signature",
+            "bad_signature",
         ),
         # The same payload in a non-canonical encoding.
         "non_canonical": (
-            _with_payload(genuine, payload, canonical=False), "malformed-token", "malformed"
+            _with_payload(genuine, payload, canonical=False),
+            "malformed-token",
+            "malformed",
         ),
         # An endorsement labelled as another type, and a revocation labelled as an endorsement.
         "relabelled": (_relabelled(genuine, "revocation"), "malformed-token", "malformed"),
         "relabelled_revocation": (
-            _relabelled(alice.revocation("A" * 22), "endorsement"), "malformed-token", "malformed"
+            _relabelled(alice.revocation("A" * 22), "endorsement"),
+            "malformed-token",
+            "malformed",
         ),
         # A version this registry does not speak.
         "unknown_version": (
-            genuine.replace("endorsement-v1.", "endorsement-v2.", 1), "malformed-token", "malformed"
+            genuine.replace("endorsement-v1.", "endorsement-v2.", 1),
+            "malformed-token",
+            "malformed",
         ),
-    }  # fmt: skip
+    }
     for name, (token, slug, verdict) in cases.items():
         r = client.post("/api/v1/endorsements", json={"token": token})
         assert r.status_code == 400, (name, r.text)
@@ -1050,9 +1072,14 @@ def test_an_unbound_issuer_cannot_register(client: TestClient, alice: Endorser) 
     stranger = SigningKey.from_seed(b"\x66" * 32)
     slot = alice.slot()
     token = issue(
-        stranger, "Mallory", BOB, MANAGER, [EMPLOYMENT], now=now(client),
+        stranger,
+        "Mallory",
+        BOB,
+        MANAGER,
+        [EMPLOYMENT],
+        now=now(client),
         status=StatusRef(slot["registry"], slot["list_id"], slot["index"]),
-    )  # fmt: skip
+    )
     problem(client.post("/api/v1/endorsements", json={"token": token}), 403, "issuer-not-bound")
 
 
@@ -1077,8 +1104,9 @@ def test_revocations_by_the_wrong_party(
     )
     problem(
         client.post(f"/api/v1/endorsements/{eid}/revoke", json={"revocation": posing}),
-        400, "bad-signature",
-    )  # fmt: skip
+        400,
+        "bad-signature",
+    )
     # Alice's genuine revocation of another endorsement, sent for this one.
     _, other = alice.issue()
     elsewhere = {"revocation": alice.revocation(other["id"])}
@@ -1180,9 +1208,22 @@ def test_a_batch_over_the_hard_bound_is_also_413(client: TestClient) -> None:
 # --- fuzzing every POST endpoint --------------------------------------------------------------
 
 FIELD_NAMES = [
-    "token", "subject", "purpose", "audience", "presentation", "nonce", "items", "email",
-    "name", "pending", "code", "rotation", "successor_proof", "revocation", "revoked_from",
-]  # fmt: skip
+    "token",
+    "subject",
+    "purpose",
+    "audience",
+    "presentation",
+    "nonce",
+    "items",
+    "email",
+    "name",
+    "pending",
+    "code",
+    "rotation",
+    "successor_proof",
+    "revocation",
+    "revoked_from",
+]
 
 
 def _json_values(pool: list[str]) -> st.SearchStrategy[Any]:

@@ -491,8 +491,9 @@ def test_adversarial_requests_over_the_wire(server: LiveServer, connect: Connect
 
     reg.problem(post(b"{nope"), 400, "malformed-json")
     reg.problem(post(b"[" * 100 + b"]" * 100), 400, "malformed-json")
-    reg.problem(post(b'{"token": "x"}', **{"content-type": "text/plain"}), 415,
-                "unsupported-media-type")  # fmt: skip
+    reg.problem(
+        post(b'{"token": "x"}', **{"content-type": "text/plain"}), 415, "unsupported-media-type"
+    )
     reg.problem(post(b'{"token": "' + b"x" * 200_000 + b'"}'), 413, "payload-too-large")
     reg.problem(post(b" " * 1024 for _ in range(200)), 413, "payload-too-large")
     reg.problem(post(b'{"token": "x", "admin": true}'), 422, "invalid-request")

@@ -249,8 +249,11 @@ def test_expired_code_refused(client: TestClient, outbox: Outbox, clock: Clock) 
     alice = SigningKey.generate()
     pending = register(client, alice, clock).json()
     clock.now = pending["expires_at"]
-    problem(confirm(client, alice, clock, pending["pending"], code_of(outbox.one())), 400,
-            "invalid-code")  # fmt: skip
+    problem(
+        confirm(client, alice, clock, pending["pending"], code_of(outbox.one())),
+        400,
+        "invalid-code",
+    )
 
 
 def test_every_failing_code_gets_the_same_answer(
@@ -309,8 +312,7 @@ def test_answers_do_not_reveal_whether_an_address_or_key_is_registered(
 
     assert shape(fresh) == shape(taken) == shape(again)
     assert fresh.status_code == 202
-    problem(confirm(client, alice, clock, again.json()["pending"], "12345678"), 400,
-            "invalid-code")  # fmt: skip
+    problem(confirm(client, alice, clock, again.json()["pending"], "12345678"), 400, "invalid-code")
 
 
 # --- limits ------------------------------------------------------------------------------
@@ -365,8 +367,7 @@ def test_unsigned_forged_and_replayed_requests_refused(client: TestClient, clock
     problem(post(client, path, body, None, clock.now, headers=stale), 401, "unauthorized")
 
     other_registry = sign_request(alice, "https://other.example", "POST", path, data, now=clock.now)
-    problem(post(client, path, body, None, clock.now, headers=other_registry), 401,
-            "unauthorized")  # fmt: skip
+    problem(post(client, path, body, None, clock.now, headers=other_registry), 401, "unauthorized")
 
     headers = sign_request(alice, REGISTRY_URL, "POST", path, data, now=clock.now)
     tampered = {"email": "mallory@example.com", "name": NAME}
@@ -439,8 +440,9 @@ def test_key_lookup(client: TestClient) -> None:
 # --- rotation ----------------------------------------------------------------------------
 
 
-def rotation_body(old: SigningKey, new: SigningKey, now: int, *, consent: SigningKey | None = None
-                  ) -> dict[str, str]:  # fmt: skip
+def rotation_body(
+    old: SigningKey, new: SigningKey, now: int, *, consent: SigningKey | None = None
+) -> dict[str, str]:
     token = sign(KeyRotation(old.did, new.did, now), old)
     proof = (consent or new).sign(rotation_consent_message(token))
     return {"rotation": token, "successor_proof": b64url_encode(proof)}
@@ -458,8 +460,11 @@ def test_rotation_binds_the_successor_and_keeps_the_old_binding(
     assert set(r.json()) == {"key", "binding"}
     binding = verify_key_binding(r.json()["binding"], registry_key(client), REGISTRY_URL)
     assert (binding.key, binding.email, binding.name, binding.since) == (
-        new.did, EMAIL, NAME, clock.now,
-    )  # fmt: skip
+        new.did,
+        EMAIL,
+        NAME,
+        clock.now,
+    )
 
     state = client.get(f"{BASE}/{old.did}").json()
     assert state == {
@@ -484,8 +489,10 @@ def test_rotation_refusals(client: TestClient, outbox: Outbox, clock: Clock) -> 
     path = f"{BASE}/{old.did}/rotate"
 
     no_consent = rotation_body(old, new, clock.now, consent=old)
-    assert "successor" in problem(post(client, path, no_consent, old, clock.now), 400,
-                                  "bad-request")["detail"]  # fmt: skip
+    assert (
+        "successor"
+        in problem(post(client, path, no_consent, old, clock.now), 400, "bad-request")["detail"]
+    )
     by_new = rotation_body(old, new, clock.now)
     problem(post(client, path, by_new, new, clock.now), 403, "forbidden")
     third = SigningKey.generate()
@@ -497,12 +504,15 @@ def test_rotation_refusals(client: TestClient, outbox: Outbox, clock: Clock) -> 
         "rotation": client.get(f"{BASE}/{old.did}").json()["binding"],
         "successor_proof": "A" * 86,
     }
-    assert "key-rotation" in problem(post(client, path, wrong_type, old, clock.now), 400,
-                                     "malformed")["detail"]  # fmt: skip
+    assert (
+        "key-rotation"
+        in problem(post(client, path, wrong_type, old, clock.now), 400, "malformed")["detail"]
+    )
     unknown = SigningKey.generate()
     body = rotation_body(unknown, new, clock.now)
-    problem(post(client, f"{BASE}/{unknown.did}/rotate", body, unknown, clock.now), 404,
-            "not-found")  # fmt: skip
+    problem(
+        post(client, f"{BASE}/{unknown.did}/rotate", body, unknown, clock.now), 404, "not-found"
+    )
 
     bind(client, outbox, bound, clock)
     taken = rotation_body(old, bound, clock.now)
@@ -513,8 +523,9 @@ def test_rotation_refusals(client: TestClient, outbox: Outbox, clock: Clock) -> 
 # --- revocation --------------------------------------------------------------------------
 
 
-def revocation(key: SigningKey, revoked_from: int, now: int, *, by: SigningKey | None = None
-               ) -> str:  # fmt: skip
+def revocation(
+    key: SigningKey, revoked_from: int, now: int, *, by: SigningKey | None = None
+) -> str:
     signer = by or key
     return sign(KeyRevocation(key.did, revoked_from, signer.did, now), signer)
 
@@ -551,10 +562,14 @@ def test_self_revocation_refusals(client: TestClient, outbox: Outbox, clock: Clo
     problem(send(revocation(alice, clock.now, clock.now, by=mallory)), 400, "bad-request")
     problem(send(revocation(mallory, clock.now, clock.now)), 400, "bad-request")
     problem(send(revocation(alice, clock.now, clock.now), mallory), 403, "forbidden")
-    assert "before" in problem(send(revocation(alice, clock.now - 1, clock.now)), 400,
-                               "malformed")["detail"]  # fmt: skip
-    assert "future" in problem(send(revocation(alice, clock.now + 301, clock.now)), 400,
-                               "malformed")["detail"]  # fmt: skip
+    assert (
+        "before"
+        in problem(send(revocation(alice, clock.now - 1, clock.now)), 400, "malformed")["detail"]
+    )
+    assert (
+        "future"
+        in problem(send(revocation(alice, clock.now + 301, clock.now)), 400, "malformed")["detail"]
+    )
     problem(send("not a token"), 400, "malformed")
     assert "revoked_from" not in client.get(f"{BASE}/{alice.did}").json()
 
@@ -578,8 +593,11 @@ def test_recovery_revokes_with_a_registry_signed_key_revocation(
 
     path = f"{BASE}/{alice.did}/recover/confirm"
     pending = r.json()["pending"]
-    problem(post(client, path, {"pending": pending, "code": wrong(code)}, None, clock.now), 400,
-            "invalid-code")  # fmt: skip
+    problem(
+        post(client, path, {"pending": pending, "code": wrong(code)}, None, clock.now),
+        400,
+        "invalid-code",
+    )
     # A registration confirmation does not accept a recovery code, even signed by the key.
     problem(confirm(client, alice, clock, pending, code), 400, "invalid-code")
 
@@ -591,15 +609,18 @@ def test_recovery_revokes_with_a_registry_signed_key_revocation(
     registry = registry_key(client)
     key_revocation = verify_key_revocation(state["key_revocation"], registry)
     assert (key_revocation.key, key_revocation.by, key_revocation.revoked_from) == (
-        alice.did, registry.did, clock.now,
-    )  # fmt: skip
+        alice.did,
+        registry.did,
+        clock.now,
+    )
     with pytest.raises(BadSignature):
         verify_key_revocation(state["key_revocation"])  # not the key's own: needs the registry
     assert client.get(f"{BASE}/{alice.did}").json() == state
 
     # Used once; and a revoked key's address gets no more mail.
-    problem(post(client, path, {"pending": pending, "code": code}, None, clock.now), 400,
-            "invalid-code")  # fmt: skip
+    problem(
+        post(client, path, {"pending": pending, "code": code}, None, clock.now), 400, "invalid-code"
+    )
     assert client.post(f"{BASE}/{alice.did}/recover", json={}).status_code == 202
     assert outbox.new() == []
 
@@ -637,11 +658,14 @@ def test_recovery_answers_alike_for_unknown_keys(
     unknown = client.post(f"{BASE}/{SigningKey.generate().did}/recover")
     assert outbox.new() == []
     assert (known.status_code, sorted(known.json()), len(known.json()["pending"])) == (
-        unknown.status_code, sorted(unknown.json()), len(unknown.json()["pending"]),
-    )  # fmt: skip
+        unknown.status_code,
+        sorted(unknown.json()),
+        len(unknown.json()["pending"]),
+    )
     problem(client.post(f"{BASE}/not-a-key/recover"), 400, "malformed")
-    problem(client.post(f"{BASE}/{alice.did}/recover", json={"email": EMAIL}), 422,
-            "invalid-request")  # fmt: skip
+    problem(
+        client.post(f"{BASE}/{alice.did}/recover", json={"email": EMAIL}), 422, "invalid-request"
+    )
 
 
 def test_recovery_rate_limited_per_key(client: TestClient, clock: Clock) -> None:

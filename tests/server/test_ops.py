@@ -29,12 +29,16 @@ def test_unknown_route_is_a_problem(client: TestClient) -> None:
 
 
 def test_body_limits(client: TestClient) -> None:
-    big = client.post("/healthz", content=b"[" + b"0," * 40_000 + b"0]",
-                      headers={"content-type": "application/json"})  # fmt: skip
+    big = client.post(
+        "/healthz",
+        content=b"[" + b"0," * 40_000 + b"0]",
+        headers={"content-type": "application/json"},
+    )
     assert big.status_code == 413
     assert big.headers["content-type"] == PROBLEM
-    deep = client.post("/healthz", content=b"[" * 50 + b"]" * 50,
-                       headers={"content-type": "application/json"})  # fmt: skip
+    deep = client.post(
+        "/healthz", content=b"[" * 50 + b"]" * 50, headers={"content-type": "application/json"}
+    )
     assert deep.status_code == 400
     assert "deeper" in deep.json()["detail"]
     bad = client.post("/healthz", content=b"{nope", headers={"content-type": "application/json"})

@@ -179,14 +179,25 @@ def test_valid_token_by_path_renders_the_registrys_verdict(client: TestClient) -
     assert re.fullmatch(rf"Not revoked as of {UTC_TIME}", _text(html, "status"))
     assert re.fullmatch(rf"{UTC_TIME} to {UTC_TIME}", _text(html, "validity"))
     assert set(_rows_shown(html)) == {
-        "endorser", "subject-name", "relationship", "purposes", "validity", "identity",
-        "status", "statement",
-    }  # fmt: skip
+        "endorser",
+        "subject-name",
+        "relationship",
+        "purposes",
+        "validity",
+        "identity",
+        "status",
+        "statement",
+    }
     assert "<dt>Validity period</dt>" in html and "<dt>Valid</dt>" not in html
     checks = _checks(html)
     assert [name for name, _, _ in checks] == [
-        "format", "signature", "issuer", "issuer_key", "validity", "status"
-    ]  # fmt: skip
+        "format",
+        "signature",
+        "issuer",
+        "issuer_key",
+        "validity",
+        "status",
+    ]
     assert all(passed == "true" for _, passed, _ in checks)
     assert ("status", "true", "Revocation checked with this registry: not revoked") in checks
     assert ("signature", "true", "Signature checked by this registry: genuine") in checks
@@ -284,15 +295,18 @@ def test_post_check_expectations(client: TestClient, fields: dict[str, str], ver
     assert _attr(html, "data-verdict") == verdict
     _readable(html)
     failed = [(name, text) for name, passed, text in _checks(html) if passed == "false"]
-    assert failed == {
-        "valid": [],
-        "subject_mismatch": [
-            ("subject", "Candidate checked by this registry: the reference names someone else")
-        ],
-        "purpose_not_allowed": [
-            ("purpose", "Purpose checked by this registry: not agreed by the endorser")
-        ],
-    }[verdict]  # fmt: skip
+    assert (
+        failed
+        == {
+            "valid": [],
+            "subject_mismatch": [
+                ("subject", "Candidate checked by this registry: the reference names someone else")
+            ],
+            "purpose_not_allowed": [
+                ("purpose", "Purpose checked by this registry: not agreed by the endorser")
+            ],
+        }[verdict]
+    )
 
 
 def test_expired_reference_says_when_in_words(client: TestClient, clock: Clock) -> None:
@@ -342,8 +356,11 @@ def test_tampered_token_is_bad_signature(client: TestClient) -> None:
         " have written it."
     )
     assert not re.search(r'id="facts-withheld"[^>]*hidden', html)
-    assert ("signature", "false", "Signature checked by this registry: does not match, so it"
-            " was altered or forged") in _checks(html)  # fmt: skip
+    assert (
+        "signature",
+        "false",
+        "Signature checked by this registry: does not match, so it was altered or forged",
+    ) in _checks(html)
     _readable(html)
     assert re.search(r'<figure id="qr"[^>]*hidden', html)
 
@@ -396,9 +413,12 @@ def test_token_shaped_garbage_is_malformed(client: TestClient) -> None:
         "What this reference says is not shown: it could not be read."
     )
     assert _checks(html) == [
-        ("format", "false", "Reference read by this registry: damaged, incomplete or not a"
-         " reference")
-    ]  # fmt: skip
+        (
+            "format",
+            "false",
+            "Reference read by this registry: damaged, incomplete or not a reference",
+        )
+    ]
     _readable(html)
 
 
@@ -583,8 +603,11 @@ def test_pages_over_the_rate_limit_say_the_registry_is_busy(
     limited = settings.model_copy(update={"limit_verify_per_client": 1})
     with TestClient(create_app(limited, clock=clock), base_url=REGISTRY) as c:
         assert c.post("/api/v1/verify", json={"token": "t"}).status_code == 200
-        r = c.post("/check", content=urlencode({"token": "endorsement-v1.e30.AAAA",
-                                                "subject": "Bob"}), headers=FORM)  # fmt: skip
+        r = c.post(
+            "/check",
+            content=urlencode({"token": "endorsement-v1.e30.AAAA", "subject": "Bob"}),
+            headers=FORM,
+        )
         _headers_ok(r)
         assert r.status_code == 429
         assert r.headers["content-type"] == "text/html; charset=utf-8"
@@ -600,8 +623,9 @@ def test_pages_over_the_rate_limit_say_the_registry_is_busy(
 
 def test_input_error_keeps_what_was_pasted_escaped(client: TestClient) -> None:
     pasted = "<b>my reference</b> & more"
-    code, html = _check(client, token=pasted, subject="<i>Bob</i>", purpose="other",
-                        purpose_other="x-Board")  # fmt: skip
+    code, html = _check(
+        client, token=pasted, subject="<i>Bob</i>", purpose="other", purpose_other="x-Board"
+    )
     assert code == 400
     assert "&lt;b&gt;my reference&lt;/b&gt; &amp; more</textarea>" in html
     assert 'value="&lt;i&gt;Bob&lt;/i&gt;"' in html

@@ -75,8 +75,9 @@ def smtp_settings(settings: Settings, port: int, **overrides: Any) -> Settings:
     )
 
 
-def signed_post(client: TestClient, key: SigningKey, path: str, body: dict[str, Any], now: int
-                ) -> Any:  # fmt: skip
+def signed_post(
+    client: TestClient, key: SigningKey, path: str, body: dict[str, Any], now: int
+) -> Any:
     data = json.dumps(body).encode()
     headers = sign_request(key, REGISTRY_URL, "POST", path, data, now=now)
     return client.post(path, content=data, headers=headers | {"content-type": "application/json"})

@@ -225,12 +225,20 @@ def verify_endorsement(
     ):
         raise InvalidArgument(
             _bad_argument(
-                now=now, clock_skew=clock_skew, max_status_staleness=max_status_staleness,
-                require_status=require_status, issuers=issuers, status_lists=status_lists,
-                subject=subject, purpose=purpose, audience=audience, presentation=presentation,
-                nonce=nonce, registration=registration,
+                now=now,
+                clock_skew=clock_skew,
+                max_status_staleness=max_status_staleness,
+                require_status=require_status,
+                issuers=issuers,
+                status_lists=status_lists,
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+                presentation=presentation,
+                nonce=nonce,
+                registration=registration,
             )
-        )  # fmt: skip
+        )
     checks: list[Check] = []
 
     def done(
@@ -420,11 +428,20 @@ def verify_endorsement_strict(
         InvalidArgument: as :func:`verify_endorsement`.
     """
     return verify_endorsement(
-        token, now=now, issuers=issuers, status_lists=status_lists, subject=subject,
-        purpose=purpose, audience=audience, presentation=presentation, nonce=nonce,
-        registration=registration, clock_skew=clock_skew,
-        max_status_staleness=max_status_staleness, require_status=require_status,
-    ).raise_for_verdict()  # fmt: skip
+        token,
+        now=now,
+        issuers=issuers,
+        status_lists=status_lists,
+        subject=subject,
+        purpose=purpose,
+        audience=audience,
+        presentation=presentation,
+        nonce=nonce,
+        registration=registration,
+        clock_skew=clock_skew,
+        max_status_staleness=max_status_staleness,
+        require_status=require_status,
+    ).raise_for_verdict()
 
 
 _EXPECTED_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {

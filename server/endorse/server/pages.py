@@ -197,8 +197,10 @@ def parse_check_form(body: bytes) -> tuple[CheckForm, CheckInput]:
     form = CheckForm(**fields)
     subject = form.subject.strip(_OUTER_WHITESPACE) or None
     if subject is not None and len(subject) > MAX_SUBJECT_CHARS:
-        raise InputError(f"The candidate's name or e-mail may have at most {MAX_SUBJECT_CHARS}"
-                         " characters.", form=form)  # fmt: skip
+        raise InputError(
+            f"The candidate's name or e-mail may have at most {MAX_SUBJECT_CHARS} characters.",
+            form=form,
+        )
     try:
         purpose = _purpose(form)
         return form, CheckInput(token_from_input(form.token), subject, purpose)
@@ -367,11 +369,25 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
             result.verdict, "What this reference says is not shown: it could not be checked."
         )
         return ResultView(
-            verdict=result.verdict.value, valid=valid, sentence=result.message, facts=False,
-            withheld=withheld, facts_note="", endorser="", subject="", relationship="",
-            purposes="", validity="", identity="", status="", statement=None, checks=checks,
-            receipt=outcome.receipt, qr_svg=qr, qr_missing=qr_missing,
-        )  # fmt: skip
+            verdict=result.verdict.value,
+            valid=valid,
+            sentence=result.message,
+            facts=False,
+            withheld=withheld,
+            facts_note="",
+            endorser="",
+            subject="",
+            relationship="",
+            purposes="",
+            validity="",
+            identity="",
+            status="",
+            statement=None,
+            checks=checks,
+            receipt=outcome.receipt,
+            qr_svg=qr,
+            qr_missing=qr_missing,
+        )
     facts_note = ""
     if issuer is not None and issuer.identity is not None:
         endorser = issuer.name or e.issuer_name

@@ -123,8 +123,13 @@ def _count_qr(ctx: Context, client: str) -> None:
         TooManyRequests: over ``limit_qr_per_client``.
     """
     s = ctx.settings
-    enforce(ctx.limiter, bucket_name("qr", client), s.limit_qr_per_client, s.limit_qr_window,
-            ctx.clock())  # fmt: skip
+    enforce(
+        ctx.limiter,
+        bucket_name("qr", client),
+        s.limit_qr_per_client,
+        s.limit_qr_window,
+        ctx.clock(),
+    )
 
 
 async def _draw_qr(request: Request, url: str, *, inline: bool) -> str | None:
