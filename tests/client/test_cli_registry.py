@@ -25,6 +25,7 @@ from sdk_helpers import CONFIRM_SUBJECT, MAX_AGE, LiveServer, code_from_outbox
 from typer.testing import CliRunner, Result
 
 from endorse.client import cli
+from endorse.client import config as client_config
 from endorse.protocol import SigningKey
 
 runner = CliRunner()
@@ -329,7 +330,7 @@ def test_registry_from_option_environment_or_config_file(
 
     # Nowhere configured: a usage error naming the three places.
     none = run_json("verify", issued["token"], code=2)
-    assert none["error"]["kind"] == "usage"
+    assert none["error"]["kind"] == "config_error"
     for place in ("--registry", "$ENDORSE_REGISTRY", str(endorse_home / "config.toml")):
         assert place in none["error"]["message"]
 
@@ -372,12 +373,12 @@ def test_registry_from_option_environment_or_config_file(
 def test_config_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("ENDORSE_HOME", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    assert cli.config_path() == tmp_path / "xdg" / "endorse" / "config.toml"
+    assert client_config.config_path() == tmp_path / "xdg" / "endorse" / "config.toml"
     monkeypatch.setenv("XDG_CONFIG_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", str(tmp_path / "h"))
-    assert cli.config_path() == tmp_path / "h" / ".config" / "endorse" / "config.toml"
+    assert client_config.config_path() == tmp_path / "h" / ".config" / "endorse" / "config.toml"
     monkeypatch.setenv("ENDORSE_CONFIG", str(tmp_path / "c.toml"))
-    assert cli.config_path() == tmp_path / "c.toml"
+    assert client_config.config_path() == tmp_path / "c.toml"
 
 
 # --- the subject: url, qr, present ------------------------------------------------------------

@@ -3,7 +3,7 @@
 Keys, registration, issuing, listing, revoking and verifying endorsements, and sharing them
 as a verification URL, a QR code or a holder-binding presentation. The registry is chosen by
 ``--registry``, else ``$ENDORSE_REGISTRY``, else ``registry = "…"`` in the config file (see
-:func:`config_path`). Exit codes::
+:func:`endorse.client.config.config_path`). Exit codes::
 
     0  the command succeeded (for ``verify``: the verdict is ``valid``)
     1  the token was verified and is not valid (the verdict and reason are printed)
@@ -28,7 +28,6 @@ import os
 import re
 import sys
 import time
-import tomllib
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -40,6 +39,7 @@ import typer
 
 from endorse.client import keystore
 from endorse.client.client import Client
+from endorse.client.config import CONFIG_ENV, REGISTRY_ENV, RegistryChoice, choose_registry
 from endorse.client.errors import (
     PinMismatch,
     RegistryError,
@@ -51,7 +51,7 @@ from endorse.client.pins import default_pin_store
 from endorse.client.share import present, qr_png, qr_svg, qr_text, token_from_url, verification_url
 from endorse.protocol.errors import EndorseError
 from endorse.protocol.issue import issue as issue_token
-from endorse.protocol.keys import PublicKey, SigningKey
+from endorse.protocol.keys import SigningKey
 from endorse.protocol.objects import (
     Endorsement,
     KeyBinding,
@@ -279,115 +279,11 @@ def _verdict_exit(verdict: Verdict) -> int:
     return EXIT_USAGE if verdict is Verdict.MALFORMED else EXIT_VERDICT
 
 
-# --- the registry: --registry, $ENDORSE_REGISTRY or the config file --------------------------
-
-REGISTRY_ENV = "ENDORSE_REGISTRY"
-"""Environment variable naming the default registry (below ``--registry``)."""
-CONFIG_ENV = "ENDORSE_CONFIG"
-"""Environment variable naming the config file, instead of its default place."""
-MAX_CONFIG_BYTES = 65536
-_CONFIG_KEYS = ("registry", "registry_key")
-
-
-def config_path() -> Path:
-    """The config file: ``$ENDORSE_CONFIG``, else ``$ENDORSE_HOME/config.toml``, else
-    ``${XDG_CONFIG_HOME:-~/.config}/endorse/config.toml``. It is TOML with two keys::
-
-        registry = "https://registry.example"
-        registry_key = "did:key:z6Mk…"   # optional: pin that registry's key yourself
-    """
-    explicit = os.environ.get(CONFIG_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    home = os.environ.get(keystore.HOME_ENV)
-    if home:
-        return Path(home).expanduser() / "config.toml"
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    # As for the data directory: the XDG spec says a relative path must be ignored.
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
-    return base / "endorse" / "config.toml"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Config:
-    """The config file's settings, checked: a registry id and that registry's pinned key."""
-
-    registry: str | None = None
-    registry_key: str | None = None
-
-
-def read_config(path: Path) -> Config:
-    """Read and check the config file; a missing file is an empty config unless it was named
-    by ``$ENDORSE_CONFIG``. Every problem is a usage error naming the file."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        if os.environ.get(CONFIG_ENV):
-            _usage_error(f"{path}: no such config file (named by ${CONFIG_ENV})")
-        return Config()
-    except OSError as e:
-        _usage_error(f"{path}: cannot read the config file: {e.strerror or type(e).__name__}")
-    if len(data) > MAX_CONFIG_BYTES:
-        _usage_error(f"{path}: too large for a config file")
-    try:
-        table = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        _usage_error(f"{path}: not a TOML file: {e}")
-    unknown = sorted(set(table) - set(_CONFIG_KEYS))
-    if unknown:
-        _usage_error(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(_CONFIG_KEYS)})")
-    values = {}
-    for name in _CONFIG_KEYS:
-        value = table.get(name)
-        if value is not None and type(value) is not str:
-            _usage_error(f"{path}: {name} must be a string")
-        values[name] = value
-    registry, key = values["registry"], values["registry_key"]
-    if key is not None and registry is None:
-        _usage_error(f"{path}: registry_key pins the key of the registry set by registry")
-    with _errors(f"{path}: "):
-        checked = None if registry is None else check_registry(registry, "registry")
-    with _errors(f"{path}: registry_key: "):
-        return Config(checked, None if key is None else PublicKey.from_did(key).did)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RegistryChoice:
-    """The registry a command talks to, and its key when pinned by option or config."""
-
-    url: str
-    key: str | None
-
-
-def choose_registry(option: str | None, key_option: str | None) -> RegistryChoice:
-    """``--registry``, else ``$ENDORSE_REGISTRY``, else the config file's ``registry``.
-
-    The config file's ``registry_key`` pins the key of the registry it names (whichever way
-    that registry was chosen); ``--registry-key`` pins the key of the chosen one.
-    """
-    path = config_path()
-    config = read_config(path)
-    env = os.environ.get(REGISTRY_ENV)
-    if option is not None:
-        url, source = option, "--registry"
-    elif env is not None:
-        if not env:
-            _usage_error(f"${REGISTRY_ENV} is set but empty")
-        url, source = env, f"${REGISTRY_ENV}"
-    elif config.registry is not None:
-        url, source = config.registry, str(path)
-    else:
-        _usage_error(
-            "no registry configured: pass --registry URL, set $ENDORSE_REGISTRY, or write"
-            f' registry = "URL" in {path}'
-        )
-    with _errors(f"{source}: "):
-        url = check_registry(url, "registry")
-    if key_option is not None:
-        with _errors("--registry-key: "):
-            return RegistryChoice(url, PublicKey.from_did(key_option).did)
-    return RegistryChoice(url, config.registry_key if config.registry == url else None)
+def _registry_choice(option: str | None, key_option: str | None) -> RegistryChoice:
+    """The registry chosen by option, environment or config file; a problem is exit 2."""
+    with _errors():
+        choice = choose_registry(option, key_option)
+    return choice
 
 
 @contextlib.contextmanager
@@ -550,7 +446,7 @@ def key_rotate(
 ) -> None:
     """Rotate your key: the registry binds the successor to your identity; what the old key
     issued stays valid, and it issues nothing more."""
-    choice = choose_registry(registry, registry_key)
+    choice = _registry_choice(registry, registry_key)
     old_key, new_key = _load_key(key), _load_key(new)
     if old_key.did == new_key.did:
         _usage_error("--new: the successor must be another key than the one rotated")
@@ -584,7 +480,7 @@ def key_revoke(
 ) -> None:
     """Revoke your key from now on (it was lost or compromised). What it registered before
     stays valid; it can issue nothing more."""
-    choice = choose_registry(registry, registry_key)
+    choice = _registry_choice(registry, registry_key)
     signing_key = _load_key(key)
     if not yes:
         _usage_error(f"revoking {signing_key.did} cannot be undone: pass --yes to confirm")
@@ -631,7 +527,7 @@ def register_command(
     as_json: JsonOption = False,
 ) -> None:
     """Ask the registry to bind your key to your e-mail address; a code is e-mailed to it."""
-    choice = choose_registry(registry, registry_key)
+    choice = _registry_choice(registry, registry_key)
     signing_key = _load_key(key)
     with _connected(choice) as client:
         pending = client.register(signing_key, email, _nfc(name))
@@ -668,7 +564,7 @@ def confirm_command(
     as_json: JsonOption = False,
 ) -> None:
     """Return the e-mailed code: the registry binds your key to your verified e-mail."""
-    choice = choose_registry(registry, registry_key)
+    choice = _registry_choice(registry, registry_key)
     signing_key = _load_key(key)
     with _connected(choice) as client:
         binding = client.confirm(signing_key, pending, code.strip())
@@ -822,7 +718,7 @@ def issue_command(
             " verifiers cannot learn if you withdraw it."
         )
         return
-    choice = choose_registry(registry, registry_key)  # a usage error before any prompt
+    choice = _registry_choice(registry, registry_key)  # a usage error before any prompt
     signing_key = _load_key(key)
     with _connected(choice) as client:
         issued = client.issue(
@@ -875,7 +771,7 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """List every endorsement your key registered, oldest first, withdrawn ones included."""
-    choice = choose_registry(registry, registry_key)
+    choice = _registry_choice(registry, registry_key)
     signing_key = _load_key(key)
     with _connected(choice) as client:
         listed = client.list(signing_key)
@@ -936,7 +832,7 @@ def revoke_command(
 ) -> None:
     """Withdraw an endorsement. The registry records it at once; every verifier sees it
     within the status list's max-age."""
-    choice = choose_registry(registry, registry_key)
+    choice = _registry_choice(registry, registry_key)
     target = _token_arg(endorsement)
     signing_key = _load_key(key)
     with _connected(choice) as client:
@@ -1074,7 +970,7 @@ def verify_command(
                 "--file verifies offline-first at the registry: no TOKEN_OR_URL, --online,"
                 " --presentation or --issuer with it"
             )
-        choice = choose_registry(registry, registry_key)
+        choice = _registry_choice(registry, registry_key)
         _verify_file(file, choice, as_json, subject, purpose, audience)
     if token is None:
         _usage_error("give a TOKEN_OR_URL (or --file FILE)")
@@ -1096,7 +992,7 @@ def verify_command(
         )
         _show_result(result, as_json, pinned=trusted.key)
         raise typer.Exit(_verdict_exit(result.verdict))
-    choice = choose_registry(registry, registry_key)
+    choice = _registry_choice(registry, registry_key)
     text = _token_arg(token)
     with _connected(choice) as client:
         if online:
@@ -1313,7 +1209,7 @@ def _link(token: str, registry: str | None) -> str:
     with _errors():
         status = decode_unverified(token, Endorsement).object.status
     if status is None:
-        url = choose_registry(registry, None).url
+        url = _registry_choice(registry, None).url
     else:
         url = status.registry
         if registry is not None:

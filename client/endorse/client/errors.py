@@ -10,7 +10,8 @@ request, or answered something that cannot be trusted; they never stand for a ve
     ├── PinMismatch                   the registry's key is not the key pinned for it
     ├── RegistryStatementInvalid      an answer that does not verify under the pinned key,
     │                                 or is not the well-formed answer the API promises
-    └── PinStoreError                 the file of pinned registry keys cannot be used
+    ├── PinStoreError                 the file of pinned registry keys cannot be used
+    └── ConfigError                   no registry is configured, or the config is malformed
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from endorse.protocol.errors import EndorseError
 
 __all__ = [
+    "ConfigError",
     "PinMismatch",
     "PinStoreError",
     "RegistryError",
@@ -84,3 +86,8 @@ class RegistryStatementInvalid(EndorseError):
 
 class PinStoreError(EndorseError):
     """The file of pinned registry keys is unreadable, malformed, or cannot be written."""
+
+
+class ConfigError(EndorseError):
+    """No registry is configured, or a setting (the config file, ``$ENDORSE_REGISTRY``, an
+    option naming a registry or its key) is malformed; the message says which."""
