@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from endorse.client import cli, keystore
+from endorse.client import _clock, cli, keystore
+from endorse.client.cli import _output
 from endorse.protocol import (
     KeyFileError,
     Relationship,
@@ -437,7 +439,7 @@ def test_expired_token(key_file: tuple[Path, str], monkeypatch: pytest.MonkeyPat
     path, did = key_file
     # Issued in 2020 (the protocol refuses nbf before iat, so the clock is moved back),
     # valid from and until dates that are in the past now.
-    monkeypatch.setattr(cli, "_now", lambda: int(datetime(2020, 1, 1, tzinfo=UTC).timestamp()))
+    monkeypatch.setattr(_clock, "now", lambda: int(datetime(2020, 1, 1, tzinfo=UTC).timestamp()))
     token = issue_token(path, "--not-before", "2020-01-02", "--expires", "2020-06-30T12:00:00Z")
     monkeypatch.undo()
     code, doc = verify_json(token, "--issuer", did)
@@ -655,7 +657,7 @@ def test_unicode_names_are_normalized_to_nfc(key_file: tuple[Path, str]) -> None
 
 
 def test_terminal_escapes_are_neutralized() -> None:
-    assert cli._safe("a\x1b[31mb\u202ec\x9bd\ne") == "a\\u001b[31mb\\u202ec\\u009bd\ne"
+    assert _output.safe("a\x1b[31mb\u202ec\x9bd\ne") == "a\\u001b[31mb\\u202ec\\u009bd\ne"
 
 
 # --- the installed entry point -------------------------------------------------------------
@@ -728,3 +730,237 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert unreadable.returncode == 2
     assert unreadable.stderr.startswith("endorse: error: ")
     assert "Traceback" not in unreadable.stderr
+
+
+# --- the entry point: click's own errors, Ctrl-C, broken pipes ------------------------------
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the console script's entry point in-process: its status, stdout and stderr."""
+    with pytest.raises(SystemExit) as exited:
+        cli.main(list(args))
+    out, err = capsys.readouterr()
+    code = exited.value.code
+    assert isinstance(code, int), code
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "--json", "--bogus"], "No such option: --bogus"),
+        (["issue", "--json", "--name", "Alice"], "Missing option '--subject'"),
+        (["demo", "--json", "--port", "0"], "Invalid value for '--port'"),
+        (["key", "new", "--json", "--out"], "Option '--out' requires an argument"),
+    ],
+    ids=["unknown_option", "missing_option", "out_of_range", "missing_value"],
+)
+def test_click_usage_errors_print_the_json_error_document(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run_main(capsys, *args)
+    assert code == 2
+    doc = json.loads(out)  # exactly one document
+    assert doc["error"]["kind"] == "usage"
+    assert doc["error"]["exit_code"] == 2
+    assert message in doc["error"]["message"]
+    assert f"Error: {message}" in err
+    assert "Traceback" not in err
+
+
+def test_click_usage_errors_without_json_print_only_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_main(capsys, "verify", "--bogus")
+    assert (code, out) == (2, "")
+    assert "Try 'endorse verify --help' for help." in err
+    # After "--", "--json" is an argument (here: a reason), not the option.
+    code, out, err = run_main(capsys, "revoke", "--bogus", "--", "--json")
+    assert (code, out) == (2, "")
+
+
+def test_help_still_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "--help")
+    assert code == 0 and out.startswith("Usage: endorse [OPTIONS] COMMAND")
+    code, out, _ = run_main(capsys, "verify", "--help")
+    assert code == 0 and out.startswith("Usage: endorse verify [OPTIONS] [TOKEN_OR_URL]")
+    code, out, err = run_main(capsys)  # no command: the help, as a usage error
+    assert code == 2 and "Commands:" in out + err
+
+
+def test_the_entry_point_keeps_each_commands_status(
+    capsys: pytest.CaptureFixture[str], key_file: tuple[Path, str]
+) -> None:
+    path, did = key_file
+    token = issue_token(path)
+    capsys.readouterr()
+    code, out, _ = run_main(capsys, "verify", token, "--issuer", did, "--json")
+    assert (code, json.loads(out)["verdict"]) == (0, "valid")
+    code, out, _ = run_main(capsys, "verify", token, "--issuer", did, "--purpose", "x-other")
+    assert code == 1 and out.startswith("✗ purpose_not_allowed")
+
+
+def test_ctrl_c_exits_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from endorse.client.cli import verifying
+
+    def interrupted(token: str) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verifying, "token_arg", interrupted)
+    code, out, err = run_main(capsys, "verify", "x", "--issuer", SigningKey.generate().did)
+    assert (code, out) == (130, "")
+    assert "Traceback" not in err
+
+
+def test_a_pipe_broken_where_the_status_is_unknown_exits_141(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from endorse.client.cli import verifying
+
+    def broken(token: str) -> str:
+        raise BrokenPipeError
+
+    monkeypatch.setattr(verifying, "token_arg", broken)
+    code, _, err = run_main(capsys, "verify", "x", "--issuer", SigningKey.generate().did)
+    assert code == 141
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["valid", "bad_signature"])
+def test_stdout_closed_early_keeps_the_verdicts_status(
+    tmp_path: Path, key_file: tuple[Path, str], tampered: bool
+) -> None:
+    path, did = key_file
+    token = issue_token(path)
+    if tampered:
+        token = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    env = {**os.environ, "ENDORSE_HOME": str(tmp_path / "home")}
+    for _ in range(3):  # the reader is gone before the first line, every time
+        process = subprocess.Popen(
+            [endorse_executable(), "verify", token, "--issuer", did],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # like `| head -c0`: nobody reads what the verdict prints
+        errors = process.stderr.read().decode()
+        process.stderr.close()
+        assert process.wait(timeout=60) == (1 if tampered else 0), errors
+        assert errors == ""  # no "Exception ignored … BrokenPipeError"
+
+
+# --- endorse qr: the terminal's width, image files ------------------------------------------
+
+
+def test_terminal_qr_fits_or_says_how_to_get_an_image() -> None:
+    url = "http://127.0.0.1:45678/v#endorsement-v1." + "a" * 850  # a demo link's length
+    lines = _output.terminal_qr(url, columns=200)
+    width = max(len(line) for line in lines)
+    assert width == 109  # version 21 at level L (101 modules) and the 4-module quiet zone
+    assert len(lines) == 55  # two modules per character row
+    assert set("".join(lines)) <= set("█▀▄ ")
+    assert _output.terminal_qr(url, columns=109) == lines
+    (note,) = _output.terminal_qr(url, columns=108)
+    assert "109 columns wide and this terminal 108" in note
+    assert "endorse qr --png FILE" in note
+    short = _output.terminal_qr("http://127.0.0.1:1/v#x", columns=80)
+    assert len(short) > 1 and max(map(len, short)) <= 80
+
+
+def test_qr_in_a_narrow_terminal_prints_one_line_instead(key_file: tuple[Path, str]) -> None:
+    path, _ = key_file
+    token = issue_token(path)
+    args = ("qr", token, "--registry", "http://127.0.0.1:9")
+    narrow = run(*args, env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    note, link = narrow.stdout.splitlines()
+    assert "endorse qr --png FILE" in note and "this terminal 80" in note
+    assert link.startswith("http://127.0.0.1:9/v#endorsement-v1.")
+    wide = run(*args, env={"COLUMNS": "300"})
+    assert wide.exit_code == 0, wide.output
+    *code, link = wide.stdout.splitlines()
+    assert len(code) > 20 and "▀" in wide.stdout
+    assert max(map(len, code)) <= 300
+
+
+def test_qr_image_never_overwrites_nor_follows_a_symlink(
+    key_file: tuple[Path, str], tmp_path: Path
+) -> None:
+    path, _ = key_file
+    token = issue_token(path)
+    registry = ("--registry", "http://127.0.0.1:9")
+
+    made = run("qr", token, *registry, "--png", str(tmp_path / "new.png"))
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "new.png").read_bytes().startswith(b"\x89PNG")
+    assert stat.S_IMODE((tmp_path / "new.png").stat().st_mode) == 0o644 & ~current_umask()
+
+    existing = tmp_path / "existing.svg"
+    existing.write_text("precious")
+    refused = run("qr", token, *registry, "--svg", str(existing))
+    assert "already exists; pass --force" in one_line_error(refused)
+    assert existing.read_text() == "precious"
+    forced = run("qr", token, *registry, "--svg", str(existing), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert existing.read_text().startswith("<svg")
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "planted.png"
+    link.symlink_to(victim)
+    for extra in ([], ["--force"]):
+        result = run("qr", token, *registry, "--png", str(link), *extra)
+        one_line_error(result)
+        assert victim.read_text() == "precious", extra
+    dangling = tmp_path / "dangling.png"
+    dangling.symlink_to(tmp_path / "nowhere.png")
+    for extra in ([], ["--force"]):
+        one_line_error(run("qr", token, *registry, "--png", str(dangling), *extra))
+        assert not (tmp_path / "nowhere.png").exists()
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# --- registry verbs refusing before any network or key ---------------------------------------
+
+
+def test_revoke_refuses_a_malformed_id_plainly(key_file: tuple[Path, str]) -> None:
+    path, _ = key_file
+    result = run("revoke", "--key", str(path), "--registry", "http://127.0.0.1:9", "--", "-bad")
+    line = one_line_error(result)
+    assert "'-bad' is not an endorsement id or token" in line
+    assert "Expected" not in line and "regex" not in line
+
+
+def test_key_revoke_without_yes_refuses_before_asking_for_a_passphrase(tmp_path: Path) -> None:
+    path = tmp_path / "enc.pem"
+    made = run("key", "new", "--out", str(path), "--passphrase", input="s3cret\ns3cret\n")
+    assert made.exit_code == 0, made.output
+    result = run("key", "revoke", "--key", str(path), "--registry", "http://127.0.0.1:9", input="")
+    line = one_line_error(result)
+    assert "pass --yes to confirm" in line
+    assert "Passphrase" not in result.output
+
+
+def test_timeout_bounds_the_wait_for_a_silent_registry(key_file: tuple[Path, str]) -> None:
+    path, _ = key_file
+    token = issue_token(path)
+    with socket.socket() as silent:  # accepts connections (the kernel does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        result = run("verify", token, "--registry", url, "--timeout", "0.5", "--json")
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["error"]["kind"] == "registry_unreachable"
+    assert elapsed < 5, elapsed
+    too_small = run("verify", token, "--registry", url, "--timeout", "0")
+    assert too_small.exit_code == 2

@@ -3,6 +3,7 @@ and nothing left behind (no registry process, no temporary directory) however it
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import queue
@@ -95,7 +96,10 @@ def assert_story(out: str) -> None:
     assert "UNEXPECTED" not in out
 
 
-def test_demo_tells_the_whole_story(registries: list[demo.DemoRegistry], home: Path) -> None:
+def test_demo_tells_the_whole_story(
+    registries: list[demo.DemoRegistry], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for the QR code of Bob's link
     result = invoke()
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -108,6 +112,7 @@ def test_demo_tells_the_whole_story(registries: list[demo.DemoRegistry], home: P
     token = token_from_url(url)
     assert token != url and token.count(".") == 2
     assert "▀" in out or "▄" in out, "no QR code was printed"
+    assert "endorse qr --png" not in out
     assert result.stderr == ""
     assert_all_gone(registries)
     assert not home.exists(), "the demo wrote into the user's ENDORSE_HOME"
@@ -180,6 +185,12 @@ def test_without_the_server_extra_one_line_says_what_to_install(
     assert result.stdout == ""
     assert registries == []
 
+    as_json = invoke("--json")
+    assert as_json.exit_code == 2, as_json.output
+    error = json.loads(as_json.stdout)["error"]
+    assert error["kind"] == "server_extra_missing" and error["exit_code"] == 2
+    assert "fastapi" in error["message"]
+
 
 def test_a_port_in_use_is_refused_clearly(registries: list[demo.DemoRegistry]) -> None:
     with socket.socket() as taken:
@@ -188,7 +199,63 @@ def test_a_port_in_use_is_refused_clearly(registries: list[demo.DemoRegistry]) -
         port = taken.getsockname()[1]
         result = invoke("--port", str(port))
     assert result.exit_code == 2, result.output
-    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert f"port {port} is in use" in result.stderr
+    assert registries  # refused when binding: no registry process was started
+    assert all(r.process is None and r.directory is None for r in registries)
+
+
+class _Ready(http.server.BaseHTTPRequestHandler):
+    """Another registry, as far as /readyz can tell."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_port_another_registry_serves_is_refused(registries: list[demo.DemoRegistry]) -> None:
+    # Another registry (here: anything answering /readyz) on the port: the demo must not
+    # take it for its own, tell its story against it and fail later with exit 3.
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ready)
+    thread = threading.Thread(target=other.serve_forever)
+    thread.start()
+    try:
+        port = other.server_address[1]
+        result = invoke("--port", str(port), "--json")
+    finally:
+        other.shutdown()
+        other.server_close()
+        thread.join()
+    assert result.exit_code == 2, result.output
+    assert f"port {port} is in use" in result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert (error["kind"], error["exit_code"]) == ("port_in_use", 2)
+    assert f"port {port} is in use" in error["message"]
+
+
+def test_a_registry_that_dies_once_ready_is_not_used(
+    registries: list[demo.DemoRegistry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = "print('ready, then gone')"
+    monkeypatch.setattr(
+        demo.DemoRegistry, "_command", lambda self, fd: [sys.executable, "-c", script]
+    )
+
+    def answered_then_died(self: demo.DemoRegistry) -> bool:
+        assert self.process is not None
+        self.process.wait()
+        return True
+
+    monkeypatch.setattr(demo.DemoRegistry, "_wait_ready", answered_then_died)
+    result = invoke("--json")
+    assert result.exit_code == 3, result.output
+    error = json.loads(result.stdout)["error"]
+    assert (error["kind"], error["exit_code"]) == ("demo_error", 3)
+    assert "it exited (0)" in error["message"] and "ready, then gone" in error["message"]
     assert_all_gone(registries)
 
 
@@ -196,7 +263,9 @@ def test_a_registry_that_cannot_start_shows_its_log(
     registries: list[demo.DemoRegistry], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = "import sys; print('cannot open the database: disk on fire'); sys.exit(1)"
-    monkeypatch.setattr(demo.DemoRegistry, "_command", lambda self: [sys.executable, "-c", script])
+    monkeypatch.setattr(
+        demo.DemoRegistry, "_command", lambda self, fd: [sys.executable, "-c", script]
+    )
     result = invoke()
     assert result.exit_code == 3, result.output
     assert "did not become ready" in result.stderr
@@ -205,11 +274,14 @@ def test_a_registry_that_cannot_start_shows_its_log(
 
 
 def test_the_console_script_runs_the_demo(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     done = subprocess.run(
-        [_endorse(), "demo"], capture_output=True, text=True, timeout=120, check=False
+        [_endorse(), "demo"], capture_output=True, text=True, timeout=120, check=False, env=env
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert_story(done.stdout)
+    # Not a terminal: 80 columns are assumed, too narrow for the code of a link this long.
+    assert "this terminal 80: widen it, or write the code as an image" in done.stdout
     started = STARTED.search(done.stdout)
     assert started is not None, done.stdout
     assert_gone(int(started.group(2)), Path(started.group(3)))
@@ -281,3 +353,38 @@ def test_keep_serving_until_ctrl_c(tmp_path: Path) -> None:
     with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
         probe.connect(("127.0.0.1", port))
     assert_gone(int(started.group(2)), directory)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_keep_serving_until_the_terminal_closes(signum: signal.Signals) -> None:
+    # The registry runs in a session of its own, so the terminal's SIGHUP reaches only the
+    # demo: it must stop its registry and remove its files, as for Ctrl-C.
+    process = subprocess.Popen(
+        [_endorse(), "demo", "--keep-serving"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None and process.stderr is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()])
+    reader.start()
+    try:
+        out = "".join(_lines(lines, "Press Ctrl-C"))
+        started = STARTED.search(out)
+        assert started is not None, out
+        pid, directory = int(started.group(2)), Path(started.group(3))
+        os.killpg(pid, 0)  # running
+        assert directory.is_dir()
+        process.send_signal(signum)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        errors = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+    assert errors == ""
+    assert_gone(pid, directory)

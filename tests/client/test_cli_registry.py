@@ -24,7 +24,7 @@ from live import free_port  # tests/server, put on sys.path by sdk_helpers
 from sdk_helpers import CONFIRM_SUBJECT, MAX_AGE, LiveServer, code_from_outbox
 from typer.testing import CliRunner, Result
 
-from endorse.client import cli
+from endorse.client import cli, qr_text
 from endorse.client import config as client_config
 from endorse.protocol import SigningKey
 
@@ -384,7 +384,9 @@ def test_config_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 # --- the subject: url, qr, present ------------------------------------------------------------
 
 
-def test_url_qr_and_present(configured: LiveServer, tmp_path: Path) -> None:
+def test_url_qr_and_present(
+    configured: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = new_endorser(configured, tmp_path)
     bob = tmp_path / "bob.pem"
     bob_did = run_json("key", "new", "--out", str(bob))["key"]
@@ -396,11 +398,12 @@ def test_url_qr_and_present(configured: LiveServer, tmp_path: Path) -> None:
     assert configured.url in elsewhere.stderr
     assert run_json("url", "garbage", code=2)["error"]["kind"] == "malformed_token"
 
+    monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough for the code
     text = run("qr", issued["url"]).stdout
     assert "█" in text or "▀" in text or "▄" in text
     assert text.splitlines()[-1] == issued["url"]
     assert "\x1b" not in text
-    assert run_json("qr", issued["token"])["qr"] == cli.qr_text(issued["url"])
+    assert run_json("qr", issued["token"])["qr"] == qr_text(issued["url"])
     png, svg = tmp_path / "bob.png", tmp_path / "bob.svg"
     assert run_json("qr", issued["token"], "--png", str(png)) == {
         "url": issued["url"],

@@ -12,13 +12,15 @@
 
 Errors are the protocol's :class:`~endorse.protocol.EndorseError` tree; registry failures
 (:class:`RegistryError`, :class:`RegistryUnreachable`, :class:`PinMismatch`,
-:class:`RegistryStatementInvalid`) are never verdicts.
+:class:`RegistryStatementInvalid`) are never verdicts; :class:`ConfigError` is a malformed or
+missing registry setting (option, environment or config file).
 """
 
 from endorse.client.aclient import AsyncClient
 from endorse.client.cache import CacheStats
 from endorse.client.client import Client
 from endorse.client.errors import (
+    ConfigError,
     PinMismatch,
     PinStoreError,
     RegistryError,
@@ -51,6 +53,7 @@ __all__ = [
     "AsyncClient",
     "CacheStats",
     "Client",
+    "ConfigError",
     "Issued",
     "Listed",
     "OnlineIssuer",

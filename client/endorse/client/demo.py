@@ -5,7 +5,7 @@ would) on a loopback port, with a temporary SQLite database and the outbox maile
 the story through the SDK: Alice registers her key (the code is read from the registry's
 outbox) and endorses Bob; a recruiter checks the reference; a forger and two misusers are
 caught; Alice withdraws it and the recruiter sees it. Whatever happens (an error, Ctrl-C,
-SIGTERM), the registry is stopped and its temporary directory removed::
+SIGTERM, SIGHUP, SIGQUIT), the registry is stopped and its temporary directory removed::
 
     from endorse.client import demo
 
@@ -18,8 +18,8 @@ the registry process can start. :func:`missing_server_modules` says what is miss
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -41,9 +41,18 @@ from typing import Any
 
 import httpx
 
+from endorse.client.cli._output import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REGISTRY,
+    EXIT_USAGE,
+    EXIT_VERDICT,
+    error_document,
+    json_document,
+    terminal_qr,
+)
 from endorse.client.client import Client
 from endorse.client.models import Issued
-from endorse.client.share import qr_text
 from endorse.protocol import (
     Relationship,
     SigningKey,
@@ -67,12 +76,6 @@ __all__ = [
     "missing_server_modules",
     "tell",
 ]
-
-EXIT_OK = 0
-EXIT_VERDICT = 1
-EXIT_USAGE = 2
-EXIT_REGISTRY = 3
-EXIT_INTERRUPTED = 130
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
@@ -116,12 +119,32 @@ def missing_server_modules() -> list[str]:
     return [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
 
 
-def _free_port() -> int:
-    """A TCP port nothing listens on right now (the kernel's pick, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
+def _listen(port: int | None) -> socket.socket:
+    """A listening TCP socket on ``HOST``, at ``port`` or (None) one the kernel picks.
+
+    The demo binds it and hands it to the registry process (``serve --fd``): no other
+    process can take the port between the choice and the start, and whatever answers there
+    is the demo's own registry.
+
+    Raises:
+        PortInUse: ``port`` is taken.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # As servers do: a port left in TIME_WAIT by the last run may be bound again (Linux
+        # still refuses a port another socket listens on).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, port or 0))
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"port {port} is in use on {HOST}; choose another with --port"
+                " (or leave it out to use a free one)"
+            ) from None
+        raise DemoError(f"cannot listen on {HOST}:{port or 0}: {e.strerror or e}") from None
+    return sock
 
 
 # --- the registry process ------------------------------------------------------------------
@@ -130,13 +153,13 @@ def _free_port() -> int:
 class DemoRegistry:
     """A registry process of the demo's own, in a temporary directory it removes when stopped.
 
-    ``port`` None picks a free loopback port (the registry's id names its port, so the port
-    is chosen before the server starts; another pick is tried if it is taken meanwhile).
+    ``port`` None picks a free loopback port. The demo binds the socket itself and the
+    registry serves on it (its id names its port, which is known once the socket is bound).
 
     Raises (:meth:`start`):
         PortInUse: the ``port`` asked for is taken.
-        DemoError: the registry did not become ready within ``START_TIMEOUT`` seconds; the
-            message carries the tail of its log.
+        DemoError: the registry did not become ready within ``START_TIMEOUT`` seconds, or
+            exited; the message carries the tail of its log.
     """
 
     def __init__(self, port: int | None = None) -> None:
@@ -176,8 +199,8 @@ class DemoRegistry:
             return "(no server log)"
         return "\n".join(text.splitlines()[-LOG_TAIL_LINES:]) or "(the server log is empty)"
 
-    def _command(self) -> list[str]:
-        serve = ["serve", "--host", HOST, "--port", str(self.port), "--workers", "1"]
+    def _command(self, fd: int) -> list[str]:
+        serve = ["serve", "--fd", str(fd), "--workers", "1"]
         return [sys.executable, "-m", "endorse.server", *serve]
 
     def _env(self) -> dict[str, str]:
@@ -197,45 +220,41 @@ class DemoRegistry:
         return env
 
     def start(self) -> DemoRegistry:
-        self.directory = Path(tempfile.mkdtemp(prefix="endorse-demo-"))
-        for attempt in range(3):
-            self.port = self.requested_port or _free_port()
+        sock = _listen(self.requested_port)
+        try:
+            self.port = sock.getsockname()[1]
+            self.directory = Path(tempfile.mkdtemp(prefix="endorse-demo-"))
             with self.log_path.open("ab") as log:
-                mark = log.tell()
                 self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-                    self._command(),
+                    self._command(sock.fileno()),
                     cwd=self.directory,
                     env=self._env(),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
+                    pass_fds=(sock.fileno(),),
                     # Its own process group: a Ctrl-C in the terminal reaches the demo only,
                     # which then stops the registry itself, in order.
                     start_new_session=True,
                 )
-            if self._wait_ready():
-                return self
-            self._terminate()
-            in_use = "address already in use" in self._log_since(mark).lower()
-            if in_use and self.requested_port is not None:
-                raise PortInUse(
-                    f"port {self.port} on {HOST} is in use; choose another with --port"
-                    " (or leave it out to use a free one)"
-                )
-            if not in_use or attempt == 2:
-                break
+        finally:
+            # The registry holds the socket now; were it to die, connections must be
+            # refused, not queue on a copy kept here.
+            sock.close()
+        # Ready, and still running: a registry that answered once and then died would only
+        # fail later, with a misleading error.
+        if self._wait_ready() and self.running():
+            return self
+        code = self.process.poll()
+        why = f"it exited ({code})" if code is not None else f"waited {START_TIMEOUT:.0f} s"
         raise DemoError(
-            f"the demo's registry did not become ready at {self.url} (waited up to"
-            f" {START_TIMEOUT:.0f} s); the end of its log:\n{self.log_tail()}"
+            f"the demo's registry did not become ready at {self.url} ({why}); the end of its"
+            f" log:\n{self.log_tail()}"
         )
 
-    def _log_since(self, offset: int) -> str:
-        try:
-            return self.log_path.read_bytes()[offset:].decode(errors="replace")
-        except OSError:
-            return ""
-
     def _wait_ready(self) -> bool:
+        """Whether ``/readyz`` answered 200 (only the registry started here can answer: it
+        serves the socket the demo bound) while the process was running."""
         assert self.process is not None
         deadline = time.monotonic() + START_TIMEOUT
         with httpx.Client(timeout=2.0) as client:
@@ -447,7 +466,8 @@ def tell(registry: DemoRegistry, say: Callable[[str], None], *, keep_serving: bo
         with Client(registry.url, pin_store=pins) as recruiter:
             check(recruiter, "3. A recruiter opens Bob's link for a job:", Verdict.VALID, token)
             say("   Bob's link as a QR code:")
-            say(qr_text(issued.url).rstrip("\n"))
+            for line in terminal_qr(issued.url):
+                say(line)
             say("")
             title = "4. A forger changes one byte (Bob's start year 2019 becomes 2009)"
             title += " and keeps Alice's signature:"
@@ -484,9 +504,15 @@ def tell(registry: DemoRegistry, say: Callable[[str], None], *, keep_serving: bo
 # --- the command ---------------------------------------------------------------------------
 
 
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+"""Signals treated as Ctrl-C while the demo runs: a ``kill``, the terminal closing (SIGHUP
+reaches the demo only: its registry runs in a session of its own), and Ctrl-\\."""
+
+
 @contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM as Ctrl-C while the demo runs, so its registry is stopped either way."""
+def _signals_interrupt() -> Iterator[None]:
+    """Treat ``TERMINATING_SIGNALS`` as Ctrl-C while the demo runs, so its registry is
+    stopped and its directory removed however the demo is ended."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
@@ -494,29 +520,33 @@ def _sigterm_interrupts() -> Iterator[None]:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in TERMINATING_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _serve(registry: DemoRegistry, story: Story, say: Callable[[str], None]) -> None:
-    """Keep the registry running until Ctrl-C (or SIGTERM).
+    """Keep the registry running until Ctrl-C (or one of ``TERMINATING_SIGNALS``).
 
     Raises:
         DemoError: the registry stopped by itself.
     """
-    say("")
-    say(f"The registry keeps running at {registry.url}; open these links in a browser:")
-    say(f"  valid:   {story.kept_url}")
-    say(f"  revoked: {story.url}")
-    say("Press Ctrl-C to stop it.")
     try:
+        # Inside the try: a Ctrl-C right after the prompt below is a stop, not a failure.
+        say("")
+        say(f"The registry keeps running at {registry.url}; open these links in a browser:")
+        say(f"  valid:   {story.kept_url}")
+        say(f"  revoked: {story.url}")
+        say("Press Ctrl-C to stop it.")
         while registry.running():
             time.sleep(0.2)
     except KeyboardInterrupt:
-        say("Stopping the registry.")
+        # After SIGHUP the terminal may be gone: the registry is stopped all the same.
+        with contextlib.suppress(OSError):
+            say("Stopping the registry.")
         return
     raise DemoError(
         f"the demo's registry stopped by itself; the end of its log:\n{registry.log_tail()}"
@@ -533,25 +563,34 @@ def main(
 ) -> int:
     """Run the demo; answer the exit status: 0 every verdict as expected, 1 some verdict not,
     2 bad usage (the ``server`` extra is missing, ``port`` is taken), 3 the registry failed,
-    130 interrupted before the story ended.
+    130 interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT) before the story ended.
 
-    ``out`` gets the story (with ``as_json``: one JSON document, and nothing else), ``err``
-    the errors (and, with ``as_json``, what ``--keep-serving`` says).
+    ``out`` gets the story (with ``as_json``: one JSON document, and nothing else: on a
+    failure the CLI's error document), ``err`` the errors (and, with ``as_json``, what
+    ``--keep-serving`` says).
     """
+
+    def fail(code: int, kind: str, message: str) -> int:
+        err(f"endorse: error: {message}")
+        if as_json:
+            out(json_document(error_document(kind, message, code)))
+        return code
+
     missing = missing_server_modules()
     if missing:
-        err(
-            f"endorse: error: the demo runs a registry, which needs the server extra"
-            f" (missing: {', '.join(missing)}): {INSTALL_HINT}"
+        return fail(
+            EXIT_USAGE,
+            "server_extra_missing",
+            f"the demo runs a registry, which needs the server extra"
+            f" (missing: {', '.join(missing)}): {INSTALL_HINT}",
         )
-        return EXIT_USAGE
 
     def quiet(_: str) -> None:
         pass
 
     say = quiet if as_json else out
     try:
-        with _sigterm_interrupts(), DemoRegistry(port) as registry:
+        with _signals_interrupt(), DemoRegistry(port) as registry:
             say(
                 f"Started a registry of the demo's own at {registry.url} (process"
                 f" {registry.pid}), its database and mail outbox in {registry.directory}."
@@ -566,7 +605,7 @@ def main(
                     f"the demo's registry failed: {e}; the end of its log:\n{registry.log_tail()}"
                 ) from e
             if as_json:
-                out(json.dumps(story.to_json(), indent=2, ensure_ascii=False))
+                out(json_document(story.to_json()))
             else:
                 say("")
                 say(
@@ -578,12 +617,15 @@ def main(
                 _serve(registry, story, err if as_json else say)
         say("The demo's registry is stopped and its files removed.")
     except KeyboardInterrupt:
-        err("endorse: demo interrupted; its registry is stopped and its files removed")
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            return fail(
+                EXIT_INTERRUPTED,
+                "interrupted",
+                "demo interrupted; its registry is stopped and its files removed",
+            )
         return EXIT_INTERRUPTED
     except PortInUse as e:
-        err(f"endorse: error: {e}")
-        return EXIT_USAGE
+        return fail(EXIT_USAGE, "port_in_use", str(e))
     except DemoError as e:
-        err(f"endorse: error: {e}")
-        return EXIT_REGISTRY
+        return fail(EXIT_REGISTRY, "demo_error", str(e))
     return EXIT_OK if story.ok else EXIT_VERDICT

@@ -76,11 +76,12 @@ def token_from_url(text: str) -> str:
     return text
 
 
-def _qr(url: str) -> segno.QRCode:
+def _qr(url: str, error: str = "m") -> segno.QRCode:
+    """Medium error correction by default: a printed or photographed image survives some
+    damage. (segno still raises the level when that costs no size.)"""
     if type(url) is not str or not url:
         raise InvalidArgument("a QR code is made of a non-empty str")
-    # Medium error correction: a printed or photographed code survives some damage.
-    return segno.make(url, error="m", micro=False)
+    return segno.make(url, error=error, micro=False)
 
 
 def qr_png(url: str, *, scale: int = 4) -> bytes:
@@ -107,13 +108,16 @@ def qr_svg(url: str, *, scale: int = 4) -> str:
 
 def qr_text(url: str) -> str:
     """A QR code of ``url`` for a terminal: Unicode half blocks, two modules per character
-    row, light modules drawn (for a dark terminal background), no escape sequences.
+    row (segno's most compact terminal form), light modules drawn (for a dark terminal
+    background), no escape sequences. Low error correction: a screen is not damaged, and
+    each level up makes the code wider. A verification URL of ~880 characters is still
+    109 columns wide (a terminal that narrow needs an image instead: :func:`qr_png`).
 
     Raises:
         InvalidArgument: ``url`` is not a non-empty str.
     """
     out = io.StringIO()
-    _qr(url).terminal(out=out, compact=True)
+    _qr(url, error="l").terminal(out=out, compact=True)
     return out.getvalue()
 
 

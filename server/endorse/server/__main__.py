@@ -19,6 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="migrate the database, then run the registry")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--fd",
+        type=int,
+        help="serve on this inherited, already bound listening socket (instead of --host and"
+        " --port): whoever bound it knows for certain which process answers there",
+    )
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--database-url")
     serve.add_argument("--dev", action="store_true")
@@ -67,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             factory=True,
             host=args.host,
             port=args.port,
+            fd=args.fd,
             workers=args.workers,
             log_config=logging_config(args.log_level, unsafe_dev=args.dev),
             log_level=args.log_level,

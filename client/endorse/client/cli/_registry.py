@@ -1,0 +1,86 @@
+"""The registry a command talks to: the ``--registry`` options, the choice, the client."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+
+from endorse.client.cli._output import (
+    echo_err,
+    reported,
+)
+from endorse.client.client import Client
+from endorse.client.config import CONFIG_ENV, REGISTRY_ENV, RegistryChoice, choose_registry
+from endorse.client.pins import default_pin_store
+
+
+def registry_choice(option: str | None, key_option: str | None) -> RegistryChoice:
+    """The registry chosen by option, environment or config file; a problem is exit 2."""
+    with reported():
+        choice = choose_registry(option, key_option)
+    return choice
+
+
+@contextlib.contextmanager
+def connected(choice: RegistryChoice, timeout: float) -> Iterator[Client]:
+    """A client of the chosen registry; SDK errors become exit statuses (see :func:`reported`).
+
+    On first contact (trust on first use) the key the registry presented, now pinned, is
+    shown on stderr, so the user can compare it with what the registry's operator publishes.
+    ``timeout`` bounds each request (see ``TimeoutOption``).
+    """
+    with reported():
+        client = Client(choice.url, registry_key=choice.key, timeout=timeout, retries=RETRIES)
+    try:
+        with reported():
+            yield client
+    finally:
+        if client.first_contact:
+            echo_err(
+                f"endorse: first contact with {client.registry}: trusting its key"
+                f" {client.registry_key} (pinned in {default_pin_store()}; a change of key"
+                " will be refused)"
+            )
+        client.close()
+
+
+_REGISTRY_HELP = (
+    f"The registry's URL; default: ${REGISTRY_ENV}, else registry in the config file"
+    f" (${CONFIG_ENV}, else $ENDORSE_HOME/config.toml, else"
+    " ${XDG_CONFIG_HOME:-~/.config}/endorse/config.toml)."
+)
+RegistryOption = Annotated[
+    str | None,
+    typer.Option("--registry", metavar="URL", help=_REGISTRY_HELP, show_default=False),
+]
+RegistryKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-key",
+        metavar="DID",
+        help="Pin the registry's did:key (else registry_key in the config file, else trust"
+        " on first use).",
+        show_default=False,
+    ),
+]
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds a registry verb waits for each answer of the registry: a person is waiting, and a
+registry that answers at all answers well within it."""
+RETRIES = 1
+"""Retries of an idempotent request (a read) after a network failure: one, so a registry
+that does not answer is reported after about twice ``--timeout``, not three times."""
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.1,
+        max=600.0,
+        help="How long to wait for each answer of the registry (a read is tried twice)"
+        " before giving up with exit status 3.",
+    ),
+]

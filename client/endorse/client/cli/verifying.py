@@ -1,0 +1,400 @@
+"""``endorse inspect|verify``: decoding a token, and verifying references."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from endorse.client import _clock
+from endorse.client.cli._input import (
+    STDIN,
+    TOKEN_OR_URL_HELP,
+    read_token,
+    token_arg,
+)
+from endorse.client.cli._output import (
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VERDICT,
+    JsonOption,
+    echo,
+    echo_err,
+    json_aware,
+    json_document,
+    reported,
+    usage_error,
+    verdict_exit,
+    when,
+)
+from endorse.client.cli._registry import (
+    DEFAULT_TIMEOUT,
+    RegistryKeyOption,
+    RegistryOption,
+    TimeoutOption,
+    connected,
+    registry_choice,
+)
+from endorse.client.config import RegistryChoice
+from endorse.client.models import OnlineResult
+from endorse.client.share import token_from_url
+from endorse.protocol.errors import EndorseError
+from endorse.protocol.objects import (
+    Endorsement,
+    check_purpose,
+)
+from endorse.protocol.token import inspect as inspect_token
+from endorse.protocol.trust import TrustedIssuer
+from endorse.protocol.verdicts import Verdict
+from endorse.protocol.verify import VerificationResult, verify_endorsement
+
+# --- endorse inspect -----------------------------------------------------------------------
+
+_TOKEN_HELP = "The token, or - to read it from stdin."  # noqa: S105 - help text
+
+
+@json_aware
+def inspect_command(
+    token: Annotated[str, typer.Argument(help=_TOKEN_HELP, metavar="TOKEN")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Decode a token of any type WITHOUT checking its signature."""
+    text = read_token(token)
+    try:
+        decoded = inspect_token(text)
+    except EndorseError as e:
+        if as_json:
+            doc = {"verified": False, "type": None, "payload": None}
+            echo(json_document({**doc, "verdict": Verdict.MALFORMED.value, "detail": str(e)}))
+        else:
+            echo(f"✗ {Verdict.MALFORMED.value} — {Verdict.MALFORMED.sentence}")
+            echo(f"  detail        {e}")
+        raise typer.Exit(EXIT_USAGE) from None
+    payload = json.loads(decoded.payload)
+    if as_json:
+        echo(json_document({"verified": False, "type": decoded.object.TYPE, "payload": payload}))
+        return
+    echo_err(f"UNVERIFIED — signature not checked ({decoded.object.TYPE} token)")
+    echo(json_document(payload))
+
+
+# --- endorse verify ------------------------------------------------------------------------
+
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""The largest file of tokens ``verify --file`` reads (about 30,000 tokens of 2 KiB)."""
+BATCH = 100
+"""Tokens per ``verify_many`` call in ``verify --file``: the progress bar's step (the
+client's caches are shared across calls, so each fact is still fetched once)."""
+
+
+@json_aware
+def verify_command(
+    token: Annotated[
+        str | None,
+        typer.Argument(help=TOKEN_OR_URL_HELP, metavar="TOKEN_OR_URL", show_default=False),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="Verify every token or URL in FILE (one a line; blank and # lines skipped;"
+            " - reads stdin): one line per token.",
+        ),
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject", metavar="WHO", help="Who presents it: their name, e-mail or handle."
+        ),
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", metavar="PURPOSE", help="What you will use the reference for."),
+    ] = None,
+    audience: Annotated[
+        str | None,
+        typer.Option("--audience", metavar="AUDIENCE", help="Your own audience identifier."),
+    ] = None,
+    presentation: Annotated[
+        str | None,
+        typer.Option(
+            "--presentation",
+            metavar="TOKEN",
+            help="The subject's holder-binding proof (endorse present) over --nonce.",
+        ),
+    ] = None,
+    nonce: Annotated[
+        str | None,
+        typer.Option("--nonce", metavar="NONCE", help="The nonce you gave the subject."),
+    ] = None,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online", help="Ask the registry's verification API and check its signed receipt."
+        ),
+    ] = False,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--issuer",
+            metavar="DID",
+            help="Verify offline against this endorser key alone (no registry: revocation"
+            " is not checked).",
+        ),
+    ] = None,
+    registry: RegistryOption = None,
+    registry_key: RegistryKeyOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify a reference: the signature, the scope you give, the issuer's verified identity
+    and whether it was withdrawn (offline-first: the registry is asked for facts only)."""
+    if (presentation is None) != (nonce is None):
+        usage_error("--presentation and --nonce go together")
+    if purpose is not None:
+        with reported("--purpose: "):
+            check_purpose(purpose)
+    if file is not None:
+        if token is not None or online or presentation is not None or issuer is not None:
+            usage_error(
+                "--file verifies offline-first at the registry: no TOKEN_OR_URL, --online,"
+                " --presentation or --issuer with it"
+            )
+        choice = registry_choice(registry, registry_key)
+        _verify_file(file, choice, timeout, as_json, subject, purpose, audience)
+    if token is None:
+        usage_error("give a TOKEN_OR_URL (or --file FILE)")
+    if issuer is not None:
+        if online or registry is not None or registry_key is not None:
+            usage_error("--issuer verifies offline: drop --online, --registry, --registry-key")
+        with reported("--issuer: "):
+            trusted = TrustedIssuer.pinned(issuer)
+        result = verify_endorsement(
+            token_arg(token),
+            now=_clock.now(),
+            issuers={trusted.key: trusted},
+            subject=subject,
+            purpose=purpose,
+            audience=audience,
+            presentation=presentation,
+            nonce=nonce,
+            require_status=False,
+        )
+        _show_result(result, as_json, pinned=trusted.key)
+        raise typer.Exit(verdict_exit(result.verdict))
+    choice = registry_choice(registry, registry_key)
+    text = token_arg(token)
+    with connected(choice, timeout) as client:
+        if online:
+            answer = client.verify_online(
+                text,
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+                presentation=presentation,
+                nonce=nonce,
+            )
+        else:
+            result = client.verify(
+                text,
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+                presentation=presentation,
+                nonce=nonce,
+            )
+    if online:
+        _show_online(answer, as_json)
+        raise typer.Exit(verdict_exit(answer.verdict))
+    _show_result(result, as_json, pinned=None)
+    raise typer.Exit(verdict_exit(result.verdict))
+
+
+def _verify_file(
+    file: Path,
+    choice: RegistryChoice,
+    timeout: float,
+    as_json: bool,
+    subject: str | None,
+    purpose: str | None,
+    audience: str | None,
+) -> NoReturn:
+    """``verify --file``: one line per token, all with the same expectations; exit 0 when
+    all are valid, else 1."""
+    lines = _read_token_lines(file)
+    if not lines:
+        usage_error(f"{file}: no tokens in it")
+    results: list[VerificationResult] = []
+    with connected(choice, timeout) as client, _progress(len(lines)) as advance:
+        for i in range(0, len(lines), BATCH):
+            chunk = [t for _, t in lines[i : i + BATCH]]
+            results += client.verify_many(
+                chunk, subject=subject, purpose=purpose, audience=audience
+            )
+            advance(len(chunk))
+    valid = sum(r.valid for r in results)
+    if as_json:
+        docs = [{"line": n, **_result_json(r)} for (n, _), r in zip(lines, results, strict=True)]
+        echo(json_document({"total": len(results), "valid": valid, "results": docs}))
+    else:
+        for (n, _), r in zip(lines, results, strict=True):
+            echo(f"line {n}: {'✓' if r.valid else '✗'} {r.verdict.value} — {r.message}")
+        echo_err(f"{len(results)} tokens: {valid} valid, {len(results) - valid} not valid")
+    raise typer.Exit(EXIT_OK if valid == len(results) else EXIT_VERDICT)
+
+
+def _read_token_lines(file: Path) -> list[tuple[int, str]]:
+    """The tokens of a file (or stdin for ``-``) with their line numbers, URLs unwrapped."""
+    try:
+        if str(file) == STDIN:
+            data = typer.get_binary_stream("stdin").read(MAX_FILE_BYTES + 1)
+        else:
+            with file.open("rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        usage_error(f"{file}: cannot read: {e.strerror or type(e).__name__}")
+    if len(data) > MAX_FILE_BYTES:
+        usage_error(f"{file}: larger than {MAX_FILE_BYTES} bytes; split it")
+    text = data.decode("utf-8", errors="replace")  # a bad byte makes its token malformed
+    return [
+        (n, token_from_url(line))
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; else nothing (logs stay clean)."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    with typer.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _show_result(result: VerificationResult, as_json: bool, *, pinned: str | None) -> None:
+    if as_json:
+        echo(json_document(_result_json(result)))
+    else:
+        _print_result(result, pinned)
+
+
+def _show_online(answer: OnlineResult, as_json: bool) -> None:
+    receipt = answer.receipt
+    if as_json:
+        echo(
+            json_document(
+                {
+                    "verdict": answer.verdict.value,
+                    "valid": answer.valid,
+                    "message": answer.message,
+                    "detail": answer.detail,
+                    "checks": [c._asdict() for c in answer.checks],
+                    "claims": answer.claims,
+                    "issuer": None if answer.issuer is None else dataclasses.asdict(answer.issuer),
+                    "status": None if answer.status is None else dataclasses.asdict(answer.status),
+                    "checked_at": answer.checked_at,
+                    "receipt": {
+                        "registry": receipt.registry,
+                        "token_hash": receipt.token_hash,
+                        "verdict": receipt.verdict,
+                        "checked_at": receipt.checked_at,
+                    },
+                    "receipt_token": answer.receipt_token,
+                }
+            )
+        )
+        return
+    echo(f"{'✓' if answer.valid else '✗'} {answer.verdict.value} — {answer.message}")
+    if answer.issuer is not None:
+        who = answer.issuer.name or "?"
+        email = f" <{answer.issuer.email}>" if answer.issuer.email else " (identity unknown)"
+        echo(f"  issuer        {who}{email}, key {answer.issuer.key}")
+    echo(f"  detail        {answer.detail}")
+    failed = next((c for c in answer.checks if not c.passed), None)
+    if failed is not None and failed.detail != answer.detail:
+        echo(f"  failed check  {failed.name}: {failed.detail}")
+    echo(
+        f"  receipt       signed by {receipt.registry} at {when(receipt.checked_at)}"
+        f" (token hash {receipt.token_hash})"
+    )
+
+
+def _result_json(result: VerificationResult) -> dict[str, Any]:
+    e = result.endorsement
+    return {
+        "verdict": result.verdict.value,
+        "valid": result.valid,
+        "message": result.message,
+        "detail": result.detail,
+        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+        "claims": None if e is None else e.to_payload(),
+        "issuer": None if result.issuer is None else dataclasses.asdict(result.issuer),
+        "revocation_checked": result.revocation_checked,
+        "checked_at": result.checked_at,
+        "token_hash": result.token_hash,
+    }
+
+
+def _print_result(result: VerificationResult, pinned: str | None) -> None:
+    """The verdict line, then the claims and what was checked; ``pinned`` is the key given
+    with ``--issuer`` (offline), None when the registry vouched for the issuer."""
+    mark = "✓" if result.valid else "✗"
+    echo(f"{mark} {result.verdict.value} — {result.message}")
+    e = result.endorsement
+    if e is not None:
+        _print_claims(e, pinned, None if pinned is not None else result.issuer)
+    echo(f"  detail        {result.detail}")
+    failed = next((c for c in result.checks if not c.passed), None)
+    if failed is not None and failed.detail != result.detail:
+        echo(f"  failed check  {failed.name}: {failed.detail}")
+    if e is None:
+        return
+    if result.verdict is Verdict.UNKNOWN_ISSUER and pinned is not None:
+        echo(f"note: signed by {e.issuer}, not by the --issuer key {pinned}")
+    if e.status is None:
+        echo("note: revocation could not be checked: the token carries no status entry")
+    elif result.revocation_checked:
+        echo(f"  revocation    checked: status list {e.status.list_id} of {e.status.registry}")
+    else:
+        why = "this offline check does not fetch it" if pinned else "no fresh copy could be had"
+        echo(
+            f"note: revocation status lives at {e.status.registry} (list {e.status.list_id}); {why}"
+        )
+
+
+def _print_claims(e: Endorsement, pinned: str | None, vouched: TrustedIssuer | None) -> None:
+    """The claims; ``vouched`` is the issuer as the registry knows it (its verified identity)."""
+    mark = " (the pinned --issuer key)" if e.issuer == pinned else ""
+    echo(f"  issuer        {e.issuer_name} <{e.issuer}>{mark}")
+    if vouched is not None and vouched.identity is not None:
+        since = "" if vouched.since is None else f" since {when(vouched.since)}"
+        echo(f"  identity      {vouched.identity}, verified by {vouched.registry}{since}")
+    s = e.subject
+    ids = ", ".join(x for x in (s.email, s.handle) if x is not None)
+    echo(f"  subject       {s.name}" + (f" ({ids})" if ids else ""))
+    if s.key is not None:
+        echo(f"  subject key   {s.key}")
+    r = e.relationship
+    rel = f"{r.role} — {r.context}" + (f", {r.org}" if r.org else "")
+    if r.start or r.end:
+        rel += f", {r.start or '…'}..{r.end or '…'}"
+    echo(f"  relationship  {rel}")
+    echo(f"  purposes      {', '.join(e.purposes)}")
+    if e.audience is not None:
+        echo(f"  audience      {e.audience}")
+    echo(f"  in force      {when(e.not_before)} .. {when(e.expires)}")
+    echo(f"  issued        {when(e.issued_at)}")
+    echo(f"  contact       {'yes, the endorser may be contacted' if e.contact else 'no'}")
+    if e.statement is not None:
+        echo("  statement     " + e.statement.replace("\n", "\n                "))
