@@ -19,8 +19,7 @@ import pytest
 from fake_registry import REGISTRY_KEY, URL, FakeRegistry
 from sdk_helpers import Blocking, live_registry, new_endorser
 
-import endorse.client.aclient
-import endorse.client.client
+import endorse.client._clock
 from endorse.client import AsyncClient, Client, RegistryUnreachable
 from endorse.protocol import Relationship, SigningKey, Subject, Verdict
 from endorse.protocol.objects import MAX_STATUS_LIST_AGE
@@ -48,8 +47,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock()
-    monkeypatch.setattr(endorse.client.client, "_now", c.now)
-    monkeypatch.setattr(endorse.client.aclient, "_now", c.now)
+    monkeypatch.setattr(endorse.client._clock, "now", c.now)
     return c
 
 

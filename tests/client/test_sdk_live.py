@@ -68,9 +68,7 @@ def test_first_contact_pins_the_registry_key(registry: LiveServer, connect: Any)
     assert again.first_contact is False
 
 
-def test_register_issue_verify_list(
-    registry: LiveServer, connect: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_register_issue_verify_list(registry: LiveServer, connect: Any, tmp_path: Path) -> None:
     client = connect(registry.url)
     alice = new_endorser(client, registry)
     issued = issue_one(client, alice, audience="acme-hr", statement="A fine colleague.")
@@ -122,13 +120,56 @@ def test_register_issue_verify_list(
     assert verifier.verify_online("nonsense").verdict is Verdict.MALFORMED
 
     # The endorser lists what it issued (every page), signatures checked; the key may come
-    # from its (encrypted) key file.
+    # from its (encrypted) key file, opened with the passphrase the client was given.
     more = [issue_one(client, alice) for _ in range(2)]
     key_file = write_key(alice, tmp_path / "alice.pem", passphrase=b"correct horse")
-    monkeypatch.setenv("ENDORSE_PASSPHRASE", "correct horse")
-    listed = client.list(key_file)
+    listed = connect(registry.url, key_passphrase=lambda: b"correct horse").list(key_file)
     assert sorted(x.id for x in listed) == sorted([issued.id] + [m.id for m in more])
     assert all(x.endorsement.issuer == alice.did and not x.revoked for x in listed)
+
+
+class LosesFirstRegistration(Counting):
+    """Sends every request on, but loses the first answer to ``POST /api/v1/endorsements``
+    on its way back (the registry did register the token)."""
+
+    lost = 0
+
+    def _losing(self, request: httpx.Request) -> bool:
+        registering = request.method == "POST" and request.url.path == "/api/v1/endorsements"
+        if registering and not self.lost:
+            self.lost += 1
+            return True
+        return False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if self._losing(request):
+            response.read()
+            response.close()
+            raise httpx.ReadError("connection reset", request=request)
+        return response
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if self._losing(request):
+            await response.aread()
+            await response.aclose()
+            raise httpx.ReadError("connection reset", request=request)
+        return response
+
+
+def test_a_registration_whose_answer_was_lost_is_retried(
+    registry: LiveServer, connect: Any
+) -> None:
+    count = LosesFirstRegistration()
+    client = connect(registry.url, count=count)
+    alice = new_endorser(client, registry)
+    issued = issue_one(client, alice)  # registered; the retry answered the same record
+    assert count.lost == 1
+    assert count.requests.count(("POST", "/api/v1/endorsements")) == 2
+    assert count.requests.count(("POST", "/api/v1/slots")) == 1  # one slot, not two
+    assert [x.id for x in client.list(alice)] == [issued.id]
+    assert connect(registry.url).verify(issued.token).valid
 
 
 def test_revocation_is_seen_within_max_age(registry: LiveServer, connect: Any) -> None:

@@ -405,6 +405,72 @@ def test_tampered_cache_files_are_dropped(connect: Any, fake: FakeRegistry, tmp_
     assert result.issuer.identity == "alice@example.com"
 
 
+def revoked_then_tampered(connect: Any, fake: FakeRegistry, cache: Path) -> tuple[str, Path]:
+    """A token of a key revoked 30 s ago, verified once with a disk cache; then its issuer
+    file rewritten to drop the (signed) key revocation and re-date its (unsigned) fetch."""
+    now = fake.now()
+    fake.bind(ALICE, revoked_from=now - 30)
+    token = fake.token(ALICE)
+    assert pinned(connect, fake, cache_dir=cache).verify(token).verdict is (
+        Verdict.ISSUER_KEY_REVOKED
+    )
+    (path,) = cache.rglob("issuers/*.json")
+    document = json.loads(path.read_text())
+    document.update(key_revocation=None, fetched_at=now - 1, fresh_until=now + 86_000)
+    path.write_text(json.dumps(document))
+    return token, path
+
+
+def test_the_cache_directory_is_private(connect: Any, fake: FakeRegistry, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert pinned(connect, fake, cache_dir=cache).verify(fake.token(ALICE)).valid
+    (root,) = cache.iterdir()
+    directories = [cache, root, *(p for p in root.rglob("*") if p.is_dir())]
+    assert len(directories) == 5  # the cache's, the registry's, one per kind of fact
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in directories)
+    files = list(root.rglob("*.json"))
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    # A registry directory made wider (by an older client's umask, a careless copy) is
+    # narrowed when it is opened again.
+    root.chmod(0o775)
+    (root / "issuers").chmod(0o777)
+    assert pinned(connect, fake, cache_dir=cache).verify(fake.token(ALICE)).valid
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / "issuers").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("how", ["group-writable", "symlink"])
+def test_cache_files_others_could_write_are_not_read(
+    connect: Any, fake: FakeRegistry, tmp_path: Path, how: str
+) -> None:
+    # The cache is trusted as the pin store is (see endorse.client.cache): what is not
+    # signed in it (a key state's dates, whether a key revocation came with it) is believed
+    # only from a private file of this user's own.
+    cache = tmp_path / "cache"
+    token, path = revoked_then_tampered(connect, fake, cache)
+    if how == "group-writable":
+        path.chmod(0o660)
+    else:
+        elsewhere = tmp_path / "planted.json"
+        path.rename(elsewhere)
+        path.symlink_to(elsewhere)
+    fake.override = offline
+    with pytest.raises(RegistryUnreachable):  # no key state: never "valid"
+        pinned(connect, fake, cache_dir=cache).verify(token)
+    assert not path.exists() and not path.is_symlink()  # dropped
+
+
+def test_a_key_state_from_disk_is_asked_again_once_reachable(
+    connect: Any, fake: FakeRegistry, tmp_path: Path
+) -> None:
+    # Even an altered private file only stands while the registry cannot be asked.
+    cache = tmp_path / "cache"
+    token, _ = revoked_then_tampered(connect, fake, cache)
+    result = pinned(connect, fake, cache_dir=cache).verify(token)
+    assert result.verdict is Verdict.ISSUER_KEY_REVOKED
+    assert fake.count("/api/v1/identities/") == 2
+
+
 def test_disk_cache_is_bounded(connect: Any, fake: FakeRegistry, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     fake.bind(CAROL)

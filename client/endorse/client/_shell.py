@@ -3,7 +3,6 @@ reading an answer within bounds, and the client's construction checks."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,27 +20,46 @@ from endorse.protocol import InvalidArgument, SigningKey
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 """The most a registry answer may hold (a page of 100 tokens is well under 1 MiB)."""
 MAX_CONCURRENT = 16
-"""Requests of one batch the async client has in flight at once."""
+"""Requests the async client has in flight at once."""
+MAX_SHARED_ANSWERS = 256
+"""Answers to GETs the async client keeps to share with calls that asked just before they
+landed (only such calls are answered with them)."""
+INLINE_BATCH = 64
+"""The most tokens the async client verifies on its event loop; a larger batch is verified in
+its worker thread (about 0.1 ms of CPU a token: 10,000 would hold the loop for a second)."""
 USER_AGENT = "endorse-client/1"
 
 KeySource = SigningKey | Path
 """An endorser key: a :class:`SigningKey`, or the path of a PKCS#8 PEM key file (encrypted
-files are opened with the passphrase in ``ENDORSE_PASSPHRASE``)."""
+files are opened with the passphrase the client was given, ``key_passphrase``; the SDK never
+reads one from the environment: that is the CLI's choice, ``ENDORSE_PASSPHRASE``)."""
 
 
-def resolve_key(key: KeySource) -> SigningKey:
-    """The signing key ``key`` stands for.
+def resolve_key(key: KeySource, passphrase: keystore.Passphrase = None) -> SigningKey:
+    """The signing key ``key`` stands for; a key file is opened with ``passphrase`` (bytes,
+    or a function called only when the file is encrypted) if it is encrypted.
 
     Raises:
-        KeyFileError: the key file cannot be read or decrypted.
+        KeyFileError: the key file cannot be read, or is encrypted and ``passphrase`` is
+            missing or wrong.
         InvalidArgument: neither a SigningKey nor a Path.
     """
     if type(key) is SigningKey:
         return key
     if isinstance(key, Path):
-        secret = os.environ.get(keystore.PASSPHRASE_ENV)
-        return keystore.load_key(key, secret.encode("utf-8") if secret else None)
+        return keystore.load_key(key, passphrase)
     raise InvalidArgument("an endorser key is a SigningKey or the Path of a key file")
+
+
+def check_passphrase(passphrase: keystore.Passphrase) -> keystore.Passphrase:
+    """``passphrase`` as a client keeps it, checked.
+
+    Raises:
+        InvalidArgument: neither None, bytes nor a callable.
+    """
+    if passphrase is None or type(passphrase) is bytes or callable(passphrase):
+        return passphrase
+    raise InvalidArgument("key_passphrase must be bytes, a function returning bytes, or None")
 
 
 def build_core(

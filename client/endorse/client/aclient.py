@@ -15,7 +15,13 @@ The first contact pins the registry's key (``client.first_contact`` is then True
 No file is read or written on the event loop after construction (which reads the pin store
 once): key files are loaded, and the steps of the shared core run, in a worker thread of the
 client's own whenever they may touch files (a disk cache, or the pin store until the
-registry's key is pinned).
+registry's key is pinned). A batch of more than 64 tokens is verified in that thread too (its
+signature checks would hold the loop). Concurrent calls share the registry's answers: while
+a GET is in flight, the same GET asked again waits for its answer instead of being sent, so
+a service starting under load asks the registry once per fact.
+
+Each method does what :class:`~endorse.client.Client`'s method of the same name does, and
+raises what it raises (documented there once); only what differs is said here.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -33,10 +39,11 @@ from typing import TypeVar
 
 import httpx
 
-from endorse.client import _shell
+from endorse.client import _clock, _shell
 from endorse.client._core import Done, Flow, Outcome, Request, advance
 from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
+from endorse.client.keystore import Passphrase
 from endorse.client.models import (
     Issued,
     Listed,
@@ -58,6 +65,7 @@ from endorse.protocol import (
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+_RequestKey = tuple[str, tuple[tuple[str, str], ...]]
 
 
 class AsyncClient:
@@ -65,23 +73,13 @@ class AsyncClient:
     :class:`~endorse.client.Client`, awaited (see the module docstring).
 
     Args:
-        registry: the registry's id, its base URL (``https://…``; ``http`` only on loopback).
-        registry_key: the registry's did:key, to pin it yourself; without it the key is
-            trusted on first use and recorded in ``pin_store``.
-        pin_store: the JSON file of pinned registry keys; default
-            ``$ENDORSE_HOME/known_registries.json`` (see :mod:`endorse.client.pins`).
-        timeout: seconds for each network operation.
-        retries: retries of idempotent requests (GETs, ``POST /verify``) after a network
-            failure or a 502/503/504, with a short backoff. Other calls are never retried.
-        cache_dir: keep verified facts on disk there too (0600 JSON files, re-verified when
-            read), so a restarted verifier works offline at once.
-        max_issuers, max_lists: bounds of the caches (issuer key states, status lists).
-        transport: an httpx transport (tests, proxies, custom TLS).
+        registry, registry_key, pin_store, timeout, retries, cache_dir, max_issuers,
+        max_lists, key_passphrase: as for :class:`~endorse.client.Client` (a
+            ``key_passphrase`` function is called in the client's worker thread).
+        transport: an httpx async transport (tests, proxies, custom TLS).
 
     Raises:
-        InvalidArgument: an argument of the wrong type or out of range.
-        InvalidKey: ``registry_key`` is not an Ed25519 did:key.
-        PinStoreError: the pin store cannot be read.
+        InvalidArgument, InvalidKey, PinStoreError: as :class:`~endorse.client.Client`.
     """
 
     def __init__(
@@ -96,7 +94,9 @@ class AsyncClient:
         max_issuers: int = 1024,
         max_lists: int = 256,
         transport: httpx.AsyncBaseTransport | None = None,
+        key_passphrase: Passphrase = None,
     ) -> None:
+        self._passphrase = _shell.check_passphrase(key_passphrase)
         self._core = _shell.build_core(
             registry,
             registry_key=registry_key,
@@ -113,6 +113,10 @@ class AsyncClient:
         # Decided once, so every step of this client's flows runs in the same place.
         self._offload = self._core.uses_files
         self._worker: ThreadPoolExecutor | None = None
+        self._in_flight: dict[_RequestKey, asyncio.Task[Outcome]] = {}
+        # The latest answers to shared GETs, numbered as they land (see _send).
+        self._answers: OrderedDict[_RequestKey, tuple[int, Outcome]] = OrderedDict()
+        self._landed_count = 0
 
     # --- state -----------------------------------------------------------------------------
 
@@ -143,6 +147,8 @@ class AsyncClient:
         return self._core.cache.stats()
 
     async def aclose(self) -> None:
+        for task in self._in_flight.values():
+            task.cancel()
         await self._http.aclose()
         if self._worker is not None:
             self._worker.shutdown(wait=False)
@@ -164,8 +170,8 @@ class AsyncClient:
     # --- I/O ---------------------------------------------------------------------------------
 
     async def _in_worker(self, call: Callable[[], T]) -> T:
-        """Run ``call`` (file I/O) in this client's worker thread. One thread, so the core's
-        steps never run at the same time, as on the event loop."""
+        """Run ``call`` (file I/O, or a large batch's signature checks) in this client's worker
+        thread. One thread, so the steps that run there never run at the same time."""
         if self._worker is None:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="endorse-client")
         return await asyncio.get_running_loop().run_in_executor(self._worker, call)
@@ -183,22 +189,28 @@ class AsyncClient:
         """The signing key ``key`` stands for; a key file is read in the worker thread."""
         if type(key) is SigningKey:
             return key
-        return await self._in_worker(partial(_shell.resolve_key, key))
+        return await self._in_worker(partial(_shell.resolve_key, key, self._passphrase))
 
-    async def _run(self, flow: Flow[T]) -> T:
+    async def _run(self, flow: Flow[T], *, heavy: bool = False) -> T:
+        """Drive ``flow``: its steps on the loop, or in the worker when they may touch files
+        or are ``heavy`` (a large batch's CPU). A heavy flow's steps may then run while
+        another flow's run on the loop: the core's shared state is its caches (locked) and
+        values replaced whole (the registry's description, its back-off time)."""
+        offload = self._offload or heavy
         outcomes: builtins.list[Outcome] | None = None
         try:
             while True:
-                if self._offload:
+                asked_at = self._landed_count  # what had landed when this step began
+                if offload:
                     call = partial(advance, flow, outcomes)
                     step = await self._in_worker(call if outcomes is not None else self._open(call))
                 else:
                     step = advance(flow, outcomes)
                 if isinstance(step, Done):
                     return step.value
-                outcomes = await self._send_batch(step)
+                outcomes = await self._send_batch(step, asked_at)
         finally:
-            if self._worker is not None and self._offload:
+            if self._worker is not None and offload:
                 # After a cancellation the flow's step may still be running in the worker:
                 # close it there, after that step (never awaited: we may be cancelled).
                 with contextlib.suppress(RuntimeError):  # the worker was shut down
@@ -206,30 +218,63 @@ class AsyncClient:
             else:
                 flow.close()
 
-    async def _send_batch(self, batch: Sequence[Request]) -> builtins.list[Outcome]:
+    async def _send_batch(self, batch: Sequence[Request], asked_at: int) -> builtins.list[Outcome]:
         if len(batch) == 1:
-            return [await self._send(batch[0])]
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(_shell.MAX_CONCURRENT)
-        slots = self._slots
+            return [await self._send(batch[0], asked_at)]
+        return builtins.list(await asyncio.gather(*(self._send(r, asked_at) for r in batch)))
 
-        async def bounded(request: Request) -> Outcome:
-            async with slots:
-                return await self._send(request)
+    async def _send(self, request: Request, asked_at: int) -> Outcome:
+        """Send ``request``; an unsigned GET is shared with the calls asking the same.
 
-        return builtins.list(await asyncio.gather(*(bounded(r) for r in batch)))
+        While it is in flight, the same GET waits for its answer instead of being sent. An
+        answer that landed after the step that built the request began (``asked_at``) is
+        also the answer: that step decided to ask before it could know it (its facts reach
+        the cache in the next step of the flow that received them; steps queue in the worker
+        thread). An answer that landed before is never reused: the caller asked anew,
+        knowing it (after a revocation, say). The shared send runs as a task of its own,
+        shielded: a caller cancelled while it waits does not cancel it for the others.
+        """
+        if request.method != "GET" or not request.idempotent:
+            return await self._send_retrying(request)
+        key = (request.url, tuple(sorted(request.headers.items())))
+        task = self._in_flight.get(key)
+        if task is None:
+            landed = self._answers.get(key)
+            if landed is not None and landed[0] > asked_at:
+                return landed[1]
+            task = asyncio.ensure_future(self._send_retrying(request))
+            self._in_flight[key] = task
+            task.add_done_callback(partial(self._landed, key))
+        return await asyncio.shield(task)
 
-    async def _send(self, request: Request) -> Outcome:
-        attempt = 0
+    def _landed(self, key: _RequestKey, task: asyncio.Task[Outcome]) -> None:
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
+        if task.cancelled() or task.exception() is not None:
+            return  # (retrieved: every caller may have been cancelled meanwhile)
+        self._landed_count += 1
+        self._answers[key] = (self._landed_count, task.result())
+        self._answers.move_to_end(key)
+        while len(self._answers) > _shell.MAX_SHARED_ANSWERS:
+            self._answers.popitem(last=False)
+
+    async def _send_retrying(self, request: Request) -> Outcome:
+        attempt, waited = 0, 0.0
         while True:
             outcome = await self._send_once(request)
-            delay = self._core.retry_delay(request, outcome, attempt)
+            delay = self._core.retry_delay(request, outcome, attempt, waited)
             if delay is None:
                 return outcome
             await asyncio.sleep(delay)
-            attempt += 1
+            attempt, waited = attempt + 1, waited + delay
 
     async def _send_once(self, request: Request) -> Outcome:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(_shell.MAX_CONCURRENT)
+        async with self._slots:
+            return await self._exchange(request)
+
+    async def _exchange(self, request: Request) -> Outcome:
         try:
             async with self._http.stream(
                 request.method, request.url, headers=request.headers, content=request.content
@@ -245,14 +290,7 @@ class AsyncClient:
     # --- verification ------------------------------------------------------------------------
 
     async def connect(self) -> RegistryInfo:
-        """Contact the registry now: check its key against the pin (or pin it, on first
-        contact) and return its description.
-
-        Raises:
-            PinMismatch: the registry presents another key than the one pinned.
-            RegistryUnreachable, RegistryError: it could not be asked.
-            RegistryStatementInvalid: its description is malformed or names another registry.
-        """
+        """As :meth:`Client.connect <endorse.client.Client.connect>`, awaited."""
         return await self._run(self._core.connect())
 
     async def verify(
@@ -266,33 +304,9 @@ class AsyncClient:
         nonce: str | None = None,
         allow_stale: int = 0,
     ) -> VerificationResult:
-        """Verify ``token`` offline-first: fetch only the facts the cache lacks (the issuer's
-        key binding and key state, the status list, a registration if the key was revoked),
-        check the registry's signatures on them, then run the protocol's verification.
-
-        The registry is never asked whether the token is valid. When no fresh status list can
-        be had (the registry is unreachable and the cached list is past its max-age), the
-        verdict is ``status_unavailable``, unless the list is at most ``allow_stale`` seconds
-        past it. The issuer's cached key state (binding and key revocation) is held to the
-        same rule: fresh for the registry's max-age after it was fetched; past that, while
-        the registry cannot be asked, a token that passes every other check is
-        ``status_unavailable`` (the key may have been revoked since), unless the key state
-        is at most ``allow_stale`` seconds past it. A token whose status lives at another
-        registry is ``status_unavailable`` here; an issuer key the registry does not know is
-        ``unknown_issuer``.
-
-        Returns:
-            The protocol's :class:`~endorse.protocol.VerificationResult`; every defect of the
-            token is a verdict.
-
-        Raises:
-            RegistryUnreachable, RegistryError: the issuer's key state (or a registration the
-                verdict depends on) could not be had from the registry or the cache.
-            PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
-            InvalidArgument: an expectation of the wrong type.
-        """
+        """As :meth:`Client.verify <endorse.client.Client.verify>`, awaited."""
         item = _shell.item(token, subject, purpose, audience, presentation, nonce)
-        now = _now()
+        now = _clock.now()
         return (await self._run(self._core.verify([item], now=now, allow_stale=allow_stale)))[0]
 
     async def verify_many(
@@ -304,14 +318,13 @@ class AsyncClient:
         audience: str | None = None,
         allow_stale: int = 0,
     ) -> builtins.list[VerificationResult]:
-        """Verify a batch, fetching each issuer, list and registration at most once.
+        """As :meth:`Client.verify_many <endorse.client.Client.verify_many>`, awaited.
 
-        Tokens given as strings share ``subject``, ``purpose`` and ``audience``; a
-        :class:`VerifyItem` carries its own. Results are in the order given. Raises as
-        :meth:`verify`.
+        A batch of more than 64 tokens is verified in the client's worker thread, so the
+        event loop keeps running meanwhile.
         """
         batch = list(items)
-        now = _now()
+        now = _clock.now()
         return await self._run(
             self._core.verify(
                 batch,
@@ -320,7 +333,8 @@ class AsyncClient:
                 subject=subject,
                 purpose=purpose,
                 audience=audience,
-            )
+            ),
+            heavy=len(batch) > _shell.INLINE_BATCH,
         )
 
     async def verify_online(
@@ -333,36 +347,23 @@ class AsyncClient:
         presentation: str | None = None,
         nonce: str | None = None,
     ) -> OnlineResult:
-        """Ask the registry's verification API, and check its signed receipt.
-
-        Raises:
-            RegistryUnreachable, RegistryError: the registry could not answer.
-            PinMismatch, RegistryStatementInvalid: the receipt does not verify under the
-                pinned key, or disagrees with the answer or the token.
-            InvalidArgument: ``token`` is not a str.
-        """
+        """As :meth:`Client.verify_online <endorse.client.Client.verify_online>`, awaited."""
         item = _shell.item(token, subject, purpose, audience, presentation, nonce)
-        return await self._run(self._core.verify_online(item, now=_now()))
+        return await self._run(self._core.verify_online(item, now=_clock.now()))
 
     # --- the endorser ------------------------------------------------------------------------
 
     async def register(self, key: KeySource, email: str, name: str) -> Pending:
-        """Ask to bind ``key`` to ``email`` (shown as ``name``); a code is e-mailed.
-
-        Raises:
-            RegistryError: refused (``malformed`` address or name, ``rate-limited``, …).
-            RegistryUnreachable: the registry could not be reached (nothing is retried).
-        """
-        return await self._run(self._core.register(await self._key(key), email, name, now=_now()))
+        """As :meth:`Client.register <endorse.client.Client.register>`, awaited."""
+        return await self._run(
+            self._core.register(await self._key(key), email, name, now=_clock.now())
+        )
 
     async def confirm(self, key: KeySource, pending: Pending | str, code: str) -> KeyBinding:
-        """Return the e-mailed ``code``; the answer is the registry-signed key binding.
-
-        Raises:
-            RegistryError: ``invalid-code`` (wrong, expired or used code), or another refusal.
-            RegistryStatementInvalid: the binding does not verify under the pinned key.
-        """
-        return await self._run(self._core.confirm(await self._key(key), pending, code, now=_now()))
+        """As :meth:`Client.confirm <endorse.client.Client.confirm>`, awaited."""
+        return await self._run(
+            self._core.confirm(await self._key(key), pending, code, now=_clock.now())
+        )
 
     async def issue(
         self,
@@ -378,16 +379,7 @@ class AsyncClient:
         statement: str | None = None,
         contact: bool = False,
     ) -> Issued:
-        """Allocate a status slot, sign the endorsement locally, and register it.
-
-        Returns:
-            The token, its verification URL and the registry's signed registration.
-
-        Raises:
-            MalformedToken: a field breaks a rule of the protocol (nothing is registered).
-            RegistryError: refused (an unbound, rotated or revoked key, …).
-            RegistryStatementInvalid: the registration does not verify under the pinned key.
-        """
+        """As :meth:`Client.issue <endorse.client.Client.issue>`, awaited."""
         return await self._run(
             self._core.issue(
                 await self._key(key),
@@ -395,7 +387,7 @@ class AsyncClient:
                 subject,
                 relationship,
                 purposes,
-                now=_now(),
+                now=_clock.now(),
                 expires=expires,
                 not_before=not_before,
                 audience=audience,
@@ -405,50 +397,33 @@ class AsyncClient:
         )
 
     async def list(self, key: KeySource) -> builtins.list[Listed]:
-        """Every endorsement the key registered, oldest first, revoked ones included.
-
-        Raises:
-            RegistryError, RegistryUnreachable: as for every call.
-            RegistryStatementInvalid: a listed token is not a token of this key.
-        """
-        return await self._run(self._core.list_endorsements(await self._key(key), now=_now()))
+        """As :meth:`Client.list <endorse.client.Client.list>`, awaited."""
+        return await self._run(self._core.list_endorsements(await self._key(key), now=_clock.now()))
 
     async def revoke(self, key: KeySource, endorsement: str, reason: str | None = None) -> Revoked:
-        """Withdraw an endorsement (its id, or its token) with a revocation signed by ``key``.
-
-        Durable at the registry when this returns; verifiers see it within the status list's
-        max-age (this client at once).
-
-        Raises:
-            RegistryError: ``not-found``, or another refusal.
-            InvalidKey: the token given was issued by another key.
-        """
+        """As :meth:`Client.revoke <endorse.client.Client.revoke>`, awaited."""
         return await self._run(
-            self._core.revoke(await self._key(key), endorsement, reason, now=_now())
+            self._core.revoke(await self._key(key), endorsement, reason, now=_clock.now())
         )
 
     async def rotate_key(self, old: KeySource, new: KeySource) -> KeyBinding:
-        """Rotate ``old`` to ``new`` (both sign); the answer is the new key's binding. What the
-        old key issued stays valid; it issues nothing more."""
+        """As :meth:`Client.rotate_key <endorse.client.Client.rotate_key>`, awaited."""
         return await self._run(
-            self._core.rotate_key(await self._key(old), await self._key(new), now=_now())
+            self._core.rotate_key(await self._key(old), await self._key(new), now=_clock.now())
         )
 
     async def revoke_key(self, key: KeySource, reason: str | None = None) -> KeyRevocation:
-        """Revoke ``key`` from now on. Its tokens registered before stay valid."""
-        return await self._run(self._core.revoke_key(await self._key(key), reason, now=_now()))
+        """As :meth:`Client.revoke_key <endorse.client.Client.revoke_key>`, awaited."""
+        return await self._run(
+            self._core.revoke_key(await self._key(key), reason, now=_clock.now())
+        )
 
     async def recover(self, key_did: str) -> Pending:
-        """A key was lost: have a revocation code e-mailed to the identity it is bound to."""
+        """As :meth:`Client.recover <endorse.client.Client.recover>`, awaited."""
         return await self._run(self._core.recover(key_did))
 
     async def confirm_recovery(
         self, key_did: str, pending: Pending | str, code: str, *, revoked_from: int | None = None
     ) -> KeyRevocation:
-        """Return the recovery code; the registry revokes the key (from ``revoked_from``,
-        default now) and answers the key revocation it signed."""
+        """As :meth:`Client.confirm_recovery <endorse.client.Client.confirm_recovery>`, awaited."""
         return await self._run(self._core.confirm_recovery(key_did, pending, code, revoked_from))
-
-
-def _now() -> int:
-    return int(time.time())

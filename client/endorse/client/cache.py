@@ -4,8 +4,22 @@ What is cached is what the registry signed, after its signature verified under t
 a :class:`~endorse.protocol.TrustedIssuer` (from a key binding and key revocation), a
 :class:`~endorse.protocol.StatusList`, a :class:`~endorse.protocol.Registration`. Each fact
 keeps the signed tokens it came from, so the optional on-disk cache stores tokens, never
-conclusions, and re-verifies them under the pinned key whenever it reads them back: a cache
-file that was tampered with, or signed by another key, is dropped, never trusted.
+conclusions, and re-verifies them under the pinned key whenever it reads them back: a file
+that is corrupt, or holds a statement the pinned key did not sign, is dropped.
+
+Trust in the cache directory: it is trusted as the pin store is, and for the same reason.
+Not everything in a file is signed: *when* a key state was fetched (so until when it is
+fresh), and whether the registry's answer held a key revocation at all, are the client's own
+notes. Whoever can write the files can therefore make a key state read back from disk look
+fresh and unrevoked for up to the longest max-age (7 days) while the registry cannot be
+reached (a state read from disk is asked for again as soon as it can be), just as whoever
+can write the pin store can pin another registry key. Signing these notes locally would not
+help: the key would sit beside them. So the directory is kept as private as the pin store,
+and checked: directories are created 0700 (those of this cache are narrowed to it if they
+were wider), files 0600, and a directory or file owned by another user, a file anyone else
+may write, or a symbolic link, is never read. A stricter rule (a key state from disk used
+only once the registry confirms it) would keep a restarted verifier from working offline,
+which is what the disk cache is for.
 
 Bounds: at most ``max_issuers`` issuer states (and as many registrations) and ``max_lists``
 status lists, least recently used evicted first, in memory and on disk alike, so a
@@ -23,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -154,22 +169,41 @@ class _LRU(Generic[K, V]):
 
 
 class _Disk:
-    """Cache files of one registry: ``<dir>/<registry hash>/<kind>/<id hash>.json``, 0600."""
+    """Cache files of one registry: ``<dir>/<registry hash>/<kind>/<id hash>.json``, 0600 in
+    0700 directories of this user's own (see the module docstring).
+
+    Raises (constructor):
+        OSError: the directories cannot be made, or are not this user's own.
+    """
 
     KINDS = ("issuers", "lists", "registrations")
 
     def __init__(self, directory: Path, registry: str) -> None:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.root = directory / _digest(registry)
-        for kind in self.KINDS:
-            (self.root / kind).mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (self.root, *(self.root / kind for kind in self.KINDS)):
+            path.mkdir(mode=0o700, exist_ok=True)
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or not _owned(st):
+                raise PermissionError(f"{path}: not a directory of this user's own")
+            if stat.S_IMODE(st.st_mode) != 0o700:
+                os.chmod(path, 0o700)  # narrowed: an older client made it with the umask
 
     def path(self, kind: str, name: str) -> Path:
         return self.root / kind / f"{_digest(name)}.json"
 
     def read(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The JSON object in a cache file, or None: missing, unreadable, malformed, or not a
+        private regular file of this user's (a link, or writable by others, is not followed
+        or not trusted)."""
         path = self.path(kind, name)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            with path.open("rb") as f:
+            fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+            with os.fdopen(fd, "rb") as f:
+                st = os.fstat(f.fileno())
+                if not stat.S_ISREG(st.st_mode) or not _owned(st) or st.st_mode & 0o022:
+                    return None
                 data = f.read(MAX_CACHE_FILE_BYTES + 1)
             document = orjson.loads(data) if len(data) <= MAX_CACHE_FILE_BYTES else None
         except (OSError, orjson.JSONDecodeError):
@@ -464,6 +498,12 @@ class FactCache:
 
 class _Unusable(Exception):
     """A cache file that cannot be used (it is then removed)."""
+
+
+def _owned(st: os.stat_result) -> bool:
+    """Whether a file's owner is this process's user (where the system has users)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or st.st_uid == getuid()
 
 
 def _digest(name: str) -> str:

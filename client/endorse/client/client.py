@@ -24,11 +24,12 @@ from typing import TypeVar
 
 import httpx
 
-from endorse.client import _shell
+from endorse.client import _clock, _shell
 from endorse.client._core import Flow, Outcome, Request
 from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
 from endorse.client.errors import RegistryUnreachable
+from endorse.client.keystore import Passphrase
 from endorse.client.models import (
     Issued,
     Listed,
@@ -42,6 +43,7 @@ from endorse.protocol import (
     KeyBinding,
     KeyRevocation,
     Relationship,
+    SigningKey,
     Subject,
     VerificationResult,
 )
@@ -61,12 +63,19 @@ class Client:
         pin_store: the JSON file of pinned registry keys; default
             ``$ENDORSE_HOME/known_registries.json`` (see :mod:`endorse.client.pins`).
         timeout: seconds for each network operation.
-        retries: retries of idempotent requests (GETs, ``POST /verify``) after a network
-            failure or a 502/503/504, with a short backoff. Other calls are never retried.
-        cache_dir: keep verified facts on disk there too (0600 JSON files, re-verified when
-            read), so a restarted verifier works offline at once.
+        retries: retries of idempotent requests (unsigned GETs, ``POST /verify``, the
+            registration of an issued token) after a network failure or a 502/503/504, with a
+            short backoff, or after a 503/429's ``Retry-After`` (30 s in all at most). Signed
+            calls are never retried.
+        cache_dir: keep verified facts on disk there too, so a restarted verifier works
+            offline at once. Trusted like the pin store (see :mod:`endorse.client.cache`):
+            kept owner-only (0600 files, 0700 directories); files anyone else could have
+            written are not read.
         max_issuers, max_lists: bounds of the caches (issuer key states, status lists).
         transport: an httpx transport (tests, proxies, custom TLS).
+        key_passphrase: opens encrypted key files given to the endorser calls as a ``Path``:
+            bytes, or a function returning them (called only when a file is encrypted). The
+            environment is never read for it.
 
     Raises:
         InvalidArgument: an argument of the wrong type or out of range.
@@ -86,7 +95,9 @@ class Client:
         max_issuers: int = 1024,
         max_lists: int = 256,
         transport: httpx.BaseTransport | None = None,
+        key_passphrase: Passphrase = None,
     ) -> None:
+        self._passphrase = _shell.check_passphrase(key_passphrase)
         self._core = _shell.build_core(
             registry,
             registry_key=registry_key,
@@ -141,6 +152,9 @@ class Client:
     ) -> None:
         self.close()
 
+    def _key(self, key: KeySource) -> SigningKey:
+        return _shell.resolve_key(key, self._passphrase)
+
     # --- I/O ---------------------------------------------------------------------------------
 
     def _run(self, flow: Flow[T]) -> T:
@@ -166,14 +180,14 @@ class Client:
         return outcomes
 
     def _send(self, request: Request) -> Outcome:
-        attempt = 0
+        attempt, waited = 0, 0.0
         while True:
             outcome = self._send_once(request)
-            delay = self._core.retry_delay(request, outcome, attempt)
+            delay = self._core.retry_delay(request, outcome, attempt, waited)
             if delay is None:
                 return outcome
             time.sleep(delay)
-            attempt += 1
+            attempt, waited = attempt + 1, waited + delay
 
     def _send_once(self, request: Request) -> Outcome:
         try:
@@ -235,7 +249,7 @@ class Client:
             InvalidArgument: an expectation of the wrong type.
         """
         item = _shell.item(token, subject, purpose, audience, presentation, nonce)
-        now = _now()
+        now = _clock.now()
         return self._run(self._core.verify([item], now=now, allow_stale=allow_stale))[0]
 
     def verify_many(
@@ -254,7 +268,7 @@ class Client:
         :meth:`verify`.
         """
         batch = list(items)
-        now = _now()
+        now = _clock.now()
         return self._run(
             self._core.verify(
                 batch,
@@ -285,7 +299,7 @@ class Client:
             InvalidArgument: ``token`` is not a str.
         """
         item = _shell.item(token, subject, purpose, audience, presentation, nonce)
-        return self._run(self._core.verify_online(item, now=_now()))
+        return self._run(self._core.verify_online(item, now=_clock.now()))
 
     # --- the endorser ------------------------------------------------------------------------
 
@@ -296,7 +310,7 @@ class Client:
             RegistryError: refused (``malformed`` address or name, ``rate-limited``, …).
             RegistryUnreachable: the registry could not be reached (nothing is retried).
         """
-        return self._run(self._core.register(_shell.resolve_key(key), email, name, now=_now()))
+        return self._run(self._core.register(self._key(key), email, name, now=_clock.now()))
 
     def confirm(self, key: KeySource, pending: Pending | str, code: str) -> KeyBinding:
         """Return the e-mailed ``code``; the answer is the registry-signed key binding.
@@ -305,7 +319,7 @@ class Client:
             RegistryError: ``invalid-code`` (wrong, expired or used code), or another refusal.
             RegistryStatementInvalid: the binding does not verify under the pinned key.
         """
-        return self._run(self._core.confirm(_shell.resolve_key(key), pending, code, now=_now()))
+        return self._run(self._core.confirm(self._key(key), pending, code, now=_clock.now()))
 
     def issue(
         self,
@@ -326,19 +340,25 @@ class Client:
         Returns:
             The token, its verification URL and the registry's signed registration.
 
+        The registration is retried like a read (registering a token again answers the
+        same record); the slot allocation, a signed call, is not.
+
         Raises:
             MalformedToken: a field breaks a rule of the protocol (nothing is registered).
             RegistryError: refused (an unbound, rotated or revoked key, …).
+            RegistryUnreachable: the registry could not be reached; when that was on the
+                registration, the token (never shown) may be registered or not.
             RegistryStatementInvalid: the registration does not verify under the pinned key.
+            KeyFileError: ``key`` is a key file that cannot be read or opened.
         """
         return self._run(
             self._core.issue(
-                _shell.resolve_key(key),
+                self._key(key),
                 issuer_name,
                 subject,
                 relationship,
                 purposes,
-                now=_now(),
+                now=_clock.now(),
                 expires=expires,
                 not_before=not_before,
                 audience=audience,
@@ -354,7 +374,7 @@ class Client:
             RegistryError, RegistryUnreachable: as for every call.
             RegistryStatementInvalid: a listed token is not a token of this key.
         """
-        return self._run(self._core.list_endorsements(_shell.resolve_key(key), now=_now()))
+        return self._run(self._core.list_endorsements(self._key(key), now=_clock.now()))
 
     def revoke(self, key: KeySource, endorsement: str, reason: str | None = None) -> Revoked:
         """Withdraw an endorsement (its id, or its token) with a revocation signed by ``key``.
@@ -366,20 +386,16 @@ class Client:
             RegistryError: ``not-found``, or another refusal.
             InvalidKey: the token given was issued by another key.
         """
-        return self._run(
-            self._core.revoke(_shell.resolve_key(key), endorsement, reason, now=_now())
-        )
+        return self._run(self._core.revoke(self._key(key), endorsement, reason, now=_clock.now()))
 
     def rotate_key(self, old: KeySource, new: KeySource) -> KeyBinding:
         """Rotate ``old`` to ``new`` (both sign); the answer is the new key's binding. What the
         old key issued stays valid; it issues nothing more."""
-        return self._run(
-            self._core.rotate_key(_shell.resolve_key(old), _shell.resolve_key(new), now=_now())
-        )
+        return self._run(self._core.rotate_key(self._key(old), self._key(new), now=_clock.now()))
 
     def revoke_key(self, key: KeySource, reason: str | None = None) -> KeyRevocation:
         """Revoke ``key`` from now on. Its tokens registered before stay valid."""
-        return self._run(self._core.revoke_key(_shell.resolve_key(key), reason, now=_now()))
+        return self._run(self._core.revoke_key(self._key(key), reason, now=_clock.now()))
 
     def recover(self, key_did: str) -> Pending:
         """A key was lost: have a revocation code e-mailed to the identity it is bound to."""
@@ -391,7 +407,3 @@ class Client:
         """Return the recovery code; the registry revokes the key (from ``revoked_from``,
         default now) and answers the key revocation it signed."""
         return self._run(self._core.confirm_recovery(key_did, pending, code, revoked_from))
-
-
-def _now() -> int:
-    return int(time.time())

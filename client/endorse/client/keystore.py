@@ -36,7 +36,8 @@ __all__ = [
 HOME_ENV = "ENDORSE_HOME"
 """Environment variable naming the base directory of endorse's files (overrides XDG)."""
 PASSPHRASE_ENV = "ENDORSE_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
-"""Environment variable holding a key file passphrase, for non-interactive use."""
+"""Environment variable the CLI reads a key file passphrase from, for non-interactive use.
+The library never reads it: a client is given its passphrase (``key_passphrase``)."""
 MAX_KEY_FILE_BYTES = 16384
 """A key file larger than this is refused before it is parsed."""
 
