@@ -8,6 +8,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -117,6 +118,10 @@ DEFAULT_KEY_HELP = (
     "$ENDORSE_HOME/keys/default.pem, else ${XDG_DATA_HOME:-~/.local/share}/endorse/keys/default.pem"
 )
 KEY_FILE_HELP = f"Key file; default: {DEFAULT_KEY_HELP}."
+KeyFileOption = Annotated[
+    Path | None, typer.Option("--key", metavar="FILE", help=KEY_FILE_HELP, show_default=False)
+]
+"""``--key FILE``: the endorser's key file (default: the key directory's ``default.pem``)."""
 
 
 TOKEN_OR_URL_HELP = "The token, its verification URL, or - to read either from stdin."  # noqa: S105

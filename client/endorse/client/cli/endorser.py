@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from endorse.client import _clock
 from endorse.client.cli._input import (
-    KEY_FILE_HELP,
+    KeyFileOption,
     load_signing_key,
     nfc,
     opt_nfc,
@@ -55,9 +54,7 @@ def register_command(
         str, typer.Option("--email", metavar="EMAIL", help="Your e-mail address (verified).")
     ],
     name: Annotated[str, typer.Option("--name", metavar="NAME", help="Your name, as shown.")],
-    key: Annotated[
-        Path | None, typer.Option("--key", metavar="FILE", help=KEY_FILE_HELP, show_default=False)
-    ] = None,
+    key: KeyFileOption = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
@@ -92,9 +89,7 @@ def confirm_command(
         str,
         typer.Option("--pending", metavar="ID", help="The id `endorse register` printed."),
     ],
-    key: Annotated[
-        Path | None, typer.Option("--key", metavar="FILE", help=KEY_FILE_HELP, show_default=False)
-    ] = None,
+    key: KeyFileOption = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
@@ -137,9 +132,7 @@ def issue_command(
             " character-reference, or x-….",
         ),
     ],
-    key: Annotated[
-        Path | None, typer.Option("--key", metavar="FILE", help=KEY_FILE_HELP, show_default=False)
-    ] = None,
+    key: KeyFileOption = None,
     subject_email: Annotated[
         str | None,
         typer.Option("--subject-email", metavar="EMAIL", help="The subject's e-mail address."),
@@ -297,9 +290,7 @@ def issue_command(
 
 @json_aware
 def list_command(
-    key: Annotated[
-        Path | None, typer.Option("--key", metavar="FILE", help=KEY_FILE_HELP, show_default=False)
-    ] = None,
+    key: KeyFileOption = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
@@ -363,9 +354,7 @@ def revoke_command(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why (at most 200).")
     ] = None,
-    key: Annotated[
-        Path | None, typer.Option("--key", metavar="FILE", help=KEY_FILE_HELP, show_default=False)
-    ] = None,
+    key: KeyFileOption = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
