@@ -365,3 +365,27 @@ def test_a_receipt_not_made_now_is_not_trusted(
     expect(result.locator("#copy-receipt")).to_be_hidden()
     expect(result.locator("#receipt-hint")).to_contain_text("proves nothing")
     expect_no_qr(tab)
+
+
+def test_a_cached_registry_description_is_aged_by_its_age_header(
+    seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """A cache in front of the registry (one that ignores its no-store) hands out an hour-old
+    copy: its Date is an hour old and its Age says so. The page adds the Age, so it neither
+    calls the recruiter's clock fast nor distrusts the fresh receipt."""
+    tab = open_tab()
+    page = tab.page
+
+    def an_hour_old_copy(route: Route) -> None:
+        answer = route.fetch()
+        earlier = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+        headers = {**answer.headers, "date": format_datetime(earlier, usegmt=True), "age": "3600"}
+        route.fulfill(response=answer, headers=headers)
+
+    page.route("**/.well-known/endorse-registry", an_hour_old_copy)
+    page.goto(seeded.valid.url)
+    result = wait_checked(page)
+    screenshot(page, tmp_path / "aged-copy.png")
+    assert verdicts(result) == ("valid", "valid", "valid")
+    expect(result.locator("#clock-note")).to_be_hidden()
+    tab.assert_quiet()

@@ -544,6 +544,33 @@ def test_qr_has_its_own_rate_limit_and_cache(
         assert c.post("/api/v1/verify", json={"token": third}).status_code == 200
 
 
+def test_qr_counts_its_verification_even_when_the_drawing_is_cached(
+    settings: Settings, clock: Clock, no_qr_cache: None
+) -> None:
+    """A cached drawing skips the QR limit, not the verification limit: otherwise the QR
+    endpoint would be an unlimited verification service."""
+    limited = settings.model_copy(update={"limit_verify_per_client": 4, "limit_qr_per_client": 100})
+    with TestClient(create_app(limited, clock=clock), base_url=REGISTRY) as c:
+        token, _ = Endorser(c, 1).bind().issue()
+        codes = [c.post("/api/v1/qr", json={"token": token}).status_code for _ in range(6)]
+        assert codes == [200, 200, 200, 200, 429, 429]
+        assert c.post("/api/v1/verify", json={"token": token}).status_code == 429
+
+
+def test_statements_count_as_three_verifications(settings: Settings, clock: Clock) -> None:
+    limited = settings.model_copy(update={"limit_verify_per_client": 6})
+    with TestClient(create_app(limited, clock=clock), base_url=REGISTRY) as c:
+        token, _ = Endorser(c, 1).bind().issue()
+        codes = [c.post("/api/v1/statements", json={"token": token}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+
+
+def test_registry_description_is_not_stored_by_caches(client: TestClient) -> None:
+    """The page takes the registry's time from this answer's Date (spec §11.3): a cached
+    copy would give a time from the past."""
+    assert client.get("/.well-known/endorse-registry").headers["cache-control"] == "no-store"
+
+
 def test_qr_limit_is_a_documented_setting() -> None:
     assert "limit_qr_per_client" in Settings.model_fields
     source = Path(settings_module.__file__).read_text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from endorse.protocol import PROTOCOL_VERSION
@@ -44,9 +44,15 @@ def readyz(ctx: Ctx) -> Health:
 
 
 @router.get("/.well-known/endorse-registry", response_model=RegistryInfo, tags=["operations"])
-def well_known(ctx: Ctx) -> RegistryInfo:
-    """Who this registry is, its key, and where its endpoints are."""
+def well_known(ctx: Ctx, response: Response) -> RegistryInfo:
+    """Who this registry is, its key, and where its endpoints are.
+
+    Not to be stored by caches: the verification page takes the registry's time from this
+    answer's ``Date`` (spec §11.3), which a cached copy would give from the past.
+    """
     from importlib.metadata import version
+
+    response.headers["Cache-Control"] = "no-store"
 
     return RegistryInfo(
         registry=ctx.registry,

@@ -155,13 +155,6 @@ async def verify_counted(
     ctx: Context = app.state.context
     if not verification.count_request_locally(ctx, client):
         await run_in_threadpool(verification.count_request, ctx, client)
-    return await verify_uncounted(app, item)
-
-
-async def verify_uncounted(app: Any, item: verification.VerifyItem) -> verification.Outcome:
-    """One verification as :func:`verify_counted` makes it, counted against no limit: for a
-    caller that counts its requests against a limit of its own (the QR code endpoint)."""
-    ctx: Context = app.state.context
     readers: verification.LoopReaders = app.state.verify_readers
     if readers.is_sqlite:
         return verification.verify_single(ctx, readers, item)

@@ -445,7 +445,11 @@ async function registryPin() {
   const info = await r.json();
   if (!info || typeof info.registry !== "string" || typeof info.key !== "string") throw new Error("the registry does not describe itself");
   const date = Date.parse(r.headers.get("date") ?? "");
-  const offset = Number.isFinite(date) ? Math.round(date / 1000 + 0.5 - arrived) : 0;
+  // A cache between us and the registry (the registry says no-store, but a CDN may not
+  // listen) hands out its copy's Date; Age says how old that copy is (RFC 9111 §5.1).
+  const age = Number.parseInt(r.headers.get("age") ?? "0", 10);
+  const aged = Number.isFinite(age) && age > 0 ? age : 0;
+  const offset = Number.isFinite(date) ? Math.round(date / 1000 + aged + 0.5 - arrived) : 0;
   return { R: info.registry, did: info.key, key: didKeyBytes(info.key, "registry key"), offset };
 }
 
