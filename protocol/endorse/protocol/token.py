@@ -34,7 +34,7 @@ from endorse.protocol.errors import (
     MalformedToken,
     WrongTokenType,
 )
-from endorse.protocol.keys import PublicKey, SigningKey
+from endorse.protocol.keys import PublicKey, SigningKey, _public_key_from_did
 from endorse.protocol.objects import OBJECT_TYPES, SignedObject
 
 T = TypeVar("T", bound=SignedObject)
@@ -178,11 +178,21 @@ def _split(
     return cls, payload, signature
 
 
-def _decode(token: object, expected: type[T] | None) -> Unverified[T]:
+def _open(token: object, expected: type[T] | None) -> tuple[T, bytes, bytes]:
+    # The decoding steps of every token: the object (signature NOT checked), payload and
+    # signature. verify_endorsement calls this directly, without the Unverified wrapper.
     cls, payload_text, signature_text = _split(token, expected)
     payload = b64url_decode(payload_text, what="payload")
     signature = b64url_decode(signature_text, what="signature")
-    obj = cls._read(canonical.decode_for_schema(payload, max_bytes=cls.MAX_TOKEN_CHARS))
+    data = canonical.decode_for_schema(payload, max_bytes=cls.MAX_TOKEN_CHARS)
+    # The payload is canonical JSON now, where a null member value is always written ":null":
+    # without those bytes there is no null to look for.
+    obj = cls._read(data, may_hold_null=b":null" in payload)
+    return obj, payload, signature  # type: ignore[return-value]
+
+
+def _decode(token: object, expected: type[T] | None) -> Unverified[T]:
+    obj, payload, signature = _open(token, expected)
     return Unverified(token, obj, payload, signature)  # type: ignore[arg-type]
 
 
@@ -227,20 +237,30 @@ def check_signature(unverified: Unverified[T], key: PublicKey | None = None) -> 
         raise InvalidArgument("check_signature needs an Unverified from decode_unverified")
     if key is not None and type(key) is not PublicKey:
         raise InvalidArgument("the key to verify with must be a PublicKey")
-    named = unverified.object.signer
+    obj, payload = unverified.object, unverified.payload
+    signer = _check_signed(obj, payload, unverified.signature, key)
+    return Verified(unverified.token, obj, payload, signer)
+
+
+def _check_signed(
+    obj: SignedObject, payload: bytes, signature: bytes, key: PublicKey | None
+) -> PublicKey:
+    # check_signature's work once its arguments are known to be of the right types; returns
+    # the key that signed. verify_endorsement calls this directly.
+    named = obj.signer
     if named is None:
         if key is None:
-            raise InvalidKey(f"a {unverified.object.TYPE} is verified with the registry's key")
+            raise InvalidKey(f"a {obj.TYPE} is verified with the registry's key")
         signer = key
     else:
         try:
-            signer = PublicKey.from_did(named)
+            signer = _public_key_from_did(named)  # objects checked their did:keys are str
         except InvalidKey as e:  # pragma: no cover - objects check their did:keys
             raise MalformedToken(str(e)) from e
         if key is not None and key != signer:
             raise BadSignature(f"signed by {named}, expected {key.did}")
-    signer.verify(unverified.signed_message, unverified.signature)
-    return Verified(unverified.token, unverified.object, unverified.payload, signer)
+    signer.verify(_CONTEXTS[obj.TYPE] + payload, signature)
+    return signer
 
 
 def verify_token(token: object, expected: type[T], key: PublicKey | None = None) -> Verified[T]:

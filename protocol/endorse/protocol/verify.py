@@ -32,13 +32,7 @@ from endorse.protocol.errors import (
 )
 from endorse.protocol.objects import Endorsement, Presentation, Registration
 from endorse.protocol.status import StatusList
-from endorse.protocol.token import (
-    Unverified,
-    check_signature,
-    decode_unverified,
-    token_hash,
-    verify_token,
-)
+from endorse.protocol.token import _check_signed, _open, token_hash, verify_token
 from endorse.protocol.trust import TrustedIssuer
 from endorse.protocol.verdicts import VALID_UNREGISTERED_SENTENCE, Verdict
 
@@ -251,17 +245,17 @@ def verify_endorsement(
         return VerificationResult(verdict, detail, tuple(checks), now, token, e, issuer, status)
 
     # Steps 1-2: parse the compact form, the canonical payload and the schema.
+    # (decode_unverified and check_signature without their wrappers and argument checks.)
     try:
-        unverified: Unverified[Endorsement] = decode_unverified(token, Endorsement)
+        e, payload, signature = _open(token, Endorsement)
     except EndorseError as err:
         checks.append(Check("format", False, str(err)))
         return done(Verdict.MALFORMED, str(err))
-    e = unverified.object
     checks.append(_FORMAT_OK)
 
     # Step 3: the signature, under the endorsement's signing context, by the named issuer.
     try:
-        check_signature(unverified)
+        _check_signed(e, payload, signature, None)
     except (BadSignature, MalformedToken, InvalidKey) as err:
         checks.append(Check("signature", False, str(err)))
         return done(Verdict.BAD_SIGNATURE, f"Ed25519 signature: {err}")
