@@ -435,3 +435,21 @@ def test_a_name_folded_differently_is_not_blamed_on_the_registry(
     expect(result.locator("#copy-receipt")).to_be_visible()
     expect_readable(result)
     tab.assert_quiet()
+
+
+def test_a_damaged_link_says_so_in_the_page(
+    seeded: Seeded, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """A link cut or joined on its way (a "/" inside the token) gets the page's own error,
+    and the page's script leaves that alone (no result, no script error). The 404 itself is
+    the answer, so it is the one console error allowed."""
+    tab = open_tab()
+    base = seeded.valid.url.split("/v#")[0]
+    response = tab.page.goto(base + "/v/" + seeded.valid.token[:40] + "/" + seeded.valid.token[40:])
+    assert response is not None and response.status == 404
+    error = tab.page.locator("#input-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("This link is damaged")
+    expect(tab.page.locator("#result")).to_be_hidden()
+    screenshot(tab.page, tmp_path / "damaged-link.png")
+    assert tab.page_errors == []

@@ -449,6 +449,16 @@ def test_oversized_path_token_is_refused_as_a_page(client: TestClient) -> None:
     assert "too long" in _text(r.text, "input-error")
 
 
+@pytest.mark.parametrize("path", ["/v/", "/v/a/b", "/v/endorsement-v1.e30/AAAA"])
+def test_a_damaged_link_is_a_page_saying_so(client: TestClient, path: str) -> None:
+    """Not a problem document for a recruiter, and no redirect built from the Host header."""
+    r = client.get(path, follow_redirects=False)
+    _headers_ok(r)
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert "This link is damaged" in _text(r.text, "input-error")
+
+
 @pytest.mark.parametrize("length", [8705, 12_000])
 def test_path_form_json_answers_as_post_verify_at_any_length(
     client: TestClient, length: int

@@ -73,6 +73,10 @@ PURPOSE_CHOICES: tuple[tuple[str, str], ...] = tuple(
 )
 """The purpose menu: the protocol's defined purposes (value, label), read from the protocol."""
 BUSY = "The registry is busy: try again in a minute."
+DAMAGED_LINK = (
+    "This link is damaged: a verification link holds one token after /v/ (or after /v#)."
+    " Ask the candidate for the link again, or paste what they sent into the check page."
+)
 RECEIPT_HINT = (
     "This registry's signed record of this check: which reference (by a fingerprint of it),"
     " the verdict and when. It does not record the candidate or purpose you entered. Keep it"

@@ -218,6 +218,13 @@ async def verify_path(token: str, request: Request, ctx: Ctx) -> Response:
     return _page(request, "verify.html", view=await _view(request, ctx, outcome))
 
 
+@router.api_route("/v/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+def damaged_link(request: Request, rest: str) -> Response:
+    """A link cut or joined wrongly on its way (``/v/a/b``, ``/v/`` alone): a recruiter gets
+    the page saying so, not a problem document (a token holds no ``/``)."""
+    return _page(request, "verify.html", status=404, error=pages.DAMAGED_LINK)
+
+
 @router.api_route("/check", methods=["GET", "HEAD"])
 def check_page(request: Request) -> Response:
     """The paste box."""

@@ -1017,7 +1017,9 @@ function main() {
   let raw = null;
   // Tokens are URL-safe text: what the address bar holds is used as it is (a token that a
   // browser had to percent-encode is not a token, and is reported as malformed).
+  const refused = $("input-error");
   if (location.hash.length > 1) raw = location.hash.slice(1);
+  else if (refused && !refused.hidden) return; // the registry refused the path: its words stand
   else if (location.pathname.startsWith("/v/")) raw = location.pathname.slice(3);
   if (raw === null) {
     if (location.pathname === "/v") showInputError("This link holds no reference. Open the full link you were given, or paste it on the check page.");
