@@ -29,15 +29,12 @@ import argparse
 import asyncio
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tests" / "server"))
 from live import LiveServer  # noqa: E402
 
 from endorse.client import AsyncClient, Client  # noqa: E402
+from endorse.client.demo import confirmation_code  # noqa: E402
 from endorse.protocol import (  # noqa: E402
     PublicKey,
     Relationship,
@@ -71,7 +69,6 @@ SERVER_ENV = {
     "ENDORSE_LIMIT_REGISTER_PER_EMAIL": "100000",
     "ENDORSE_LIMIT_CONFIRM_PER_CLIENT": "100000",
 }
-CONFIRM_SUBJECT = "Your endorse confirmation code"
 CONCURRENCY = 16
 T = TypeVar("T")
 
@@ -91,25 +88,6 @@ class CountingTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-def codes_from_outbox(outbox: Path, emails: set[str], timeout: float = 30) -> dict[str, str]:
-    """The confirmation code mailed to each address in ``emails``."""
-    codes: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in outbox.glob("*.eml") if outbox.is_dir() else ():
-            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-            if message["To"] in emails and message["Subject"] == CONFIRM_SUBJECT:
-                body = message.get_body(preferencelist=("plain",))
-                text = body.get_content() if body is not None else ""
-                match = re.search(r"^\s+([0-9]{8})$", text, re.MULTILINE)
-                if match:
-                    codes[str(message["To"])] = match.group(1)
-        if len(codes) == len(emails):
-            return codes
-        time.sleep(0.1)
-    raise SystemExit(f"only {len(codes)} of {len(emails)} confirmation codes arrived in {outbox}")
-
-
 async def seed(server: LiveServer, pins: Path, n_issuers: int, n_tokens: int) -> list[str]:
     """Register and confirm ``n_issuers`` endorsers, then issue ``n_tokens`` through the SDK."""
     keys = [SigningKey.generate() for _ in range(n_issuers)]
@@ -126,7 +104,8 @@ async def seed(server: LiveServer, pins: Path, n_issuers: int, n_tokens: int) ->
         pending = await asyncio.gather(
             *(bounded(client.register(k, e, "Endorser")) for k, e in zip(keys, emails, strict=True))
         )
-        codes = codes_from_outbox(server.data_dir / "outbox", set(emails))
+        outbox = server.data_dir / "outbox"
+        codes = {e: confirmation_code(outbox, e) for e in emails}
         await asyncio.gather(
             *(
                 bounded(client.confirm(k, p, codes[e]))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from importlib.metadata import version
+
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
@@ -43,6 +46,13 @@ def readyz(ctx: Ctx) -> Health:
     return Health(status="ready")
 
 
+@functools.cache
+def _server_version() -> str:
+    """The installed distribution's version: read from its metadata once, not per request
+    (the verification page asks for this document on every view)."""
+    return version("endorse")
+
+
 @router.get("/.well-known/endorse-registry", response_model=RegistryInfo, tags=["operations"])
 def well_known(ctx: Ctx, response: Response) -> RegistryInfo:
     """Who this registry is, its key, and where its endpoints are.
@@ -50,15 +60,12 @@ def well_known(ctx: Ctx, response: Response) -> RegistryInfo:
     Not to be stored by caches: the verification page takes the registry's time from this
     answer's ``Date`` (spec §11.3), which a cached copy would give from the past.
     """
-    from importlib.metadata import version
-
     response.headers["Cache-Control"] = "no-store"
-
     return RegistryInfo(
         registry=ctx.registry,
         key=ctx.key.did,
         protocol_version=PROTOCOL_VERSION,
-        server_version=version("endorse"),
+        server_version=_server_version(),
         status_max_age=ctx.settings.status_max_age,
         endpoints={
             "status_lists": "/api/v1/status-lists/{list_id}",
