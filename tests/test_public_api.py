@@ -98,6 +98,7 @@ EXPECTED_CLIENT_API = {
     "RegistryUnreachable",
     "PinMismatch",
     "RegistryStatementInvalid",
+    "StatusBitCleared",
     "PinStoreError",
     "ConfigError",
     # subjects

@@ -26,6 +26,7 @@ from endorse.client.errors import (
     RegistryError,
     RegistryStatementInvalid,
     RegistryUnreachable,
+    StatusBitCleared,
 )
 from endorse.client.keystore import default_key_path, load_key, write_key
 from endorse.client.models import (
@@ -67,6 +68,7 @@ __all__ = [
     "RegistryStatementInvalid",
     "RegistryUnreachable",
     "Revoked",
+    "StatusBitCleared",
     "VerifyItem",
     "default_key_path",
     "default_pin_store",

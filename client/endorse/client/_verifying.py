@@ -24,6 +24,7 @@ from endorse.client.cache import FactCache, IssuerFact, ListFact, RegistrationFa
 from endorse.client.errors import (
     RegistryStatementInvalid,
     RegistryUnreachable,
+    StatusBitCleared,
 )
 from endorse.client.models import (
     OnlineIssuer,
@@ -32,6 +33,7 @@ from endorse.client.models import (
     VerifyItem,
 )
 from endorse.protocol import (
+    DEFAULT_CLOCK_SKEW,
     Check,
     EndorseError,
     Endorsement,
@@ -402,8 +404,15 @@ class Verifying(CoreBase):
         status = self._statement("status list", lambda: verify_status_list(token, key, registry))
         if status.list_id != list_id:
             raise RegistryStatementInvalid(f"{registry}: answered another status list")
-        if old is not None and status.issued_at < old.status.issued_at:
+        if status.issued_at > now + DEFAULT_CLOCK_SKEW:
+            # Dated ahead (a registry clock error, spec §8.13): never stored, so it cannot
+            # make the honest lists that follow look older; the protocol would not rely on it.
+            return old, False
+        held = _held(old, now)
+        if held is not None and status.issued_at < held.status.issued_at:
             return old, False  # never go back to an older list than one we hold
+        if held is not None:
+            _check_monotonic(registry, held.status, status)
         fresh_until = status.fresh_until
         check_at = fresh_until if max_age is None else min(fresh_until, now + max_age)
         fact = ListFact(list_id, status, token, outcome.headers.get("etag"), now, check_at)
@@ -509,6 +518,36 @@ class Verifying(CoreBase):
             receipt=receipt,
             receipt_token=out.receipt,
         )
+
+
+def _held(old: ListFact | None, now: int) -> ListFact | None:
+    """The list held, as a bound on the lists to take: not one dated ahead of ``now`` (held
+    from a client that stored it, or a cache file), which the next honest list replaces."""
+    if old is None or old.status.issued_at > now + DEFAULT_CLOCK_SKEW:
+        return None
+    return old
+
+
+def _check_monotonic(registry: str, held: StatusList, new: StatusList) -> None:
+    """Refuse ``new`` if it clears a bit ``held`` has set (spec §5: bits are never cleared).
+
+    Raises:
+        StatusBitCleared: it does; the held list stays.
+    """
+    old_bits, new_bits = held.bits.to_bytes(), new.bits.to_bytes()
+    width = len(old_bits)
+    # Entries the new list lacks (a shorter list) count as cleared.
+    kept = int.from_bytes(new_bits[:width].ljust(width, b"\0"), "big")
+    cleared = (int.from_bytes(old_bits, "big") & ~kept).to_bytes(width, "big")
+    if any(cleared):
+        indexes = [
+            8 * position + bit
+            for position, byte in enumerate(cleared)
+            if byte
+            for bit in range(8)
+            if byte & (0x80 >> bit)
+        ]
+        raise StatusBitCleared(registry, held.list_id, indexes)
 
 
 def _key_state_rule(

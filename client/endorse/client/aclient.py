@@ -108,6 +108,7 @@ class AsyncClient:
             max_lists=max_lists,
             open_files=False,
         )
+        self._timeout = timeout
         self._http = httpx.AsyncClient(**_shell.http_options(timeout, transport))
         self._slots: asyncio.Semaphore | None = None
         # Decided once, so every step of this client's flows runs in the same place.
@@ -197,6 +198,7 @@ class AsyncClient:
         another flow's run on the loop: the core's shared state is its caches (locked) and
         values replaced whole (the registry's description, its back-off time)."""
         offload = self._offload or heavy
+        deadline = _shell.Deadline(self._timeout)  # one per call, whatever it asks
         outcomes: builtins.list[Outcome] | None = None
         try:
             while True:
@@ -208,7 +210,7 @@ class AsyncClient:
                     step = advance(flow, outcomes)
                 if isinstance(step, Done):
                     return step.value
-                outcomes = await self._send_batch(step, asked_at)
+                outcomes = await self._send_batch(step, asked_at, deadline)
         finally:
             if self._worker is not None and offload:
                 # After a cancellation the flow's step may still be running in the worker:
@@ -218,12 +220,15 @@ class AsyncClient:
             else:
                 flow.close()
 
-    async def _send_batch(self, batch: Sequence[Request], asked_at: int) -> builtins.list[Outcome]:
+    async def _send_batch(
+        self, batch: Sequence[Request], asked_at: int, deadline: _shell.Deadline
+    ) -> builtins.list[Outcome]:
         if len(batch) == 1:
-            return [await self._send(batch[0], asked_at)]
-        return builtins.list(await asyncio.gather(*(self._send(r, asked_at) for r in batch)))
+            return [await self._send(batch[0], asked_at, deadline)]
+        sends = (self._send(r, asked_at, deadline) for r in batch)
+        return builtins.list(await asyncio.gather(*sends))
 
-    async def _send(self, request: Request, asked_at: int) -> Outcome:
+    async def _send(self, request: Request, asked_at: int, deadline: _shell.Deadline) -> Outcome:
         """Send ``request``; an unsigned GET is shared with the calls asking the same.
 
         While it is in flight, the same GET waits for its answer instead of being sent. An
@@ -232,20 +237,25 @@ class AsyncClient:
         the cache in the next step of the flow that received them; steps queue in the worker
         thread). An answer that landed before is never reused: the caller asked anew,
         knowing it (after a revocation, say). The shared send runs as a task of its own,
-        shielded: a caller cancelled while it waits does not cancel it for the others.
+        shielded: a caller cancelled while it waits does not cancel it for the others. A
+        caller waits for a shared send until its own deadline at most.
         """
         if request.method != "GET" or not request.idempotent:
-            return await self._send_retrying(request)
+            return await self._send_retrying(request, deadline)
         key = (request.url, tuple(sorted(request.headers.items())))
         task = self._in_flight.get(key)
         if task is None:
             landed = self._answers.get(key)
             if landed is not None and landed[0] > asked_at:
                 return landed[1]
-            task = asyncio.ensure_future(self._send_retrying(request))
+            task = asyncio.ensure_future(self._send_retrying(request, deadline))
             self._in_flight[key] = task
             task.add_done_callback(partial(self._landed, key))
-        return await asyncio.shield(task)
+        try:
+            async with asyncio.timeout(max(deadline.left(), 0)):
+                return await asyncio.shield(task)
+        except TimeoutError:
+            return _shell.out_of_time(self._core, deadline.seconds)
 
     def _landed(self, key: _RequestKey, task: asyncio.Task[Outcome]) -> None:
         if self._in_flight.get(key) is task:
@@ -258,32 +268,36 @@ class AsyncClient:
         while len(self._answers) > _shell.MAX_SHARED_ANSWERS:
             self._answers.popitem(last=False)
 
-    async def _send_retrying(self, request: Request) -> Outcome:
+    async def _send_retrying(self, request: Request, deadline: _shell.Deadline) -> Outcome:
         attempt, waited = 0, 0.0
         while True:
-            outcome = await self._send_once(request)
-            delay = self._core.retry_delay(request, outcome, attempt, waited)
+            outcome = await self._send_once(request, deadline)
+            delay = self._core.retry_delay(request, outcome, attempt, waited, deadline.left())
             if delay is None:
                 return outcome
             await asyncio.sleep(delay)
             attempt, waited = attempt + 1, waited + delay
 
-    async def _send_once(self, request: Request) -> Outcome:
+    async def _send_once(self, request: Request, deadline: _shell.Deadline) -> Outcome:
+        """One exchange, cancelled at the call's deadline (waiting for a slot included):
+        connecting, sending, the headers and the body, however slowly they come."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(_shell.MAX_CONCURRENT)
-        async with self._slots:
-            return await self._exchange(request)
+        try:
+            async with asyncio.timeout(max(deadline.left(), 0)), self._slots:
+                return await self._exchange(request)
+        except TimeoutError:
+            return _shell.out_of_time(self._core, deadline.seconds)
 
     async def _exchange(self, request: Request) -> Outcome:
         try:
             async with self._http.stream(
                 request.method, request.url, headers=request.headers, content=request.content
             ) as r:
-                content = bytearray()
-                async for chunk in r.aiter_bytes():
-                    content += chunk
-                    _shell.too_large(len(content), self._core.registry)
-                return _shell.response(r, bytes(content))
+                body = _shell.Body(r.headers, self._core.registry)
+                async for chunk in r.aiter_raw():
+                    body.feed(chunk)
+                return _shell.response(r, body.content())
         except httpx.HTTPError as e:
             return _shell.unreachable(self._core, e)
 

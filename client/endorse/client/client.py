@@ -108,6 +108,9 @@ class Client:
             max_issuers=max_issuers,
             max_lists=max_lists,
         )
+        self._timeout = timeout
+        if transport is None:
+            transport = _shell.DeadlineTransport()
         self._http = httpx.Client(**_shell.http_options(timeout, transport))
 
     # --- state -----------------------------------------------------------------------------
@@ -158,45 +161,64 @@ class Client:
     # --- I/O ---------------------------------------------------------------------------------
 
     def _run(self, flow: Flow[T]) -> T:
+        deadline = _shell.Deadline(self._timeout)  # one per call, whatever it asks
         try:
             batch = next(flow)
             while True:
-                batch = flow.send(self._send_batch(batch))
+                batch = flow.send(self._send_batch(batch, deadline))
         except StopIteration as done:
             value: T = done.value
             return value
         finally:
             flow.close()
 
-    def _send_batch(self, batch: Sequence[Request]) -> builtins.list[Outcome]:
+    def _send_batch(
+        self, batch: Sequence[Request], deadline: _shell.Deadline
+    ) -> builtins.list[Outcome]:
         outcomes: builtins.list[Outcome] = []
         down: RegistryUnreachable | None = None
         for request in batch:
             # One registry behind every request: once it is unreachable, it is for the batch.
-            outcome = down if down is not None else self._send(request)
+            outcome = down if down is not None else self._send(request, deadline)
             if isinstance(outcome, RegistryUnreachable):
                 down = outcome
             outcomes.append(outcome)
         return outcomes
 
-    def _send(self, request: Request) -> Outcome:
+    def _send(self, request: Request, deadline: _shell.Deadline) -> Outcome:
         attempt, waited = 0, 0.0
         while True:
-            outcome = self._send_once(request)
-            delay = self._core.retry_delay(request, outcome, attempt, waited)
+            outcome = self._send_once(request, deadline)
+            delay = self._core.retry_delay(request, outcome, attempt, waited, deadline.left())
             if delay is None:
                 return outcome
             time.sleep(delay)
             attempt, waited = attempt + 1, waited + delay
 
-    def _send_once(self, request: Request) -> Outcome:
+    def _send_once(self, request: Request, deadline: _shell.Deadline) -> Outcome:
+        left = deadline.left()
+        if left <= 0:
+            return _shell.out_of_time(self._core, deadline.seconds)
         try:
-            with self._http.stream(
-                request.method, request.url, headers=request.headers, content=request.content
-            ) as r:
-                content = _shell.read_limited(r.iter_bytes(), self._core.registry)
-                return _shell.response(r, content)
+            with (
+                _shell.within(deadline),
+                self._http.stream(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    content=request.content,
+                    timeout=left,
+                ) as r,
+            ):
+                body = _shell.Body(r.headers, self._core.registry)
+                for chunk in r.iter_raw():
+                    body.feed(chunk)
+                    if deadline.left() <= 0:  # a transport of the caller's: between reads
+                        return _shell.out_of_time(self._core, deadline.seconds)
+                return _shell.response(r, body.content())
         except httpx.HTTPError as e:
+            if deadline.left() <= 0:
+                return _shell.out_of_time(self._core, deadline.seconds)
             return _shell.unreachable(self._core, e)
 
     # --- verification ------------------------------------------------------------------------
