@@ -309,6 +309,17 @@ class Body:
         return out
 
 
+def already_read(r: httpx.Response, registry: str) -> bytes | None:
+    """The body of an answer httpx holds already (one a transport built in memory, as a
+    MockTransport does: httpx read and decoded it when it was made), within the cap; None
+    for an answer still to be read from the network."""
+    if not r.is_stream_consumed:
+        return None
+    if len(r.content) > MAX_RESPONSE_BYTES:
+        raise _too_large(registry)
+    return r.content
+
+
 def response(r: httpx.Response, content: bytes) -> Response:
     return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, content)
 

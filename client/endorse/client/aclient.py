@@ -294,6 +294,9 @@ class AsyncClient:
             async with self._http.stream(
                 request.method, request.url, headers=request.headers, content=request.content
             ) as r:
+                read = _shell.already_read(r, self._core.registry)
+                if read is not None:
+                    return _shell.response(r, read)
                 body = _shell.Body(r.headers, self._core.registry)
                 async for chunk in r.aiter_raw():
                     body.feed(chunk)

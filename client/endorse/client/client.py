@@ -210,6 +210,9 @@ class Client:
                     timeout=left,
                 ) as r,
             ):
+                read = _shell.already_read(r, self._core.registry)
+                if read is not None:
+                    return _shell.response(r, read)
                 body = _shell.Body(r.headers, self._core.registry)
                 for chunk in r.iter_raw():
                     body.feed(chunk)
