@@ -242,7 +242,7 @@ def test_a_registry_that_dies_once_ready_is_not_used(
 ) -> None:
     script = "print('ready, then gone')"
     monkeypatch.setattr(
-        demo.DemoRegistry, "_command", lambda self, fd: [sys.executable, "-c", script]
+        demo.DemoRegistry, "_command", lambda self, *fds: [sys.executable, "-c", script]
     )
 
     def answered_then_died(self: demo.DemoRegistry) -> bool:
@@ -264,7 +264,7 @@ def test_a_registry_that_cannot_start_shows_its_log(
 ) -> None:
     script = "import sys; print('cannot open the database: disk on fire'); sys.exit(1)"
     monkeypatch.setattr(
-        demo.DemoRegistry, "_command", lambda self, fd: [sys.executable, "-c", script]
+        demo.DemoRegistry, "_command", lambda self, *fds: [sys.executable, "-c", script]
     )
     result = invoke()
     assert result.exit_code == 3, result.output
@@ -388,3 +388,49 @@ def test_keep_serving_until_the_terminal_closes(signum: signal.Signals) -> None:
         process.stderr.close()
     assert errors == ""
     assert_gone(pid, directory)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (an exited one nobody reaped yet, a zombie, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_killed_demo_leaves_no_registry_behind() -> None:
+    # SIGKILL: the demo cannot stop its registry; the registry sees its lifeline close.
+    port = _free_port()
+    process = subprocess.Popen(
+        [_endorse(), "demo", "--keep-serving", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()])
+    reader.start()
+    try:
+        started = STARTED.search("".join(_lines(lines, "Press Ctrl-C")))
+        assert started is not None
+        pid, directory = int(started.group(2)), Path(started.group(3))
+        assert _running(pid) and directory.is_dir()
+        process.kill()
+        process.wait(timeout=30)
+        killed = time.monotonic()
+        while _running(pid) and time.monotonic() - killed < demo.ORPHAN_GRACE + 25:
+            time.sleep(0.05)
+        assert not _running(pid), "the registry outlived the demo"
+        # It stopped, however slowly the machine runs, within its grace (plus scheduling).
+        assert time.monotonic() - killed < demo.ORPHAN_GRACE + 25
+        assert not directory.exists(), "the orphaned registry left its directory"
+        with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+            probe.connect(("127.0.0.1", port))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        process.stdout.close()

@@ -85,6 +85,42 @@ STOP_TIMEOUT = 10.0
 MAIL_TIMEOUT = 10.0
 """Seconds to wait for the confirmation mail to appear in the outbox."""
 LOG_TAIL_LINES = 20
+ORPHAN_GRACE = 5.0
+"""Seconds the registry may take to shut down after the demo died before it exits anyway."""
+
+# What the registry process runs: the server's module, as ``python -m endorse.server`` would,
+# with one more thread, which watches the read end of a pipe whose write end only the demo
+# holds. The kernel closes it when the demo dies, however it dies (SIGKILL included): the
+# read then ends, and the registry stops itself (SIGINT: its graceful shutdown, after which
+# uvicorn raises the signal again, a KeyboardInterrupt here, so the directory can still be
+# removed; exit after ORPHAN_GRACE at the latest) and removes its directory, which the dead
+# demo no longer can.
+# A pipe rather than a parent-death signal: it works on every POSIX system, and does not
+# depend on which of the demo's threads started the registry.
+_LAUNCHER = """
+import os, runpy, shutil, signal, sys, threading
+lifeline, grace = int(sys.argv.pop(1)), float(sys.argv.pop(1))
+orphaned = threading.Event()
+def watch():
+    while True:
+        try:
+            if not os.read(lifeline, 64):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+    orphaned.set()
+    threading.Timer(grace, os._exit, (1,)).start()
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=watch, daemon=True).start()
+try:
+    runpy.run_module("endorse.server", run_name="__main__", alter_sys=True)
+finally:
+    if orphaned.is_set():
+        shutil.rmtree(os.getcwd(), ignore_errors=True)
+        os._exit(0)
+"""
 
 SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "pydantic_settings")
 """Top-level modules of the ``server`` extra without which the registry cannot start."""
@@ -167,6 +203,8 @@ class DemoRegistry:
         self.port: int | None = None
         self.directory: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None
+        """The write end of the registry's lifeline (see ``_LAUNCHER``), held while it runs."""
 
     @property
     def url(self) -> str:
@@ -199,9 +237,10 @@ class DemoRegistry:
             return "(no server log)"
         return "\n".join(text.splitlines()[-LOG_TAIL_LINES:]) or "(the server log is empty)"
 
-    def _command(self, fd: int) -> list[str]:
+    def _command(self, fd: int, lifeline: int) -> list[str]:
         serve = ["serve", "--fd", str(fd), "--workers", "1"]
-        return [sys.executable, "-m", "endorse.server", *serve]
+        launch = [sys.executable, "-c", _LAUNCHER, str(lifeline), str(ORPHAN_GRACE)]
+        return [*launch, *serve]
 
     def _env(self) -> dict[str, str]:
         assert self.directory is not None
@@ -221,18 +260,19 @@ class DemoRegistry:
 
     def start(self) -> DemoRegistry:
         sock = _listen(self.requested_port)
+        lifeline, self._lifeline = os.pipe()  # (see _LAUNCHER; not inherited by default)
         try:
             self.port = sock.getsockname()[1]
             self.directory = Path(tempfile.mkdtemp(prefix="endorse-demo-"))
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-                    self._command(sock.fileno()),
+                    self._command(sock.fileno(), lifeline),
                     cwd=self.directory,
                     env=self._env(),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(sock.fileno(),),
+                    pass_fds=(sock.fileno(), lifeline),
                     # Its own process group: a Ctrl-C in the terminal reaches the demo only,
                     # which then stops the registry itself, in order.
                     start_new_session=True,
@@ -241,6 +281,7 @@ class DemoRegistry:
             # The registry holds the socket now; were it to die, connections must be
             # refused, not queue on a copy kept here.
             sock.close()
+            os.close(lifeline)
         # Ready, and still running: a registry that answered once and then died would only
         # fail later, with a misleading error.
         if self._wait_ready() and self.running():
@@ -290,6 +331,9 @@ class DemoRegistry:
         try:
             self._terminate()
         finally:
+            if self._lifeline is not None:
+                os.close(self._lifeline)
+                self._lifeline = None
             if self.directory is not None:
                 shutil.rmtree(self.directory, ignore_errors=True)
 
