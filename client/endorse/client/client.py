@@ -62,11 +62,18 @@ class Client:
             trusted on first use and recorded in ``pin_store``.
         pin_store: the JSON file of pinned registry keys; default
             ``$ENDORSE_HOME/known_registries.json`` (see :mod:`endorse.client.pins`).
-        timeout: seconds for each network operation.
+        timeout: seconds one call (``verify``, ``issue``, …) may take talking to the registry,
+            in all: connecting, sending, the answers' headers and bodies, retries and
+            ``Retry-After`` waits end by this one deadline, however slowly the registry
+            trickles its bytes (with a ``transport`` of your own, each network operation is
+            bounded by it and the deadline is checked between reads). A call past it raises
+            :class:`~endorse.client.errors.RegistryUnreachable` (what was verified without
+            the registry is then decided as when it is down).
         retries: retries of idempotent requests (unsigned GETs, ``POST /verify``, the
             registration of an issued token) after a network failure or a 502/503/504, with a
-            short backoff, or after a 503/429's ``Retry-After`` (30 s in all at most). Signed
-            calls are never retried.
+            short backoff, or after a 503/429's ``Retry-After`` (30 s in all at most), each
+            only if it can start before the call's deadline (else the answer stands, its
+            ``retry_after`` said). Signed calls are never retried.
         cache_dir: keep verified facts on disk there too, so a restarted verifier works
             offline at once. Trusted like the pin store (see :mod:`endorse.client.cache`):
             kept owner-only (0600 files, 0700 directories); files anyone else could have
