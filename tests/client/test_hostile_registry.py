@@ -28,7 +28,7 @@ from endorse.client import StatusBitCleared
 from endorse.client._core import Core
 from endorse.client._wire import Request, Response
 from endorse.client.cache import MAX_FACT_TTL, FactCache, ListFact
-from endorse.protocol import MIN_SIZE, Bitstring, SigningKey, StatusList, sign
+from endorse.protocol import MIN_SIZE, Bitstring, KeyBinding, SigningKey, StatusList, sign
 
 HERE = Path(__file__).resolve().parent
 ALICE = SigningKey.from_seed(b"\x21" * 32)
@@ -326,7 +326,9 @@ def test_a_poisoned_cache_recovers_on_the_next_honest_list(
     now = int(time.time())
     ahead = StatusList(honest.url, "list-1", now + 3 * 365 * 86400, 300, Bitstring(MIN_SIZE))
     token = sign(ahead.to_token_object(), REGISTRY_KEY)
-    cache.put_list(ListFact("list-1", ahead, token, None, now, now))
+    # As that client kept it: not to be asked for again before it is stale, years from now,
+    # and with its ETag (a registry answering "not modified" must not keep it either).
+    cache.put_list(ListFact("list-1", ahead, token, '"v1"', now, ahead.fresh_until))
     client = _pinned(connect, honest, cache_dir=cache_dir)
     assert client.verify(honest.token).verdict.value == "valid"
     again = FactCache(directory=cache_dir)
@@ -387,3 +389,27 @@ def test_retry_after_waits_only_within_the_deadline() -> None:
     assert core.retry_delay(read, busy, 0, 0.0, left=10.0) == 5.0
     assert core.retry_delay(read, busy, 0, 0.0, left=4.0) is None  # the answer, at once
     assert core.retry_delay(read, busy, 0, 26.0, left=100.0) is None  # 30 s in all at most
+
+
+def test_a_binding_dated_ahead_serves_one_call_only(connect: Any, honest: Hostile) -> None:
+    now = int(time.time())
+    ahead = KeyBinding(
+        registry=honest.url,
+        key=ALICE.did,
+        email="alice@example.com",
+        name="Alice Smith",
+        since=now - 60,
+        method="email-code",
+        issued_at=now + 3600,
+    )
+    body = json.dumps({"key": ALICE.did, "binding": sign(ahead, REGISTRY_KEY)}).encode()
+    honest.set(IDENTITY, headers=JSON, body=body)
+    client = _pinned(connect, honest)
+    assert client.verify(honest.token).verdict.value == "valid"
+    fact = client._core.cache.issuer(ALICE.did)
+    assert fact.fresh_until == fact.refresh_at == fact.fetched_at  # due again at once
+    asked = honest.count(IDENTITY)
+    honest.honest(IDENTITY)
+    assert client.verify(honest.token).verdict.value == "valid"
+    assert honest.count(IDENTITY) == asked + 1
+    assert client._core.cache.issuer(ALICE.did).fresh_until > int(time.time())

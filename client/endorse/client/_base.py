@@ -32,6 +32,7 @@ from endorse.client.errors import (
 from endorse.client.models import RegistryInfo
 from endorse.client.pins import PinStore
 from endorse.protocol import (
+    DEFAULT_CLOCK_SKEW,
     PROTOCOL_VERSION,
     BadSignature,
     InvalidArgument,
@@ -255,14 +256,17 @@ class CoreBase:
             raise RegistryStatementInvalid(
                 f"{self.registry}: says the key is revoked without a signed key revocation"
             )
+        # A binding dated ahead of this client's clock (a registry clock error) serves the
+        # call that fetched it, and is asked for again by the next one: never relied on later.
+        ttl = 0 if binding.issued_at > now + DEFAULT_CLOCK_SKEW else self.fact_ttl
         return IssuerFact(
             key=did,
             issuer=TrustedIssuer.from_binding(binding, revocation),
             binding=state.binding,
             key_revocation=state.key_revocation,
             fetched_at=now,
-            fresh_until=now + self.fact_ttl,
-            refresh_at=now + self.fact_ttl,
+            fresh_until=now + ttl,
+            refresh_at=now + ttl,
         )
 
     # --- contact and pinning -------------------------------------------------------------

@@ -129,7 +129,7 @@ class _FreshLists(Mapping[tuple[str, str], StatusList]):
             fact = self._seen[list_id]
         except KeyError:
             fact = self._seen[list_id] = self._cache.status_list(list_id)
-        if fact is None or self._now >= fact.check_at:
+        if fact is None or self._now >= fact.check_at or _ahead(fact.status, self._now):
             return default
         return fact.status
 
@@ -301,7 +301,7 @@ class Verifying(CoreBase):
         due_lists: list[tuple[str, ListFact | None]] = []
         for list_id in list_ids:
             listed = self.cache.status_list(list_id)
-            if listed is not None and now < listed.check_at:
+            if listed is not None and now < listed.check_at and not _ahead(listed.status, now):
                 lists[(self.registry, list_id)] = listed.status
             else:
                 due_lists.append((list_id, listed))
@@ -309,9 +309,8 @@ class Verifying(CoreBase):
             return reachable
         requests = [self._get(f"/api/v1/identities/{did}") for did, _ in due_issuers]
         for list_id, listed in due_lists:
-            headers = (
-                {} if listed is None or listed.etag is None else {"if-none-match": listed.etag}
-            )
+            etag = None if listed is None or _ahead(listed.status, now) else listed.etag
+            headers = {} if etag is None else {"if-none-match": etag}
             requests.append(self._get(f"/api/v1/status-lists/{list_id}", headers))
         outcomes = yield from self._fetch(requests, now, reachable)
         # The lists first: one of them may say the registry's max-age (see fact_ttl).
@@ -385,7 +384,7 @@ class Verifying(CoreBase):
         max_age = cache_max_age(outcome.headers.get("cache-control", ""))
         if outcome.status == 304 and old is not None:
             fresh_until = old.status.fresh_until
-            if now >= fresh_until:
+            if now >= fresh_until or _ahead(old.status, now):
                 # "Not modified", yet the copy we hold is past its own iat + ttl: a registry
                 # whose ETag does not change when it re-signs. A 304 is not signed, so it never
                 # makes a list fresher: forget the ETag and ask again at once.
@@ -404,7 +403,7 @@ class Verifying(CoreBase):
         status = self._statement("status list", lambda: verify_status_list(token, key, registry))
         if status.list_id != list_id:
             raise RegistryStatementInvalid(f"{registry}: answered another status list")
-        if status.issued_at > now + DEFAULT_CLOCK_SKEW:
+        if _ahead(status, now):
             # Dated ahead (a registry clock error, spec §8.13): never stored, so it cannot
             # make the honest lists that follow look older; the protocol would not rely on it.
             return old, False
@@ -467,7 +466,11 @@ class Verifying(CoreBase):
                 raise outcome
             else:
                 raise self.problem(outcome)
-            self.cache.put_registration(fact)
+            dated = None if fact.registration is None else fact.registration.registered_at
+            if dated is None or dated <= now + DEFAULT_CLOCK_SKEW:
+                # One dated ahead (a registry clock error) serves this call only: a found
+                # registration is kept for good, and its date is what it is about.
+                self.cache.put_registration(fact)
             if fact.registration is not None:
                 found.update(dict.fromkeys(wanted[th], fact.registration))
 
@@ -520,12 +523,16 @@ class Verifying(CoreBase):
         )
 
 
+def _ahead(status: StatusList, now: int) -> bool:
+    """Whether ``status`` is dated more than the clock skew after ``now`` (spec §8.13): not
+    relied on, never stored, and never a reason to refuse the lists that follow."""
+    return status.issued_at > now + DEFAULT_CLOCK_SKEW
+
+
 def _held(old: ListFact | None, now: int) -> ListFact | None:
-    """The list held, as a bound on the lists to take: not one dated ahead of ``now`` (held
-    from a client that stored it, or a cache file), which the next honest list replaces."""
-    if old is None or old.status.issued_at > now + DEFAULT_CLOCK_SKEW:
-        return None
-    return old
+    """The list held, as a bound on the lists to take: not one dated ahead of ``now`` (kept
+    by an older client in a cache file), which the next honest list replaces."""
+    return None if old is None or _ahead(old.status, now) else old
 
 
 def _check_monotonic(registry: str, held: StatusList, new: StatusList) -> None:
