@@ -11,11 +11,13 @@ deadline per call, spec §8.18), with a margin for a loaded machine.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,10 @@ import httpx
 import pytest
 from fake_registry import REGISTRY_KEY, FakeRegistry
 
-from endorse.client import StatusBitCleared
+from endorse.client import RegistryStatementInvalid, StatusBitCleared
 from endorse.client._core import Core
-from endorse.client._wire import Request, Response
+from endorse.client._shell import MAX_RESPONSE_BYTES, Body
+from endorse.client._wire import AnswerMalformed, Request, Response, decode_answer
 from endorse.client.cache import MAX_FACT_TTL, FactCache, ListFact
 from endorse.protocol import MIN_SIZE, Bitstring, KeyBinding, SigningKey, StatusList, sign
 
@@ -413,3 +416,80 @@ def test_a_binding_dated_ahead_serves_one_call_only(connect: Any, honest: Hostil
     assert client.verify(honest.token).verdict.value == "valid"
     assert honest.count(IDENTITY) == asked + 1
     assert client._core.cache.issuer(ALICE.did).fresh_until > int(time.time())
+
+
+# --- the bounded decoder, case by case ------------------------------------------------------
+
+
+def test_one_layer_of_gzip_is_read(connect: Any, honest: Hostile) -> None:
+    # A proxy that compresses anyway: one layer is inflated, within the cap.
+    answer = honest.fake.handle(httpx.Request("GET", honest.url + LIST))
+    packed = gzip.compress(answer.content)
+    honest.set(LIST, headers={**JSON, "content-encoding": "gzip"}, body=packed)
+    assert _pinned(connect, honest).verify(honest.token).verdict.value == "valid"
+
+
+def _body(content: bytes, **headers: str) -> bytes:
+    body = Body(httpx.Headers(headers), "https://registry.example")
+    body.feed(content)
+    return body.content()
+
+
+@pytest.mark.parametrize(
+    ("name", "headers", "content"),
+    [
+        ("coding_deflate", {"content-encoding": "deflate"}, zlib.compress(b"{}")),
+        ("coding_br", {"content-encoding": "br"}, b"\x0b\x01\x80{}\x03"),
+        ("coding_gzip_gzip", {"content-encoding": "gzip, gzip"}, gzip.compress(b"{}")),
+        ("coding_gzip_twice", {"content-encoding": "gzip"}, gzip.compress(b"{}") * 2),
+        ("gzip_truncated", {"content-encoding": "gzip"}, gzip.compress(b"{}")[:-4]),
+        ("gzip_corrupt", {"content-encoding": "gzip"}, b"\x1f\x8b" + b"\x00" * 20),
+        (
+            "gzip_inflates_past_the_cap",
+            {"content-encoding": "gzip"},
+            gzip.compress(bytes(MAX_RESPONSE_BYTES + 1)),
+        ),
+        ("length_past_the_cap", {"content-length": str(MAX_RESPONSE_BYTES + 1)}, b""),
+        ("body_past_the_cap", {}, bytes(MAX_RESPONSE_BYTES + 1)),
+    ],
+)
+def test_the_body_reader_refuses(name: str, headers: dict[str, str], content: bytes) -> None:
+    with pytest.raises(RegistryStatementInvalid):
+        _body(content, **headers)
+
+
+def test_the_body_reader_reads() -> None:
+    assert _body(b'{"a": 1}') == b'{"a": 1}'
+    assert _body(b'{"a": 1}', **{"content-encoding": "identity"}) == b'{"a": 1}'
+    assert _body(gzip.compress(b'{"a": 1}'), **{"content-encoding": "GZIP"}) == b'{"a": 1}'
+    assert _body(b"", **{"content-encoding": "gzip"}) == b""  # a 304 naming its coding
+    exact = bytes(MAX_RESPONSE_BYTES)
+    assert _body(gzip.compress(exact), **{"content-encoding": "gzip"}) == exact
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("not_utf8", b'{"a": "\xff"}'),
+        ("lone_surrogate_bytes", b'{"a": "\xed\xa0\x80"}'),
+        ("deep_array", b"[" * 17 + b"]" * 17),
+        ("deep_object", b'{"a":' * 17 + b"1" + b"}" * 17),
+        ("deep_mixed", b'[{"a":' * 9 + b"1" + b"}]" * 9),
+        ("deep_200000", b"[" * 200_000 + b"]" * 200_000),
+        ("unbalanced", b"[" * 40 + b"]"),
+        ("not_json", b"{'a': 1}"),
+        ("wrong_shape", b"[1, 2]"),
+        ("huge_number", b'{"a": 1e999999}'),
+    ],
+)
+def test_the_decoder_refuses(name: str, content: bytes) -> None:
+    with pytest.raises(AnswerMalformed):
+        decode_answer(content, dict[str, Any])
+
+
+def test_the_decoder_reads_what_is_shallow_enough() -> None:
+    sixteen = b"[" * 14 + b"{}" + b"]" * 14  # inside the outer object: 16 levels
+    assert decode_answer(b'{"a": ' + sixteen + b"}", dict[str, Any])["a"]
+    # Brackets and escaped quotes inside strings are text, not depth.
+    tricky = b'{"a": "' + b"[" * 100 + b'\\"' + b"{" * 100 + b'\\\\", "b": [1]}'
+    assert decode_answer(tricky, dict[str, Any])["b"] == [1]

@@ -293,7 +293,7 @@ class Body:
             raise _too_large(self.registry)
 
     def content(self) -> bytes:
-        if not self.gzip:
+        if not self.gzip or not self._raw:  # (a 304 may name the coding of what it omits)
             return bytes(self._raw)
         inflater = zlib.decompressobj(wbits=31)
         try:

@@ -238,7 +238,8 @@ class AsyncClient:
         thread). An answer that landed before is never reused: the caller asked anew,
         knowing it (after a revocation, say). The shared send runs as a task of its own,
         shielded: a caller cancelled while it waits does not cancel it for the others. A
-        caller waits for a shared send until its own deadline at most.
+        caller waits for a shared send until its own deadline at most; the send itself ends
+        by the deadline of the call that started it.
         """
         if request.method != "GET" or not request.idempotent:
             return await self._send_retrying(request, deadline)
