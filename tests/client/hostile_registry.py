@@ -143,6 +143,8 @@ async def _connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                 break
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
         pass
+    except asyncio.CancelledError:
+        pass  # shutting down, with a request held in a black hole
     finally:
         writer.close()
 
