@@ -434,3 +434,17 @@ def test_a_killed_demo_leaves_no_registry_behind() -> None:
             process.wait()
         reader.join(timeout=10)
         process.stdout.close()
+
+
+def test_the_registry_stops_promptly_on_sigterm() -> None:
+    registry = demo.DemoRegistry().start()
+    try:
+        with httpx.Client(timeout=10) as client:  # a kept-alive connection does not hold it
+            assert client.get(f"{registry.url}/readyz").status_code == 200
+            assert registry.process is not None
+            os.kill(registry.pid, signal.SIGTERM)
+            registry.process.wait(timeout=10)
+    finally:
+        registry.stop()
+    assert registry.directory is not None
+    assert_gone(registry.pid, registry.directory)
