@@ -68,7 +68,9 @@ class Client:
             trickles its bytes (with a ``transport`` of your own, each network operation is
             bounded by it and the deadline is checked between reads). A call past it raises
             :class:`~endorse.client.errors.RegistryUnreachable` (what was verified without
-            the registry is then decided as when it is down).
+            the registry is then decided as when it is down). This client asks for the facts
+            of a batch one after the other: a ``verify_many`` whose tokens name many issuers
+            or lists not cached yet needs a timeout to match.
         retries: retries of idempotent requests (unsigned GETs, ``POST /verify``, the
             registration of an issued token) after a network failure or a 502/503/504, with a
             short backoff, or after a 503/429's ``Retry-After`` (30 s in all at most), each
