@@ -400,10 +400,11 @@ def _running(pid: int) -> bool:
 
 
 def test_a_killed_demo_leaves_no_registry_behind() -> None:
-    # SIGKILL: the demo cannot stop its registry; the registry sees its lifeline close.
-    port = _free_port()
+    # SIGKILL: the demo cannot stop its registry; the registry sees its lifeline close. (A
+    # process that exited holds no socket: its port is not probed, which another process on
+    # this shared machine may have bound meanwhile.)
     process = subprocess.Popen(
-        [_endorse(), "demo", "--keep-serving", "--port", str(port)],
+        [_endorse(), "demo", "--keep-serving"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -426,8 +427,6 @@ def test_a_killed_demo_leaves_no_registry_behind() -> None:
         # It stopped, however slowly the machine runs, within its grace (plus scheduling).
         assert time.monotonic() - killed < demo.ORPHAN_GRACE + 25
         assert not directory.exists(), "the orphaned registry left its directory"
-        with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
-            probe.connect(("127.0.0.1", port))
     finally:
         if process.poll() is None:
             process.kill()
