@@ -3,8 +3,9 @@ loopback (``hostile_registry.py``): whatever it sends, the call ends with one of
 registry errors (exit 3 in the CLI) or an honest verdict, within the deadline, in bounded
 memory, and leaves no state that outlives an honest answer.
 
-Each probe runs in a subprocess of its own, so its peak memory (``ru_maxrss``) and its time
-are its own. Timeouts are 1 s: every bound asserted derives from the deadline design (one
+Each probe runs in a subprocess of its own, so its peak memory (``VmHWM``) and its time are
+its own; the CLI runs in it in-process, its time counted from the command's start (its own
+work included). Timeouts are 1 s: every bound asserted derives from the deadline design (one
 deadline per call, spec §8.18), with a margin for a loaded machine.
 """
 
@@ -26,7 +27,7 @@ import httpx
 import pytest
 from fake_registry import REGISTRY_KEY, FakeRegistry
 
-from endorse.client import RegistryStatementInvalid, StatusBitCleared
+from endorse.client import RegistryError, RegistryStatementInvalid, StatusBitCleared
 from endorse.client._core import Core
 from endorse.client._shell import MAX_RESPONSE_BYTES, Body
 from endorse.client._wire import AnswerMalformed, Request, Response, decode_answer
@@ -52,8 +53,6 @@ from endorse.protocol import EndorseError
 
 args = json.loads(sys.argv[1])
 options = dict(registry_key=args["key"], timeout=args["timeout"], pin_store=Path(args["pins"]))
-if args["cache"]:
-    options["cache_dir"] = Path(args["cache"])
 
 async def run_async():
     async with AsyncClient(args["url"], **options) as client:
@@ -162,9 +161,7 @@ def honest(hostile: Hostile) -> Hostile:
     return hostile
 
 
-def probe(
-    hostile: Hostile, flavour: str, tmp_path: Path, *, cache: Path | None = None
-) -> dict[str, Any]:
+def probe(hostile: Hostile, flavour: str, tmp_path: Path) -> dict[str, Any]:
     """Verify the token once with ``flavour`` (sync, async or cli) in a subprocess: its
     outcome (``verdict:…``, ``error:…``, ``exit:N``), seconds and peak memory (MB)."""
     home = tmp_path / "home"
@@ -189,7 +186,6 @@ def probe(
         "timeout": TIMEOUT,
         "pins": str(tmp_path / "pins.json"),
         "token": hostile.token,
-        "cache": None if cache is None else str(cache),
         "argv": argv,
     }
     command = [sys.executable, "-c", PROBE, json.dumps(args)]
@@ -493,3 +489,24 @@ def test_the_decoder_reads_what_is_shallow_enough() -> None:
     # Brackets and escaped quotes inside strings are text, not depth.
     tricky = b'{"a": "' + b"[" * 100 + b'\\"' + b"{" * 100 + b'\\\\", "b": [1]}'
     assert decode_answer(tricky, dict[str, Any])["b"] == [1]
+
+
+def test_retry_after_is_waited_only_while_the_deadline_allows(
+    connect: Any, hostile: Hostile
+) -> None:
+    busy = {
+        "status": 503,
+        "headers": {"content-type": "application/problem+json", "retry-after": "1"},
+        "body": b'{"type": "urn:endorse:problem:unavailable", "title": "busy"}',
+    }
+    hostile.attack("*", busy)
+    client = connect(hostile.url, registry_key=REGISTRY_KEY.did, timeout=1.5, retries=5)
+    started = time.monotonic()
+    with pytest.raises(RegistryError) as refused:
+        client.verify(hostile.token)
+    took = time.monotonic() - started
+    assert (refused.value.status, refused.value.retry_after) == (503, 1)
+    # /.well-known was asked, waited for once (1 s of the 1.5), asked again; the key state
+    # then had 0.5 s left: its Retry-After was not waited for.
+    assert hostile.count(WELL_KNOWN) == 2 and hostile.count(IDENTITY) == 1
+    assert 1.0 <= took < 1.5 + SLACK
