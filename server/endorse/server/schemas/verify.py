@@ -1,8 +1,8 @@
 """Bodies of ``/api/v1/verify`` and ``/api/v1/verify/batch``.
 
 The token is any text: one that is not a well-formed endorsement or refusal is a verification
-answer (``malformed``), not a request error; a genuine refusal's verdict is ``refused``. The expectations are bounded in size only; what they
-mean is the protocol's (spec §6.3 step 8).
+answer (``malformed``), not a request error; a genuine refusal's verdict is ``refused``. The
+expectations are bounded in size only; what they mean is the protocol's (spec §6.3 step 8).
 """
 
 from __future__ import annotations
