@@ -1249,7 +1249,7 @@ function showRequest(q) {
 function requestState(q, answered, now) {
   if (answered) return ["answered", "Answered: the answer is below, checked by your browser and this registry."];
   if (now < q.exp) return ["open", `No answer yet: the referee has until ${utc(q.exp)}.`];
-  return ["expired", `No answer by the deadline (${utc(q.exp)}). No answer is not a refusal: it says nothing about the candidate.`];
+  return ["expired", `No answer by the deadline (${utc(q.exp)}): the referee did not answer, which says nothing about the candidate.`];
 }
 
 async function checkPolicyAnswer(token, pin) {
