@@ -1,4 +1,4 @@
-"""Claimed references in a real browser (issue 9, spec §11.5): a refusal on ``/v`` and
+"""Claimed references in a real browser (issue 9, spec §11.4): a refusal on ``/v`` and
 ``/check``, and the requester's page ``/r#<request>~<answer>`` with each kind of answer, with
 markup and script URLs in every claimed field, and with a tampered request or answer.
 

@@ -719,7 +719,7 @@ def test_api_keeps_its_own_headers(settings: Settings, clock: Clock) -> None:
     assert "content-security-policy" not in r.headers
 
 
-# --- claimed references: refusals and the requester's page (spec §11.5) ----------------------
+# --- claimed references: refusals and the requester's page (spec §11.4) ----------------------
 
 
 def _refusal(client: TestClient, alice: Endorser, **extra: Any) -> str:

@@ -309,7 +309,7 @@ class CheckLine:
 
 @dataclass(frozen=True, slots=True)
 class RefusalView:
-    """What a refusal shows (spec §11.5), as plain text: who signed it as they named themself,
+    """What a refusal shows (spec §11.4), as plain text: who signed it as they named themself,
     for whom and what, when, and the signer's identity as far as this registry confirmed it.
     The coded reason is not shown: the reader may be the candidate, told no more than that
     no reference is given."""
@@ -467,7 +467,7 @@ def _identity_text(issuer: TrustedIssuer, role: str) -> str:
 
 
 def _refusal_result(outcome: Outcome, checks: tuple[CheckLine, ...]) -> ResultView:
-    """The view of a refusal whose signature verified (spec §11.5): never valid, never a
+    """The view of a refusal whose signature verified (spec §11.4): never valid, never a
     forgery; its sentence is the protocol's, its rows the refusal's."""
     result = outcome.result
     r = result.refusal

@@ -8,7 +8,7 @@
   (works without JavaScript); with ``Accept: application/json`` the JSON answer of
   ``POST /api/v1/verify`` instead.
 * ``GET /r`` — the requester's page of a reference request, ``/r#<request token>~<answer
-  token>`` (spec §11.5): both tokens stay in the fragment; the page's script checks the
+  token>`` (spec §11.4): both tokens stay in the fragment; the page's script checks the
   registry's signature on the request and the answer's, and asks the registry for its verdict
   on an endorsement or refusal answer as on ``/v``. The server renders only the page.
 * ``GET /check`` and ``POST /check`` (a web form: ``token``, ``subject``, ``purpose``): the
@@ -81,7 +81,7 @@ _SIGNER_ONLY: dict[str, type[Refusal] | type[Policy]] = {
     "refusal-v1": Refusal,
     "policy-v1": Policy,
 }
-"""Token prefixes whose statements are the signer's key only (spec §11.5)."""
+"""Token prefixes whose statements are the signer's key only (spec §11.4)."""
 
 
 class QrTooLong(Problem):
@@ -247,7 +247,7 @@ def damaged_link(request: Request, rest: str) -> Response:
 @router.api_route("/r", methods=["GET", "HEAD"])
 def request_page(request: Request) -> Response:
     """The requester's page of ``/r#<request>~<answer>``; the browser holds both tokens
-    (spec §11.5)."""
+    (spec §11.4)."""
     return _page(request, "request.html")
 
 
@@ -316,7 +316,7 @@ def statements(body: StatementsRequest, request: Request, ctx: Ctx) -> Statement
     """What this registry has signed about the token's issuer key (binding, revocation), the
     token (registration) and its status list (signed now), for a verifier that checks the
     token itself: the verification page's script (spec §11.3). For a refusal or a policy
-    (spec §11.5), the signer's binding and revocation only: neither is registered or listed.
+    (spec §11.4), the signer's binding and revocation only: neither is registered or listed.
 
     The same statements as ``GET /api/v1/identities/{key}``, ``/registrations/{th}`` and
     ``/status-lists/{list}``, but asked for with the token in the body, so that no request

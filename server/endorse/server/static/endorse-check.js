@@ -15,7 +15,7 @@
 // with the token in the body: no request line names the endorser's key or the token (§11.2).
 // The registry key is the one this origin publishes at /.well-known/endorse-registry: the
 // page itself comes from that origin, so the browser's check is independent of the
-// registry's computation, not of the registry's honesty (spec §11.4).
+// registry's computation, not of the registry's honesty (spec §11.3 item 4).
 
 const TOKEN_LIMIT = { "endorsement": 8192, "status-list": 262144 };
 const OTHER_LIMIT = 8192;
@@ -1025,7 +1025,7 @@ function copyReceipt() {
 
 // --- claimed references: refusals, policies, reference requests ----------------------------
 //
-// Issue 9 (spec §4.11-§4.13, §11.5). Kept apart from the endorsement code above: a refusal
+// Issue 9 (spec §4.11-§4.13, §11.4). Kept apart from the endorsement code above: a refusal
 // goes through the same check() as an endorsement (browser and registry verdicts, receipt)
 // and is shown in the same #result, with rows of its own; the requester's page (/r) checks
 // the registry's signature on a reference request and then the answer, if any.
@@ -1247,7 +1247,7 @@ function showRequest(q) {
 
 // The answer's state in words: answered, or no answer (yet, or by the deadline) — never a refusal.
 function requestState(q, answered, now) {
-  if (answered) return ["answered", "Answered: the answer is below, checked by your browser and this registry."];
+  if (answered) return ["answered", "Answered: the answer is below."];
   if (now < q.exp) return ["open", `No answer yet: the referee has until ${utc(q.exp)}.`];
   return ["expired", `No answer by the deadline (${utc(q.exp)}): the referee did not answer, which says nothing about the candidate.`];
 }
