@@ -168,11 +168,12 @@ def not_pwned(tab: Tab) -> None:
 # --- refusals on /v and /check -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("form", ["/v#", "/v/"], ids=["fragment", "path"])
 def test_refusal_on_the_verification_page(
-    claims: Claims, open_tab: OpenTab, tmp_path: Path
+    form: str, claims: Claims, open_tab: OpenTab, tmp_path: Path
 ) -> None:
     tab = open_tab()
-    tab.page.goto(f"{claims.url}/v#{claims.refusal(None)}")
+    tab.page.goto(f"{claims.url}{form}{claims.refusal(None)}")
     result = wait_checked(tab.page)
     screenshot(tab.page, tmp_path / "refusal.png")
     expect_refusal(result, f"{SENTENCE} for {EMPLOYMENT}.", claims.alice_email)

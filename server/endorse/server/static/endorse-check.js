@@ -1362,12 +1362,13 @@ async function requestPage() {
     await checkPolicyAnswer(answerToken, pin);
   } else {
     // An endorsement or a refusal: the usual check, with the request's expectations.
-    if (kind === "refusal") {
-      const req = tokenPayloadMember(answerToken, "req");
-      setNote("answer-note", req !== undefined && req !== q.id ? "This refusal answers another request, not this one." : "");
-    }
     const subject = q.sub.email ?? q.sub.handle ?? q.sub.name;
     await check(answerToken, { subject, purpose: q.purpose, audience: q.aud ?? null });
+    // Which request a refusal answers, once its signature is known to be good (else its
+    // members are withheld, this one too).
+    const signed = !["bad_signature", "malformed", "unsupported"].includes($("result").dataset.browserVerdict);
+    const req = kind === "refusal" && signed ? tokenPayloadMember(answerToken, "req") : undefined;
+    setNote("answer-note", req !== undefined && req !== q.id ? "This refusal answers another request, not this one." : "");
   }
   finish();
 }
