@@ -811,6 +811,9 @@ def test_refusal_by_path_answers_json_as_post_verify(client: TestClient) -> None
     assert set(answer) == set(api)
     ctx = context(client)
     assert verify_receipt(answer["receipt"], ctx.key.public_key, ctx.registry).verdict == "refused"
+    batch = client.post("/api/v1/verify/batch", json={"items": [{"token": token}]}).json()
+    assert batch["results"][0]["verdict"] == "refused"
+    assert batch["results"][0]["claims"] == api["claims"]
     html = client.get(f"/v/{token}").text
     assert (
         _refusal_rows(html)["refusal-kind"] == "An answer to a request made through this registry"
