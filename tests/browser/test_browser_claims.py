@@ -27,7 +27,15 @@ from _browser import (
     screenshot,
     wait_checked,
 )
-from _tabs import SIGNED_BY_BROWSER, OpenTab, Tab, expect_claims_withheld, expect_no_qr, verdicts
+from _tabs import (
+    SIGNED_BY_BROWSER,
+    OpenTab,
+    Tab,
+    expect_claims_withheld,
+    expect_no_qr,
+    expect_readable,
+    verdicts,
+)
 from playwright.sync_api import Locator, Page, expect
 
 from endorse.client import Client
@@ -154,6 +162,7 @@ def expect_refusal(result: Locator, sentence: str, email: str) -> None:
     shown = result.inner_text()
     for word in ("forged", "altered", "could not be confirmed"):
         assert word not in shown, (word, shown)
+    expect_readable(result)
 
 
 def not_pwned(tab: Tab) -> None:
