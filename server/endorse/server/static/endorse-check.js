@@ -1122,8 +1122,9 @@ function checkReferenceRequest(o, R) {
 }
 
 // The signer's identity as this registry signed it (§6.3 steps 4-5 for a signer without
-// registrations): the binding, and the key revocation's start if there is one (-1: a
-// revocation that could not be checked). Null when the key is bound to nobody.
+// registrations): the binding, and the key revocation's start if there is one. Null when the
+// key is bound to nobody, or when the revocation given with the binding does not verify (the
+// registry's answer is then unusable whole: no trusted signer comes of it, spec §6.1).
 async function boundSigner(did, pin, statements) {
   const state = await statements();
   let signer = null;
@@ -1135,7 +1136,10 @@ async function boundSigner(did, pin, statements) {
       if (!(err instanceof Malformed || err instanceof BadSignature)) throw err;
     }
   }
-  if (signer && state.key_revocation) signer.revoked_from = (await keyRevocationFrom(state.key_revocation, did, pin)) ?? -1;
+  if (signer && state.key_revocation) {
+    signer.revoked_from = await keyRevocationFrom(state.key_revocation, did, pin);
+    if (signer.revoked_from === null) return null;
+  }
   return signer;
 }
 
