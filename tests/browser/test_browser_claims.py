@@ -445,3 +445,21 @@ def test_damaged_request_link_is_an_input_error(claims: Claims, open_tab: OpenTa
         expect(tab.page.locator("#input-error")).to_be_visible()
         expect(tab.page.locator("#request")).to_be_hidden()
         tab.assert_quiet()
+
+
+def test_refusal_of_a_revoked_key_counts_for_nothing(
+    registry: LiveServer, claims: Claims, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """The browser, like the registry, lets no refusal of a revoked key count (spec §6.4)."""
+    with Client(registry.url, pin_store=tmp_path / "pins.json") as client:
+        carol, _ = new_endorser(client, registry.data_dir, "Carol Referee")
+        token = sign_refusal(carol, "Carol Referee", BOB, now=int(time.time()))
+        client.revoke_key(carol)
+    tab = open_tab()
+    tab.page.goto(f"{claims.url}/v#{token}")
+    result = wait_checked(tab.page)
+    assert verdicts(result) == ("issuer_key_revoked",) * 3
+    expect(result.locator("#verdict-mark")).to_have_attribute("aria-label", "Not valid")
+    expect(result.locator("#refusal-note")).to_be_hidden()
+    expect(result.locator("#refusal-identity")).to_contain_text("the referee revoked this key")
+    tab.assert_quiet()

@@ -19,8 +19,10 @@ from fastapi.testclient import TestClient
 from endorse.protocol import (
     PURPOSES,
     Endorsement,
+    KeyRevocation,
     Subject,
     decode_unverified,
+    sign,
     sign_policy,
     sign_refusal,
     verify_key_binding,
@@ -910,3 +912,23 @@ def test_requester_page_is_a_page_of_its_own(client: TestClient) -> None:
     assert head.status_code == 200 and head.content == b""
     # Nothing else under /r is a page.
     assert client.get("/r/anything").status_code == 404
+
+
+def test_refusal_of_a_revoked_key_counts_for_nothing(client: TestClient) -> None:
+    """A refusal is never registered, so once its referee revoked the key no refusal signed
+    with it counts, whatever its date (spec §6.4 step 5)."""
+    alice = Endorser(client, 1).bind()
+    token = _refusal(client, alice)
+    now = context(client).clock()
+    revocation = sign(
+        KeyRevocation(key=alice.did, revoked_from=now, by=alice.did, issued_at=now), alice.key
+    )
+    r = alice.signed("POST", f"/api/v1/identities/{alice.did}/revoke", {"revocation": revocation})
+    assert r.status_code == 200, r.text
+    html = client.get(f"/v/{token}").text
+    assert _attr(html, "data-verdict") == "issuer_key_revoked"
+    assert 'aria-label="Not valid">✗' in html
+    assert _hidden(html, "refusal-note")
+    assert "the referee revoked this key" in _refusal_rows(html)["refusal-identity"]
+    statements = client.post("/api/v1/statements", json={"token": token}).json()
+    assert statements["key_revocation"] == revocation
