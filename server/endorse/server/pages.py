@@ -474,17 +474,19 @@ def _refusal_result(outcome: Outcome, checks: tuple[CheckLine, ...]) -> ResultVi
     assert r is not None
     issuer = result.issuer
     confirmed = issuer is not None and issuer.identity is not None
+    if issuer is not None and confirmed:
+        referee = issuer.name or r.issuer_name
+        identity = _identity_text(issuer, "referee")
+    else:
+        referee = f"Unconfirmed: the refusal says it is from “{r.issuer_name}”"
+        identity = "Not linked to a verified identity: who signed this refusal is unknown."
     sub = r.subject
     view = RefusalView(
-        referee=(issuer.name or r.issuer_name)
-        if confirmed and issuer is not None
-        else f"Unconfirmed: the refusal says it is from “{r.issuer_name}”",
+        referee=referee,
         subject=sub.name + "".join(f" ({x})" for x in (sub.email, sub.handle) if x is not None),
         purpose=r.purpose or "Every purpose",
         validity=f"{utc(r.issued_at)} to {utc(r.expires)}",
-        identity=_identity_text(issuer, "referee")
-        if confirmed and issuer is not None
-        else "Not linked to a verified identity: who signed this refusal is unknown.",
+        identity=identity,
         kind="Made in advance, for anyone who asks"
         if r.request is None
         else "An answer to a request made through this registry",
