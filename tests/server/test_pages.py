@@ -8,17 +8,23 @@ import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from _clock import Clock
-from endorsers import BOB, EMPLOYMENT, Endorser
+from endorsers import BOB, EMPLOYMENT, Endorser, context
 from fastapi.testclient import TestClient
 
 from endorse.protocol import (
     PURPOSES,
     Endorsement,
+    KeyRevocation,
+    Subject,
     decode_unverified,
+    sign,
+    sign_policy,
+    sign_refusal,
     verify_key_binding,
     verify_receipt,
     verify_status_list,
@@ -713,3 +719,216 @@ def test_api_keeps_its_own_headers(settings: Settings, clock: Clock) -> None:
     with TestClient(create_app(settings, clock=clock)) as c:
         r = c.get("/healthz")
     assert "content-security-policy" not in r.headers
+
+
+# --- claimed references: refusals and the requester's page (spec §11.4) ----------------------
+
+
+def _refusal(client: TestClient, alice: Endorser, **extra: Any) -> str:
+    now = context(client).clock()
+    return sign_refusal(alice.key, alice.name, BOB, now=now, **extra)
+
+
+def _refusal_rows(html: str) -> dict[str, str]:
+    """The refusal's rows not hidden, by id, with their text."""
+    facts = re.search(r'<dl id="refusal-facts" class="facts"( hidden)?>(.*?)</dl>', html, re.S)
+    assert facts is not None, html
+    if facts.group(1):
+        return {}
+    rows = re.findall(
+        r'<div id="([a-z-]+)-row"( hidden)?><dt>[^<]*</dt><dd[^>]*>(.*?)</dd>', facts.group(2), re.S
+    )
+    shown = {field: text for field, hidden, text in rows if not hidden}
+    assert all(shown.values()), f"an empty row is shown: {shown}"
+    return shown
+
+
+def _hidden(html: str, element_id: str) -> bool:
+    match = re.search(rf'<[a-z0-9]+ id="{element_id}"[^>]*>', html)
+    assert match is not None, f"#{element_id} missing"
+    return " hidden" in match.group(0)
+
+
+SENTENCE = "Alice Smith states that they do not give a reference for Bob Jones"
+
+
+def test_refusal_by_path_is_a_signed_refusal_never_a_forgery(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token = _refusal(client, alice, purpose=EMPLOYMENT, reason="not_known")
+    r = client.get(f"/v/{token}")
+    _headers_ok(r)
+    assert r.status_code == 200
+    html = r.text
+    assert _attr(html, "data-verdict") == _attr(html, "data-server-verdict") == "refused"
+    assert 'aria-label="A refusal, not a reference">✗' in html
+    assert _text(html, "verdict-sentence") == f"{SENTENCE} for {EMPLOYMENT}."
+    rows = _refusal_rows(html)
+    assert rows["refusal-referee"] == "Alice Smith"
+    assert rows["refusal-subject"] == "Bob Jones (bob@example.com)"
+    assert rows["refusal-purpose"] == EMPLOYMENT
+    assert re.fullmatch(rf"{UTC_TIME} to {UTC_TIME}", rows["refusal-validity"])
+    assert re.fullmatch(
+        rf"Alice Smith &lt;endorser1@example.com&gt;, e-mail address confirmed by this registry"
+        rf" at {UTC_TIME}",
+        rows["refusal-identity"],
+    )
+    assert rows["refusal-kind"] == "Made in advance, for anyone who asks"
+    assert _rows_shown(html) == {}  # the endorsement's rows stay hidden
+    assert not _hidden(html, "refusal-note")
+    assert _hidden(html, "next-steps") and _hidden(html, "facts-withheld")
+    # What the reader sees (the hidden advice for references that failed left out) never
+    # calls a refusal forged, altered or unconfirmed, nor says its reason.
+    shown = _shown(re.sub(r'<div id="next-steps".*?</div>', "", html, flags=re.S))
+    for word in ("forged", "altered", "could not be confirmed", "not_known", "does not know"):
+        assert word not in shown, (word, shown)
+    assert "<svg" not in html.split('id="qr"', 1)[1][:400]
+    assert re.search(r'<figure id="qr"[^>]*hidden', html)
+    checks = _checks(html)
+    assert all(passed == "true" for _, passed, _ in checks), checks
+    assert (
+        "issuer",
+        "true",
+        "Referee&#39;s identity checked with this registry: e-mail address confirmed",
+    ) in checks
+    _readable(html)
+    ctx = context(client)
+    assert (
+        verify_receipt(_text(html, "receipt"), ctx.key.public_key, ctx.registry).verdict
+        == "refused"
+    )
+
+
+def test_refusal_by_path_answers_json_as_post_verify(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token = _refusal(client, alice, request="A" * 22)
+    r = client.get(f"/v/{token}", headers={"accept": "application/json"})
+    assert r.status_code == 200
+    answer = r.json()
+    api = client.post("/api/v1/verify", json={"token": token}).json()
+    assert answer["verdict"] == api["verdict"] == "refused"
+    assert answer["message"] == f"{SENTENCE}."
+    assert answer["claims"] == api["claims"]
+    assert answer["claims"]["type"] == "refusal" and answer["claims"]["req"] == "A" * 22
+    assert answer["issuer"]["email"] == "endorser1@example.com"
+    assert set(answer) == set(api)
+    ctx = context(client)
+    assert verify_receipt(answer["receipt"], ctx.key.public_key, ctx.registry).verdict == "refused"
+    batch = client.post("/api/v1/verify/batch", json={"items": [{"token": token}]}).json()
+    assert batch["results"][0]["verdict"] == "refused"
+    assert batch["results"][0]["claims"] == api["claims"]
+    html = client.get(f"/v/{token}").text
+    assert (
+        _refusal_rows(html)["refusal-kind"] == "An answer to a request made through this registry"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "verdict"),
+    [
+        ({"subject": "bob@example.com", "purpose": EMPLOYMENT}, "refused"),
+        ({"subject": "Bob Jones", "purpose": ""}, "refused"),
+        ({"subject": "carol@example.com", "purpose": ""}, "subject_mismatch"),
+        ({"subject": "", "purpose": "tenancy-reference"}, "purpose_not_allowed"),
+    ],
+)
+def test_post_check_with_a_refusal(
+    client: TestClient, fields: dict[str, str], verdict: str
+) -> None:
+    alice = Endorser(client, 1).bind()
+    token = _refusal(client, alice, purpose=EMPLOYMENT)
+    status, html = _check(client, token=token, **fields)
+    assert status == 200
+    assert _attr(html, "data-verdict") == verdict
+    # Genuine whatever the expectations: its members are shown as the refusal's.
+    assert _refusal_rows(html)["refusal-referee"] == "Alice Smith"
+    assert _hidden(html, "refusal-note") is (verdict != "refused")
+
+
+def test_tampered_refusal_is_bad_signature_and_withheld(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token = _refusal(client, alice)
+    forged = token[:-4] + "AAAA"
+    html = client.get(f"/v/{forged}").text
+    assert _attr(html, "data-verdict") == "bad_signature"
+    assert 'aria-label="Not valid">✗' in html
+    assert _refusal_rows(html) == {} and _rows_shown(html) == {}
+    assert not _hidden(html, "facts-withheld") and _hidden(html, "refusal-note")
+    assert "Bob Jones" not in _shown(html)
+
+
+def test_refusal_of_an_unbound_key_is_unconfirmed(client: TestClient) -> None:
+    stranger = Endorser(client, 2, name="Mallory")
+    token = _refusal(client, stranger)
+    html = client.get(f"/v/{token}").text
+    assert _attr(html, "data-verdict") == "unknown_issuer"
+    rows = _refusal_rows(html)
+    assert rows["refusal-referee"] == "Unconfirmed: the refusal says it is from “Mallory”"
+    assert rows["refusal-identity"].startswith("Not linked to a verified identity")
+    assert "refusal claims, unconfirmed" in _text(html, "facts-note")
+    assert _hidden(html, "refusal-note")
+
+
+def test_markup_in_a_refusal_is_shown_as_text(client: TestClient) -> None:
+    alice = Endorser(client, 1, name="<b>Alice</b>").bind()
+    now = context(client).clock()
+    subject = Subject('"><img src=x onerror=alert(1)>', email="bob@example.com")
+    token = sign_refusal(alice.key, "<script>alert(2)</script>", subject, now=now)
+    html = client.get(f"/v/{token}").text
+    assert _attr(html, "data-verdict") == "refused"
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in _text(html, "verdict-sentence")
+    assert "&lt;b&gt;Alice&lt;/b&gt;" in _refusal_rows(html)["refusal-referee"]
+
+
+def test_statements_of_a_refusal_or_policy_are_the_signers_only(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    ctx = context(client)
+    for token in (
+        _refusal(client, alice),
+        sign_policy(alice.key, alice.name, now=ctx.clock(), notify=True),
+    ):
+        got = client.post("/api/v1/statements", json={"token": token}).json()
+        binding = verify_key_binding(got["key_binding"], ctx.key.public_key, ctx.registry)
+        assert binding.key == alice.did
+        assert got["key_revocation"] is None
+        assert got["registration"] is None and got["status_list"] is None
+    bad = client.post("/api/v1/statements", json={"token": "refusal-v1.e30.AAAA"})
+    assert bad.status_code == 400
+
+
+def test_requester_page_is_a_page_of_its_own(client: TestClient) -> None:
+    r = client.get("/r")
+    _headers_ok(r)
+    assert r.status_code == 200
+    html = r.text
+    # The tokens are in the fragment: the server renders only the page, which says so.
+    assert "<noscript>" in html and "never sent to the registry" in html
+    section = re.search(r'<section id="request"[^>]*>', html)
+    assert section is not None and 'data-state="server"' in section.group(0)
+    assert re.search(r'<section id="answer"[^>]*hidden', html)
+    assert '<script type="module" src="/static/endorse-check.js"></script>' in html
+    head = client.head("/r")
+    _headers_ok(head)
+    assert head.status_code == 200 and head.content == b""
+    # Nothing else under /r is a page.
+    assert client.get("/r/anything").status_code == 404
+
+
+def test_refusal_of_a_revoked_key_counts_for_nothing(client: TestClient) -> None:
+    """A refusal is never registered, so once its referee revoked the key no refusal signed
+    with it counts, whatever its date (spec §6.4 step 5)."""
+    alice = Endorser(client, 1).bind()
+    token = _refusal(client, alice)
+    now = context(client).clock()
+    revocation = sign(
+        KeyRevocation(key=alice.did, revoked_from=now, by=alice.did, issued_at=now), alice.key
+    )
+    r = alice.signed("POST", f"/api/v1/identities/{alice.did}/revoke", {"revocation": revocation})
+    assert r.status_code == 200, r.text
+    html = client.get(f"/v/{token}").text
+    assert _attr(html, "data-verdict") == "issuer_key_revoked"
+    assert 'aria-label="Not valid">✗' in html
+    assert _hidden(html, "refusal-note")
+    assert "the referee revoked this key" in _refusal_rows(html)["refusal-identity"]
+    statements = client.post("/api/v1/statements", json={"token": token}).json()
+    assert statements["key_revocation"] == revocation

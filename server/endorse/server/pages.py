@@ -35,6 +35,7 @@ from endorse.protocol import (
     EndorseError,
     Endorsement,
     StatusList,
+    TrustedIssuer,
     Verdict,
     VerificationResult,
     check_purpose,
@@ -43,7 +44,8 @@ from endorse.protocol import (
 from endorse.server.verification import LRU, Outcome
 
 PAGE_PREFIXES = ("/v", "/check", "/static/", "/api/v1/qr")
-"""Paths that are pages, their static files, or serve them (``/v`` also covers ``/v/…``)."""
+"""Paths that are pages, their static files, or serve them (``/v`` also covers ``/v/…``;
+``/r``, the requester's page, is matched exactly)."""
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (
@@ -306,12 +308,28 @@ class CheckLine:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusalView:
+    """What a refusal shows (spec §11.4), as plain text: who signed it as they named themself,
+    for whom and what, when, and the signer's identity as far as this registry confirmed it.
+    The coded reason is not shown: the reader may be the candidate, told no more than that
+    no reference is given."""
+
+    referee: str
+    subject: str
+    purpose: str
+    validity: str
+    identity: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class ResultView:
     """Everything the result view shows, as plain text (the template escapes it).
 
     ``facts`` is False when the token's claims are withheld (no verified signature: whatever
     they say is attacker text); ``withheld`` then says why. An empty field is a row not shown.
     ``qr_svg`` is drawn for valid references only: a QR code invites sharing the reference.
+    ``refusal`` is set for a refusal whose signature verified (its rows replace the facts).
     """
 
     verdict: str
@@ -332,6 +350,7 @@ class ResultView:
     receipt: str
     qr_svg: str | None
     qr_missing: str
+    refusal: RefusalView | None = None
 
 
 WITHHELD = {
@@ -345,6 +364,10 @@ WITHHELD = {
 UNCONFIRMED_NOTE = (
     "Signed with a key that is not linked to a verified person: everything below is what the"
     " reference claims, unconfirmed."
+)
+REFUSAL_UNCONFIRMED_NOTE = (
+    "Signed with a key that is not linked to a verified person: everything below is what the"
+    " refusal claims, unconfirmed."
 )
 QR_TOO_LONG = "No QR code: this reference's link is too long for one."
 QR_BUSY = "No QR code: this registry is busy drawing them; reload the page in a minute."
@@ -368,6 +391,8 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
         qr_missing = ""
     else:
         qr_missing = qr_missing or QR_TOO_LONG
+    if result.refusal is not None:
+        return _refusal_result(outcome, checks)
     if e is None:
         withheld = WITHHELD.get(
             result.verdict, "What this reference says is not shown: it could not be checked."
@@ -395,12 +420,7 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
     facts_note = ""
     if issuer is not None and issuer.identity is not None:
         endorser = issuer.name or e.issuer_name
-        who = issuer.identity if issuer.name is None else f"{issuer.name} <{issuer.identity}>"
-        identity = f"{who}, e-mail address confirmed by this registry"
-        if issuer.since is not None:
-            identity += f" at {utc(issuer.since)}"
-        if issuer.revoked_from is not None:
-            identity += f"; the endorser revoked this key at {utc(issuer.revoked_from)}"
+        identity = _identity_text(issuer, "endorser")
     else:
         endorser = f"Unconfirmed: the reference says it is from “{e.issuer_name}”"
         identity = "Not linked to a verified identity: who gave this reference is unknown."
@@ -435,6 +455,65 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
     )
 
 
+def _identity_text(issuer: TrustedIssuer, role: str) -> str:
+    """The signer's identity as this registry confirmed it (the script words it alike)."""
+    who = issuer.identity if issuer.name is None else f"{issuer.name} <{issuer.identity}>"
+    identity = f"{who}, e-mail address confirmed by this registry"
+    if issuer.since is not None:
+        identity += f" at {utc(issuer.since)}"
+    if issuer.revoked_from is not None:
+        identity += f"; the {role} revoked this key at {utc(issuer.revoked_from)}"
+    return identity
+
+
+def _refusal_result(outcome: Outcome, checks: tuple[CheckLine, ...]) -> ResultView:
+    """The view of a refusal whose signature verified (spec §11.4): never valid, never a
+    forgery; its sentence is the protocol's, its rows the refusal's."""
+    result = outcome.result
+    r = result.refusal
+    assert r is not None
+    issuer = result.issuer
+    confirmed = issuer is not None and issuer.identity is not None
+    if issuer is not None and confirmed:
+        referee = issuer.name or r.issuer_name
+        identity = _identity_text(issuer, "referee")
+    else:
+        referee = f"Unconfirmed: the refusal says it is from “{r.issuer_name}”"
+        identity = "Not linked to a verified identity: who signed this refusal is unknown."
+    sub = r.subject
+    view = RefusalView(
+        referee=referee,
+        subject=sub.name + "".join(f" ({x})" for x in (sub.email, sub.handle) if x is not None),
+        purpose=r.purpose or "Every purpose",
+        validity=f"{utc(r.issued_at)} to {utc(r.expires)}",
+        identity=identity,
+        kind="Made in advance, for anyone who asks"
+        if r.request is None
+        else "An answer to a request made through this registry",
+    )
+    return ResultView(
+        verdict=result.verdict.value,
+        valid=False,
+        sentence=result.message,
+        facts=False,
+        withheld="",
+        facts_note="" if confirmed else REFUSAL_UNCONFIRMED_NOTE,
+        endorser="",
+        subject="",
+        relationship="",
+        purposes="",
+        validity="",
+        identity="",
+        status="",
+        statement=None,
+        checks=checks,
+        receipt=outcome.receipt,
+        qr_svg=None,
+        qr_missing="",
+        refusal=view,
+    )
+
+
 _BEFORE_STATUS = frozenset({Verdict.UNKNOWN_ISSUER, Verdict.ISSUER_KEY_REVOKED})
 """Verdicts reached before the status list is read (spec §6.3 steps 4-5)."""
 
@@ -466,6 +545,10 @@ def _checks(outcome: Outcome) -> Iterable[CheckLine]:
 def _check_text(name: str, passed: bool, result: VerificationResult) -> str:
     """A registry check in plain words (the script words the registry's checks alike; the
     protocol's terse ``detail`` stays in the JSON answer and the receipt's verdict)."""
+    if result.refusal is not None:
+        words = _REFUSAL_CHECK_WORDS.get(name)
+        if words is not None:
+            return f"{words[0]}: {words[1 if passed else 2]}"
     e = result.endorsement
     if name == "format":
         found = "complete and readable" if passed else "damaged, incomplete or not a reference"
@@ -533,6 +616,35 @@ _CHECK_WORDS = {
     ),
 }
 """The scope checks (spec §6.3 step 8): what was checked, and what passing or failing means."""
+_REFUSAL_CHECK_WORDS = {
+    "format": (
+        "Refusal read by this registry",
+        "complete and readable",
+        "damaged, incomplete or not a refusal",
+    ),
+    "issuer": (
+        "Referee's identity checked with this registry",
+        "e-mail address confirmed",
+        "not linked to a verified person",
+    ),
+    "issuer_key": (
+        "Referee's key checked with this registry",
+        "not revoked",
+        "revoked, so no refusal signed with it counts",
+    ),
+    "validity": ("Dates checked by this registry", "in force now", "not in force now"),
+    "subject": (
+        "Candidate checked by this registry",
+        "the refusal names them",
+        "the refusal names someone else",
+    ),
+    "purpose": (
+        "Purpose checked by this registry",
+        "the refusal covers it",
+        "the refusal is for another purpose",
+    ),
+}
+"""A refusal's checks (spec §6.4) in plain words; its signature is worded as a reference's."""
 
 
 class PageHeaders:
@@ -544,7 +656,9 @@ class PageHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == "/v" or path.startswith(PAGE_PREFIXES[1:]) or path.startswith("/v/")):
+        if not (
+            path in ("/v", "/r") or path.startswith(PAGE_PREFIXES[1:]) or path.startswith("/v/")
+        ):
             await self.app(scope, receive, send)
             return
 

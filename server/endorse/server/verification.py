@@ -49,6 +49,7 @@ from endorse.protocol import (
     token_hash,
     verify_endorsement,
     verify_key_binding,
+    verify_refusal,
     verify_registration,
 )
 from endorse.protocol.encoding import b64url_decode
@@ -496,9 +497,38 @@ async def verify_one_async(ctx: Context, reader: AsyncFactReader, item: VerifyIt
     return _conclude(ctx, item, th, now, facts)
 
 
+REFUSAL_PREFIX = "refusal-v1."
+"""A refusal token is verified as one (spec §6.4); every other token as an endorsement, which
+a token of no known type fails as ``malformed``."""
+
+
 def _conclude(ctx: Context, item: VerifyItem, th: str, now: int, facts: Facts) -> Outcome:
-    """The protocol's verdict on ``item`` with ``facts``, and the receipt (counted)."""
-    result = verify_endorsement(
+    """The protocol's verdict on ``item`` with ``facts``, and the receipt (counted).
+
+    A refusal is checked against the subject and purpose expected; audience and presentation
+    mean nothing for a refusal (it is never presented as a reference) and are not looked at.
+    """
+    if item.token.startswith(REFUSAL_PREFIX):
+        result = verify_refusal(
+            item.token,
+            now=now,
+            issuers=facts.issuers,
+            subject=item.subject,
+            purpose=item.purpose,
+        )
+    else:
+        result = _verify_endorsement(item, now, facts)
+    verdict = result.verdict.value
+    receipt = sign(
+        Receipt(registry=ctx.registry, token_hash=th, verdict=verdict, checked_at=now),
+        ctx.key,
+    )
+    ctx.metrics.verdicts.labels(verdict).inc()
+    return Outcome(result, receipt)
+
+
+def _verify_endorsement(item: VerifyItem, now: int, facts: Facts) -> VerificationResult:
+    return verify_endorsement(
         item.token,
         now=now,
         issuers=facts.issuers,
@@ -510,13 +540,6 @@ def _conclude(ctx: Context, item: VerifyItem, th: str, now: int, facts: Facts) -
         nonce=item.nonce,
         registration=facts.registration,
     )
-    verdict = result.verdict.value
-    receipt = sign(
-        Receipt(registry=ctx.registry, token_hash=th, verdict=verdict, checked_at=now),
-        ctx.key,
-    )
-    ctx.metrics.verdicts.labels(verdict).inc()
-    return Outcome(result, receipt)
 
 
 # --- counting and verifying requests -----------------------------------------------------
@@ -603,14 +626,14 @@ def outcome_document(outcome: Outcome) -> dict[str, Any]:
     """The JSON document of one answer (schema: ``VerifyResult``).
 
     ``claims`` is the token's payload exactly as signed (canonical JSON), given only when the
-    signature verified.
+    signature verified (of an endorsement or a refusal).
     """
     result = outcome.result
     e = result.endorsement
     issuer = result.issuer
     status = result.status
     claims = None
-    if e is not None:
+    if e is not None or result.refusal is not None:
         claims = orjson.Fragment(b64url_decode(result.token.split(".", 2)[1]))
     return {
         "verdict": result.verdict.value,

@@ -7,6 +7,10 @@
 * ``GET /v/<token>`` — the same page with the registry's verdict rendered by the server
   (works without JavaScript); with ``Accept: application/json`` the JSON answer of
   ``POST /api/v1/verify`` instead.
+* ``GET /r`` — the requester's page of a reference request, ``/r#<request token>~<answer
+  token>`` (spec §11.4): both tokens stay in the fragment; the page's script checks the
+  registry's signature on the request and the answer's, and asks the registry for its verdict
+  on an endorsement or refusal answer as on ``/v``. The server renders only the page.
 * ``GET /check`` and ``POST /check`` (a web form: ``token``, ``subject``, ``purpose``): the
   paste box, and the registry's verdict on what was pasted. With JavaScript the submit is
   checked in the page instead.
@@ -42,7 +46,15 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import Scope, Send
 
-from endorse.protocol import EndorseError, Endorsement, Verdict, decode_unverified, token_hash
+from endorse.protocol import (
+    EndorseError,
+    Endorsement,
+    Policy,
+    Refusal,
+    Verdict,
+    decode_unverified,
+    token_hash,
+)
 from endorse.server import endorsements, identities, pages, status_lists, verification
 from endorse.server.context import Context
 from endorse.server.deps import Ctx
@@ -63,6 +75,13 @@ QR_THREADS = 2
 slow the event loop and the other threads down."""
 STATEMENTS_COST = 3
 """Units of the verification rate limit one ``POST /api/v1/statements`` counts as."""
+
+
+_SIGNER_ONLY: dict[str, type[Refusal] | type[Policy]] = {
+    "refusal-v1": Refusal,
+    "policy-v1": Policy,
+}
+"""Token prefixes whose statements are the signer's key only (spec §11.4)."""
 
 
 class QrTooLong(Problem):
@@ -225,6 +244,13 @@ def damaged_link(request: Request, rest: str) -> Response:
     return _page(request, "verify.html", status=404, error=pages.DAMAGED_LINK)
 
 
+@router.api_route("/r", methods=["GET", "HEAD"])
+def request_page(request: Request) -> Response:
+    """The requester's page of ``/r#<request>~<answer>``; the browser holds both tokens
+    (spec §11.4)."""
+    return _page(request, "request.html")
+
+
 @router.api_route("/check", methods=["GET", "HEAD"])
 def check_page(request: Request) -> Response:
     """The paste box."""
@@ -289,7 +315,8 @@ async def qr(body: Annotated[QrRequest, Body()], request: Request, ctx: Ctx) -> 
 def statements(body: StatementsRequest, request: Request, ctx: Ctx) -> StatementsResponse:
     """What this registry has signed about the token's issuer key (binding, revocation), the
     token (registration) and its status list (signed now), for a verifier that checks the
-    token itself: the verification page's script (spec §11.3).
+    token itself: the verification page's script (spec §11.3). For a refusal or a policy
+    (spec §11.4), the signer's binding and revocation only: neither is registered or listed.
 
     The same statements as ``GET /api/v1/identities/{key}``, ``/registrations/{th}`` and
     ``/status-lists/{list}``, but asked for with the token in the body, so that no request
@@ -303,14 +330,28 @@ def statements(body: StatementsRequest, request: Request, ctx: Ctx) -> Statement
     for _ in range(STATEMENTS_COST):
         if not verification.count_request_locally(ctx, client):
             verification.count_request(ctx, client)
+    signer_only = _SIGNER_ONLY.get(body.token.split(".", 1)[0])
     try:
-        e = decode_unverified(body.token, Endorsement).object
+        if signer_only is not None:
+            issuer, e = decode_unverified(body.token, signer_only).object.issuer, None
+        else:
+            e = decode_unverified(body.token, Endorsement).object
+            issuer = e.issuer
     except EndorseError as error:
-        raise MalformedInput(f"not a readable endorsement token: {error}") from error
+        raise MalformedInput(
+            f"not a readable endorsement, refusal or policy token: {error}"
+        ) from error
     try:
-        state: identities.KeyState | None = identities.key_state(ctx, e.issuer)
+        state: identities.KeyState | None = identities.key_state(ctx, issuer)
     except NotFound:
         state = None
+    if e is None:
+        return StatementsResponse(
+            key_binding=None if state is None else state.binding,
+            key_revocation=None if state is None else state.key_revocation,
+            registration=None,
+            status_list=None,
+        )
     status_list = None
     if e.status is not None and e.status.registry == ctx.registry:
         published = status_lists.publish(ctx, e.status.list_id, ctx.clock())

@@ -1,8 +1,8 @@
 """Bodies of ``/api/v1/verify`` and ``/api/v1/verify/batch``.
 
-The token is any text: one that is not a well-formed endorsement is a verification answer
-(``malformed``), not a request error. The expectations are bounded in size only; what they
-mean is the protocol's (spec §6.3 step 8).
+The token is any text: one that is not a well-formed endorsement or refusal is a verification
+answer (``malformed``), not a request error; a genuine refusal's verdict is ``refused``. The
+expectations are bounded in size only; what they mean is the protocol's (spec §6.3 step 8).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ VerdictName = Literal[
     "purpose_not_allowed",
     "audience_mismatch",
     "status_unavailable",
+    "refused",
 ]
 
 
@@ -32,7 +33,9 @@ class VerifyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    token: str = Field(max_length=65_536, description="The endorsement token, as received.")
+    token: str = Field(
+        max_length=65_536, description="The endorsement or refusal token, as received."
+    )
     subject: str | None = Field(
         None, max_length=256, description="The person expected: name, e-mail or handle."
     )
@@ -90,7 +93,8 @@ class VerifyResult(BaseModel):
     detail: str = Field(description="A short technical detail of the deciding step.")
     checks: list[CheckOut]
     claims: dict[str, Any] | None = Field(
-        description="The token's payload, only when its signature verified."
+        description="The token's payload (endorsement or refusal), only when its signature"
+        " verified."
     )
     issuer: IssuerOut | None
     status: StatusOut | None
@@ -108,7 +112,10 @@ class StatementsRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    token: str = Field(max_length=8192, description="The endorsement token, as received.")
+    token: str = Field(
+        max_length=8192,
+        description="The endorsement, refusal or policy token, as received.",
+    )
 
 
 class StatementsResponse(BaseModel):

@@ -15,17 +15,18 @@
 // with the token in the body: no request line names the endorser's key or the token (§11.2).
 // The registry key is the one this origin publishes at /.well-known/endorse-registry: the
 // page itself comes from that origin, so the browser's check is independent of the
-// registry's computation, not of the registry's honesty (spec §11.4).
+// registry's computation, not of the registry's honesty (spec §11.3 item 4).
 
 const TOKEN_LIMIT = { "endorsement": 8192, "status-list": 262144 };
 const OTHER_LIMIT = 8192;
 const TYPES = new Set(["endorsement", "revocation", "key-rotation", "key-revocation",
-  "presentation", "key-binding", "status-list", "registration", "receipt"]);
+  "presentation", "key-binding", "status-list", "registration", "receipt",
+  "refusal", "policy", "reference-request"]);
 const MAX_INPUT = 8192 + 512;
 const CLOCK_SKEW = 300;
 const VERDICTS = new Set(["valid", "revoked", "expired", "not_yet_valid", "bad_signature",
   "malformed", "unknown_issuer", "issuer_key_revoked", "subject_mismatch",
-  "purpose_not_allowed", "audience_mismatch", "status_unavailable"]);
+  "purpose_not_allowed", "audience_mismatch", "status_unavailable", "refused"]);
 const SENTENCES = {
   valid: "This reference is genuine: the endorser signed it, it is in force, and it has not been withdrawn.",
   revoked: "The endorser has withdrawn this reference; it must not be relied on.",
@@ -39,6 +40,7 @@ const SENTENCES = {
   purpose_not_allowed: "The endorser did not agree to this reference being used for this purpose.",
   audience_mismatch: "This reference was given for a different recipient.",
   status_unavailable: "Whether the endorser has withdrawn this reference could not be checked; try again later or ask the endorser.",
+  refused: "The referee states that they do not give a reference for this person.",
 };
 
 class Malformed extends Error {}
@@ -543,7 +545,7 @@ async function browserVerify(token, expect, pin, notes, statements) {
     if (!names.includes(wanted)) return out("subject_mismatch", "subject differs", { e, issuer, list });
   }
   if (expect.purpose !== null && !e.purposes.includes(expect.purpose)) return out("purpose_not_allowed", "purpose not allowed", { e, issuer, list });
-  if (e.aud !== undefined) return out("audience_mismatch", "the page states no audience", { e, issuer, list });
+  if (e.aud !== undefined && e.aud !== expect.audience) return out("audience_mismatch", "the audience differs from the page's", { e, issuer, list });
   // Step 9.
   if (!e.status || !list) return out("status_unavailable", "no status list covering this token", { e, issuer });
   if (list.iat > now + CLOCK_SKEW) return out("status_unavailable", "status list is from the future", { e, issuer });
@@ -633,6 +635,7 @@ const FINDINGS = {
   purpose_not_allowed: "the endorser did not agree to this purpose",
   audience_mismatch: "it was given for a different recipient",
   status_unavailable: "whether it was withdrawn could not be checked",
+  refused: "it is a genuine refusal: the referee does not give a reference",
 };
 // As the server words them (pages.WITHHELD, pages.UNCONFIRMED_NOTE, pages.QR_TOO_LONG,
 // pages.QR_BUSY, pages.RECEIPT_HINT, pages.BUSY).
@@ -673,17 +676,20 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
     sentence = "This reference could not be confirmed: your browser and the registry reached different verdicts.";
   } else if (nameOnly) {
     sentence = SENTENCES.subject_mismatch;
+  } else if (verdict === "refused" && !server) {
+    sentence = refusalSentence(browser.r);
   } else {
     sentence = server?.message ?? SENTENCES[verdict];
   }
   const valid = verdict === "valid";
+  const refused = verdict === "refused";
   section.dataset.verdict = verdict;
   section.dataset.browserVerdict = browserVerdict;
   section.dataset.serverVerdict = serverVerdict;
   section.className = valid ? "is-valid" : "is-invalid";
   const mark = $("verdict-mark");
   mark.textContent = valid ? "✓" : "✗";
-  mark.setAttribute("aria-label", valid ? "Valid reference" : "Not valid");
+  mark.setAttribute("aria-label", valid ? "Valid reference" : (refused ? REFUSAL_LABEL : "Not valid"));
   setText("verdict-sentence", sentence);
 
   const dis = $("disagreement");
@@ -702,7 +708,8 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
     ? "The candidate's name could not be matched the same way by your browser and the registry: compare the name you typed with the one in the reference."
     : "");
 
-  const { e, issuer } = shownFacts(browser, server);
+  const refusal = tokenKind(token) === "refusal";
+  const { e, issuer } = refusal ? { e: null, issuer: null } : shownFacts(browser, server);
   $("facts").hidden = !e;
   setText("facts-withheld", e ? "" : (WITHHELD[browser?.verdict ?? serverVerdict] ?? "What this reference says is not shown: it could not be checked."));
   $("facts-withheld").hidden = !!e;
@@ -729,6 +736,7 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
     setRow("status", statusText(e, verdict, browser, server));
     setRow("statement", e.stmt ?? "");
   }
+  showRefusal(refusal, browser, server, verdict);
 
   const checks = $("checks");
   checks.replaceChildren();
@@ -754,7 +762,7 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
     }
   } else if (serverProblem) item("registry", false, `The registry gave no verdict: ${serverProblem}`);
 
-  $("next-steps").hidden = valid;
+  $("next-steps").hidden = valid || refused;
   setText("receipt", server?.receipt ?? "");
   // A receipt proves the registry's answer; one that could not be trusted proves nothing.
   const trusted = !!server?.receipt && verdict !== "disagreement";
@@ -774,6 +782,8 @@ function setNote(id, message) {
 function registryCheckText(c, server) {
   const e = server.claims;
   const said = (what, found) => `${what}: ${found}`;
+  const refusalWords = e?.type === "refusal" ? REFUSAL_CHECK_WORDS[c.name] : undefined;
+  if (refusalWords) return said(refusalWords[0], refusalWords[c.passed ? 1 : 2]);
   switch (c.name) {
     case "signature":
       return said("Signature checked by this registry", c.passed ? "genuine" : "does not match, so it was altered or forged");
@@ -818,6 +828,7 @@ async function serverVerify(token, expect) {
   const body = { token };
   if (expect.subject !== null) body.subject = expect.subject;
   if (expect.purpose !== null) body.purpose = expect.purpose;
+  if (expect.audience) body.audience = expect.audience;
   const answer = await postJson("/api/v1/verify", body);
   if (!answer || !VERDICTS.has(answer.verdict)) throw new Error("its answer holds no verdict");
   return answer;
@@ -896,7 +907,8 @@ async function check(token, expect) {
   let asked = null;
   const statements = () => (asked ??= postJson("/api/v1/statements", { token }));
   const inBrowser = async (expected, into) => {
-    try { return await browserVerify(token, expected, pin, into, statements); } catch (e) {
+    const verifier = tokenKind(token) === "refusal" ? browserVerifyRefusal : browserVerify;
+    try { return await verifier(token, expected, pin, into, statements); } catch (e) {
       return e instanceof Unsupported ? null : {
         verdict: "status_unavailable",
         detail: `the browser could not fetch or check the registry's facts: ${e.message}`,
@@ -1011,8 +1023,374 @@ function copyReceipt() {
   });
 }
 
+// --- claimed references: refusals, policies, reference requests ----------------------------
+//
+// Issue 9 (spec §4.11-§4.13, §11.4). Kept apart from the endorsement code above: a refusal
+// goes through the same check() as an endorsement (browser and registry verdicts, receipt)
+// and is shown in the same #result, with rows of its own; the requester's page (/r) checks
+// the registry's signature on a reference request and then the answer, if any.
+
+const REFUSAL_LABEL = "A refusal, not a reference";
+const REFUSAL_REASONS = new Set(["not_known", "no_reference", "prefer_not_to_say"]);
+const REQUEST_WINDOW = 2592000;
+const REFUSAL_UNCONFIRMED = "Signed with a key that is not linked to a verified person: everything below is what the refusal claims, unconfirmed.";
+// A refusal's registry checks (spec §6.4), as the server words them (pages._REFUSAL_CHECK_WORDS).
+const REFUSAL_CHECK_WORDS = {
+  format: ["Refusal read by this registry", "complete and readable", "damaged, incomplete or not a refusal"],
+  issuer: ["Referee's identity checked with this registry", "e-mail address confirmed", "not linked to a verified person"],
+  issuer_key: ["Referee's key checked with this registry", "not revoked", "revoked, so no refusal signed with it counts"],
+  validity: ["Dates checked by this registry", "in force now", "not in force now"],
+  subject: ["Candidate checked by this registry", "the refusal names them", "the refusal names someone else"],
+  purpose: ["Purpose checked by this registry", "the refusal covers it", "the refusal is for another purpose"],
+};
+const POLICY_SENTENCE = "References from this person come only as signed tokens; ask the candidate for one.";
+
+// The type a token's prefix names ("endorsement", "refusal", …), or "" for anything else.
+function tokenKind(token) {
+  const m = /^([a-z-]+)-v1\./.exec(token);
+  return m ? m[1] : "";
+}
+
+function checkSubjectMember(sub, where) {
+  members(sub, where, ["name"], ["email", "handle", "key"]);
+  text(sub.name, `${where}.name`, 128);
+  if (sub.email === undefined && sub.handle === undefined) throw new Malformed(`${where}: needs an email or a handle`);
+  if (sub.email !== undefined) pattern(sub.email, `${where}.email`, RE.email, 254);
+  if (sub.handle !== undefined) asciiText(sub.handle, `${where}.handle`, 128);
+  if (sub.key !== undefined) didKeyBytes(sub.key, `${where}.key`);
+}
+
+function checkRelationshipMember(rel, where) {
+  members(rel, where, ["context", "role"], ["org", "from", "to"]);
+  text(rel.context, `${where}.context`, 64);
+  text(rel.role, `${where}.role`, 64);
+  if (rel.org !== undefined) text(rel.org, `${where}.org`, 128);
+  if (rel.from !== undefined) pattern(rel.from, `${where}.from`, RE.period);
+  if (rel.to !== undefined) pattern(rel.to, `${where}.to`, RE.period);
+  if (rel.from !== undefined && rel.to !== undefined && months(rel.to, true) < months(rel.from, false)) {
+    throw new Malformed(`${where}: the period ends before it starts`);
+  }
+}
+
+function checkOnePurpose(p, where) {
+  if (typeof p !== "string" || !(PURPOSES.has(p) || (p.length <= 42 && RE.purpose.test(p)))) throw new Malformed(`${where}: unknown purpose`);
+}
+
+// §4.12: a referee's signed refusal.
+function checkRefusal(o) {
+  members(o, "refusal", ["type", "v", "id", "iss", "iss_name", "sub", "iat", "exp"], ["purpose", "reason", "req"]);
+  pattern(o.id, "refusal.id", RE.id);
+  didKeyBytes(o.iss, "refusal.iss");
+  text(o.iss_name, "refusal.iss_name", 128);
+  checkSubjectMember(o.sub, "refusal.sub");
+  if (o.purpose !== undefined) checkOnePurpose(o.purpose, "refusal.purpose");
+  if (o.reason !== undefined && !REFUSAL_REASONS.has(o.reason)) throw new Malformed("refusal.reason: not a defined reason");
+  if (o.req !== undefined) pattern(o.req, "refusal.req", RE.id);
+  time(o.iat, "refusal.iat"); time(o.exp, "refusal.exp");
+  if (!(o.exp - o.iat > 0 && o.exp - o.iat <= 157852800)) throw new Malformed("refusal.exp: validity window out of range");
+}
+
+// §4.13: an endorser's standing policy.
+function checkPolicy(o) {
+  members(o, "policy", ["type", "v", "iss", "iss_name", "refs", "notify", "iat"]);
+  didKeyBytes(o.iss, "policy.iss");
+  text(o.iss_name, "policy.iss_name", 128);
+  if (o.refs !== "signed-tokens-only") throw new Malformed("policy.refs: not a defined policy");
+  if (typeof o.notify !== "boolean") throw new Malformed("policy.notify: must be a boolean");
+  time(o.iat, "policy.iat");
+}
+
+// §4.11: a reference request, signed by the registry R.
+function checkReferenceRequest(o, R) {
+  const where = "reference-request";
+  members(o, where, ["type", "v", "reg", "id", "by", "referee", "sub", "rel", "purpose", "iat", "exp"], ["aud"]);
+  if (o.reg !== R) throw new Malformed(`${where}: signed for another registry`);
+  pattern(o.id, `${where}.id`, RE.id);
+  members(o.by, `${where}.by`, ["email", "method"], ["key", "name"]);
+  pattern(o.by.email, `${where}.by.email`, RE.email, 254);
+  if (o.by.method !== "email-code" && o.by.method !== "key-binding") throw new Malformed(`${where}.by.method`);
+  if ((o.by.method === "key-binding") !== (o.by.key !== undefined)) throw new Malformed(`${where}.by.key: present iff the method is key-binding`);
+  if (o.by.key !== undefined) didKeyBytes(o.by.key, `${where}.by.key`);
+  if (o.by.name !== undefined) text(o.by.name, `${where}.by.name`, 128);
+  pattern(o.referee, `${where}.referee`, RE.email, 254);
+  checkSubjectMember(o.sub, `${where}.sub`);
+  checkRelationshipMember(o.rel, `${where}.rel`);
+  checkOnePurpose(o.purpose, `${where}.purpose`);
+  if (o.aud !== undefined) asciiText(o.aud, `${where}.aud`, 256);
+  time(o.iat, `${where}.iat`); time(o.exp, `${where}.exp`);
+  if (!(o.iat < o.exp && o.exp - o.iat <= REQUEST_WINDOW)) throw new Malformed(`${where}.exp: deadline out of range`);
+}
+
+// The signer's identity as this registry signed it (§6.3 steps 4-5 for a signer without
+// registrations): the binding, and the key revocation's start if there is one. Null when the
+// key is bound to nobody, or when the revocation given with the binding does not verify (the
+// registry's answer is then unusable whole: no trusted signer comes of it, spec §6.1).
+async function boundSigner(did, pin, statements) {
+  const state = await statements();
+  let signer = null;
+  if (typeof state.key_binding === "string") {
+    try {
+      const binding = await verifyRegistryToken(state.key_binding, "key-binding", pin.R, pin.key);
+      if (binding.key === did) signer = { ...binding, revoked_from: null };
+    } catch (err) {
+      if (!(err instanceof Malformed || err instanceof BadSignature)) throw err;
+    }
+  }
+  if (signer && state.key_revocation) {
+    signer.revoked_from = await keyRevocationFrom(state.key_revocation, did, pin);
+    if (signer.revoked_from === null) return null;
+  }
+  return signer;
+}
+
+// §6.3 as it applies to a refusal (spec §4.12): the verdict is "refused" when it is genuine.
+async function browserVerifyRefusal(token, expect, pin, notes, statements) {
+  const now = registryNow(pin);
+  const out = (verdict, detail, extra = {}) => ({ verdict, detail, now, ...extra });
+  let parsed;
+  try {
+    parsed = parseToken(token, "refusal");
+    checkRefusal(parsed.value);
+  } catch (e) {
+    if (e instanceof Malformed) return out("malformed", e.message);
+    throw e;
+  }
+  const r = parsed.value;
+  try {
+    await verifySignature(parsed, didKeyBytes(r.iss, "refusal.iss"));
+  } catch (err) {
+    if (err instanceof BadSignature) return out("bad_signature", err.message);
+    throw err;
+  }
+  notes.push(["browser-signature", "Signature checked by your browser: genuine"]);
+  const issuer = await boundSigner(r.iss, pin, statements);
+  if (!issuer) return out("unknown_issuer", "key not bound to a verified identity", { r });
+  notes.push(["browser-issuer", "Referee's identity checked by your browser: this registry's signed confirmation is genuine"]);
+  // A refusal is never registered: a revoked key's refusals all stop counting.
+  if (issuer.revoked_from !== null) return out("issuer_key_revoked", "the referee revoked this key", { r, issuer });
+  if (now + CLOCK_SKEW < r.iat) return out("not_yet_valid", "iat is in the future", { r, issuer });
+  if (now - CLOCK_SKEW >= r.exp) return out("expired", "exp has passed", { r, issuer });
+  if (expect.subject !== null) {
+    const wanted = normalizeName(expect.subject);
+    const names = [r.sub.name, r.sub.email, r.sub.handle].filter((n) => n !== undefined).map(normalizeName);
+    if (!names.includes(wanted)) return out("subject_mismatch", "subject differs", { r, issuer });
+  }
+  if (expect.purpose !== null && r.purpose !== undefined && r.purpose !== expect.purpose) {
+    return out("purpose_not_allowed", "the refusal is for another purpose", { r, issuer });
+  }
+  return out("refused", "a genuine refusal", { r, issuer });
+}
+
+// The protocol's sentence of a genuine refusal (refusal_sentence, spec §6.4), worded alike
+// here for when the registry gave none: the names are the signed ones; the row below it shows
+// who the registry confirmed signed it.
+function refusalSentence(r) {
+  const purpose = r.purpose === undefined ? "" : ` for ${r.purpose}`;
+  return `${r.iss_name} states that they do not give a reference for ${r.sub.name}${purpose}.`;
+}
+
+function identityText(issuer, who) {
+  const named = issuer.name ? `${issuer.name} <${issuer.email}>` : issuer.email;
+  let id = `${named}, e-mail address confirmed by this registry`;
+  if (issuer.since !== null && issuer.since !== undefined) id += ` at ${utc(issuer.since)}`;
+  if (issuer.revoked_from) id += `; the ${who} revoked this key at ${utc(issuer.revoked_from)}`;
+  return id;
+}
+
+// The refusal's rows (#refusal-facts), or none of them when the token is no refusal or its
+// signature did not verify (then what it says is attacker text: withheld, as for a reference).
+function showRefusal(refusal, browser, server, verdict) {
+  let r = null, issuer = null;
+  if (refusal) {
+    if (browser?.r) ({ r, issuer } = { r: browser.r, issuer: browser.issuer ?? null });
+    else if (!(browser && (browser.verdict === "bad_signature" || browser.verdict === "malformed")) && server?.claims) {
+      r = server.claims;
+      issuer = server.issuer?.email ? { email: server.issuer.email, name: server.issuer.name, since: server.issuer.since, revoked_from: null } : null;
+    }
+  }
+  $("refusal-facts").hidden = !r;
+  $("refusal-note").hidden = verdict !== "refused";
+  for (const id of ["refusal-referee", "refusal-subject", "refusal-purpose", "refusal-validity", "refusal-identity", "refusal-kind"]) setRow(id, "");
+  if (!refusal) return;
+  if (r) {
+    setText("facts-withheld", ""); $("facts-withheld").hidden = true;
+    setNote("facts-note", issuer ? "" : REFUSAL_UNCONFIRMED);
+    setRow("refusal-referee", issuer ? (issuer.name || r.iss_name) : `Unconfirmed: the refusal says it is from “${r.iss_name}”`);
+    setRow("refusal-subject", r.sub.name + [r.sub.email, r.sub.handle].filter((x) => x !== undefined && x !== null).map((x) => ` (${x})`).join(""));
+    setRow("refusal-purpose", r.purpose ?? "Every purpose");
+    setRow("refusal-validity", `${utc(r.iat)} to ${utc(r.exp)}`);
+    setRow("refusal-identity", issuer ? identityText(issuer, "referee") : "Not linked to a verified identity: who signed this refusal is unknown.");
+    setRow("refusal-kind", r.req === undefined ? "Made in advance, for anyone who asks" : "An answer to a request made through this registry");
+  }
+}
+
+// --- the requester's page: /r#<reference-request token>~<answer token> --------------------
+
+const REQUEST_LINK_ERROR = "This link is damaged: a request link holds the request after /r# and, once answered, “~” and the answer. Open the link again from where you got it.";
+const REQUEST_FORGED = "This request was not signed by this registry, or it was altered after signing: nothing in it is shown. Do not rely on it.";
+const NO_BROWSER_CHECK = "Your browser cannot check signatures, so this page cannot show the request: open the link in a current browser.";
+
+function showRequest(q) {
+  const by = q.by;
+  const how = by.method === "key-binding" ? "e-mail address confirmed by this registry, and the request signed with their registered key" : "e-mail address confirmed by this registry with a code";
+  setRow("requester", `${by.email}, ${how}`);
+  setRow("requester-name", by.name ?? "");
+  setRow("referee", q.referee);
+  setRow("claimed-subject", q.sub.name + [q.sub.email, q.sub.handle].filter((x) => x !== undefined).map((x) => ` (${x})`).join(""));
+  let rel = `${q.rel.role} · ${q.rel.context}`;
+  if (q.rel.org !== undefined) rel += ` · ${q.rel.org}`;
+  if (q.rel.from !== undefined || q.rel.to !== undefined) rel += ` · ${q.rel.from ?? "…"} to ${q.rel.to ?? "…"}`;
+  setRow("claimed-relationship", rel);
+  setRow("claimed-purpose", q.purpose);
+  setRow("claimed-audience", q.aud ?? "");
+  setRow("asked-at", utc(q.iat));
+  setRow("deadline", utc(q.exp));
+  $("request-facts").hidden = false;
+  $("request-claimed-note").hidden = false;
+}
+
+// The answer's state in words: answered, or no answer (yet, or by the deadline) — never a refusal.
+function requestState(q, answered, now) {
+  if (answered) return ["answered", "Answered: the answer is below."];
+  if (now < q.exp) return ["open", `No answer yet: the referee has until ${utc(q.exp)}.`];
+  return ["expired", `No answer by the deadline (${utc(q.exp)}): the referee did not answer, which says nothing about the candidate.`];
+}
+
+async function checkPolicyAnswer(token, pin) {
+  const box = $("policy-answer");
+  const checks = $("policy-checks");
+  checks.replaceChildren();
+  const item = (check, passed, t) => {
+    const li = document.createElement("li");
+    li.textContent = t; li.dataset.check = check; li.dataset.passed = String(passed);
+    checks.append(li);
+  };
+  let verdict = "policy", p = null, signer = null;
+  try {
+    const parsed = parseToken(token, "policy");
+    checkPolicy(parsed.value);
+    p = parsed.value;
+    await verifySignature(parsed, didKeyBytes(p.iss, "policy.iss"));
+    item("browser-signature", true, "Signature checked by your browser: genuine");
+    signer = await boundSigner(p.iss, pin, () => postJson("/api/v1/statements", { token }));
+    if (!signer) verdict = "unknown_issuer";
+    else if (signer.revoked_from !== null) verdict = "issuer_key_revoked";
+    else item("browser-issuer", true, "Referee's identity checked by your browser: this registry's signed confirmation is genuine");
+  } catch (e) {
+    if (e instanceof Malformed) verdict = "malformed";
+    else if (e instanceof BadSignature) verdict = "bad_signature";
+    else {
+      verdict = "status_unavailable";
+      item("registry", false, `The registry's facts could not be fetched or checked: ${e.message}`);
+    }
+  }
+  const genuine = verdict === "policy";
+  box.dataset.verdict = verdict;
+  // No reference either way: a genuine policy is not a failure of the candidate's, but it is
+  // no reference, and the mark says so with its text alternative.
+  $("policy-mark").setAttribute("aria-label", genuine ? "No reference: a signed policy" : "Not genuine");
+  const sentences = {
+    policy: POLICY_SENTENCE,
+    unknown_issuer: "This answer is signed with a key that is not linked to a verified person: who made it is unknown.",
+    issuer_key_revoked: "The key that signed this answer was revoked: it cannot be relied on.",
+    malformed: "This answer is not a readable policy; it may be damaged, incomplete or forged.",
+    bad_signature: "This answer was not signed by the person it names, or it was altered: do not rely on it.",
+    status_unavailable: "This answer could not be checked: try again later.",
+  };
+  setText("policy-sentence", sentences[verdict]);
+  $("policy-facts").hidden = !genuine;
+  setRow("policy-referee", genuine ? (signer.name || p.iss_name) : "");
+  setRow("policy-identity", genuine ? identityText(signer, "referee") : "");
+  setRow("policy-since", genuine ? utc(p.iat) : "");
+  box.hidden = false;
+}
+
+async function requestPage() {
+  const section = $("request");
+  const raw = location.hash.slice(1);
+  const parts = raw.split("~");
+  const shaped = (t) => /^[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(t);
+  if (!raw || parts.length > 2 || !shaped(parts[0]) || (parts[1] && !shaped(parts[1]))) {
+    showInputError(raw ? REQUEST_LINK_ERROR : "This link holds no request. Open the full link you were given.");
+    return;
+  }
+  const [requestToken, answerToken = ""] = parts;
+  section.dataset.state = "checking";
+  section.setAttribute("aria-busy", "true");
+  const finish = () => { section.removeAttribute("aria-busy"); section.dataset.state = "done"; };
+  section.hidden = false;
+  let pin = null;
+  try { pin = await registryPin(); } catch (e) {
+    showInputError(e.message === BUSY ? BUSY_PAGE : "This registry's key could not be fetched: try again later.");
+    section.hidden = true;
+    return finish();
+  }
+  const supported = await ed25519Supported();
+  if (!supported) {
+    section.dataset.request = "unsupported";
+    setNote("request-check", NO_BROWSER_CHECK);
+    return finish();
+  }
+  let q;
+  try {
+    const parsed = parseToken(requestToken, "reference-request");
+    checkReferenceRequest(parsed.value, pin.R);
+    await verifySignature(parsed, pin.key);
+    q = parsed.value;
+  } catch (e) {
+    if (!(e instanceof Malformed || e instanceof BadSignature)) throw e;
+    section.dataset.request = e instanceof Malformed ? "malformed" : "bad_signature";
+    $("request-mark").textContent = "✗";
+    $("request-mark").setAttribute("aria-label", "Not genuine");
+    $("request-mark").hidden = false;
+    setNote("request-check", REQUEST_FORGED);
+    $("request-check").dataset.detail = e.message;
+    return finish();
+  }
+  section.dataset.request = "genuine";
+  $("request-mark").textContent = "✓";
+  $("request-mark").setAttribute("aria-label", "Genuine request");
+  $("request-mark").hidden = false;
+  setNote("request-check", "Request checked by your browser: signed by this registry. It proves who asked and what they claimed, not that the claim is true.");
+  const now = registryNow(pin);
+  showRequest(q);
+  const [state, words] = requestState(q, !!answerToken, now);
+  section.dataset.answer = state;
+  setText("request-state", words);
+  const answer = $("answer");
+  const kind = tokenKind(answerToken);
+  answer.dataset.kind = answerToken ? (kind || "unknown") : "none";
+  if (!answerToken) return finish();
+  answer.hidden = false;
+  if (kind === "policy") {
+    await checkPolicyAnswer(answerToken, pin);
+  } else {
+    // An endorsement or a refusal: the usual check, with the request's expectations.
+    const subject = q.sub.email ?? q.sub.handle ?? q.sub.name;
+    await check(answerToken, { subject, purpose: q.purpose, audience: q.aud ?? null });
+    // Which request a refusal answers, once its signature is known to be good (else its
+    // members are withheld, this one too).
+    const signed = !["bad_signature", "malformed", "unsupported"].includes($("result").dataset.browserVerdict);
+    const req = kind === "refusal" && signed ? tokenPayloadMember(answerToken, "req") : undefined;
+    setNote("answer-note", req !== undefined && req !== q.id ? "This refusal answers another request, not this one." : "");
+  }
+  finish();
+}
+
+// One member of a token's payload read without trusting it (for a note, never a verdict).
+function tokenPayloadMember(token, name) {
+  try {
+    const payload = JSON.parse(new TextDecoder().decode(b64urlDecode(token.split(".")[1] ?? "", "payload")));
+    return payload && typeof payload === "object" ? payload[name] : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}
+
+
 function main() {
   copyReceipt();
+  if ($("request")) { requestPage(); return; }
   if ($("check-form")) { fromForm(); return; }
   let raw = null;
   // Tokens are URL-safe text: what the address bar holds is used as it is (a token that a
