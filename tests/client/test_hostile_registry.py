@@ -6,7 +6,7 @@ memory, and leaves no state that outlives an honest answer.
 Each probe runs in a subprocess of its own, so its peak memory (``VmHWM``) and its time are
 its own; the CLI runs in it in-process, its time counted from the command's start (its own
 work included). Timeouts are 1 s: every bound asserted derives from the deadline design (one
-deadline per call, spec §8.18), with a margin for a loaded machine.
+deadline per call, spec §8.19), with a margin for a loaded machine.
 """
 
 from __future__ import annotations
