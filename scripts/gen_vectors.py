@@ -42,10 +42,14 @@ from endorse.protocol.objects import (
     KeyBinding,
     KeyRevocation,
     KeyRotation,
+    Policy,
     Presentation,
     Receipt,
+    ReferenceRequest,
+    Refusal,
     Registration,
     Relationship,
+    Requester,
     Revocation,
     SignedObject,
     StatusListToken,
@@ -410,6 +414,61 @@ ENDORSEMENT_MINIMAL = Endorsement(
     contact=False,
 )
 
+# Claimed references (spec §4.11-§4.13): Carol (issuer_2, bound to carol@example.net) asks
+# Alice about Bob; Alice refuses, in answer and standing; Alice's policy.
+REQUEST_IAT = NOW - 2 * DAY
+REFERENCE_REQUEST = ReferenceRequest(
+    registry=REGISTRY,
+    id=ident("request"),
+    requester=Requester(
+        email="carol@example.net", method="key-binding", key=CAROL.did, name="Carol Recruiter"
+    ),
+    referee=ISSUER_EMAIL,
+    subject=Subject(name="Bob Jones", email="bob@example.com", key=BOB.did),
+    relationship=Relationship(context="work", role="manager", org="Acme Ltd", start="2019"),
+    purpose="employment-reference",
+    issued_at=REQUEST_IAT,
+    expires=REQUEST_IAT + 14 * DAY,
+    audience=AUDIENCE,
+)
+REFERENCE_REQUEST_MINIMAL = ReferenceRequest(
+    registry=REGISTRY,
+    id=ident("request-minimal"),
+    requester=Requester(email="bob@example.com", method="email-code"),
+    referee="alice@example.com",
+    subject=Subject(name="Bob Jones", handle="github:bobjones"),
+    relationship=Relationship(context="university", role="thesis supervisor"),
+    purpose="academic-reference",
+    issued_at=REQUEST_IAT,
+    expires=REQUEST_IAT + 30 * DAY,
+)
+REFUSAL_ANSWER = Refusal(
+    id=ident("refusal"),
+    issuer=ALICE.did,
+    issuer_name="Alice Example",
+    subject=Subject(name="Bob Jones", email="bob@example.com", key=BOB.did),
+    purpose="employment-reference",
+    reason="no_reference",
+    request=ident("request"),
+    issued_at=NOW - DAY,
+    expires=NOW - DAY + YEAR,
+)
+REFUSAL_STANDING = Refusal(
+    id=ident("refusal-standing"),
+    issuer=ALICE.did,
+    issuer_name="Alice Example",
+    subject=Subject(name="Bob Jones", email="bob@example.com"),
+    issued_at=IAT,
+    expires=IAT + MAX_VALIDITY,
+)
+POLICY = Policy(
+    issuer=ALICE.did,
+    issuer_name="Alice Example",
+    refs="signed-tokens-only",
+    notify=True,
+    issued_at=IAT,
+)
+
 
 def field_names(obj: Any) -> list[str]:
     """Attribute names of a protocol object, whether a dataclass or a msgspec struct."""
@@ -515,6 +574,11 @@ def valid_file() -> dict[str, Any]:
             REG,
             {"receipt_for": "endorsement_full"},
         ),
+        ("reference_request", REFERENCE_REQUEST, REG, {}),
+        ("reference_request_minimal", REFERENCE_REQUEST_MINIMAL, REG, {}),
+        ("refusal", REFUSAL_ANSWER, ALICE, {"answers": "reference_request"}),
+        ("refusal_standing", REFUSAL_STANDING, ALICE, {}),
+        ("policy", POLICY, ALICE, {}),
     ]
     vectors = []
     for name, obj, key, extra in objects:

@@ -17,6 +17,8 @@ EXPECTED_PROTOCOL_API = {
     "MIN_SIZE",
     "PROTOCOL_VERSION",
     "PURPOSES",
+    "REFUSAL_REASONS",
+    "SIGNED_TOKENS_ONLY",
     # errors
     "EndorseError",
     "MalformedToken",
@@ -44,6 +46,19 @@ EXPECTED_PROTOCOL_API = {
     "StatusListToken",
     "Receipt",
     "check_purpose",
+    # claimed references (spec §4.11-§4.13, §6.4)
+    "ReferenceRequest",
+    "Requester",
+    "Refusal",
+    "Policy",
+    "build_reference_request",
+    "build_refusal",
+    "sign_refusal",
+    "build_policy",
+    "sign_policy",
+    "verify_reference_request",
+    "verify_refusal",
+    "verify_policy",
     # issuing and tokens
     "build_endorsement",
     "issue",

@@ -39,11 +39,15 @@ from endorse.protocol import (
     KeyRevocation,
     KeyRotation,
     MalformedToken,
+    Policy,
     Presentation,
     PublicKey,
     Receipt,
+    ReferenceRequest,
+    Refusal,
     Registration,
     Relationship,
+    Requester,
     Revocation,
     SignedObject,
     SigningKey,
@@ -58,6 +62,9 @@ from endorse.protocol import (
     VerificationResult,
     Verified,
     build_endorsement,
+    build_policy,
+    build_reference_request,
+    build_refusal,
     canonical,
     check_purpose,
     check_signature,
@@ -68,13 +75,18 @@ from endorse.protocol import (
     new_id,
     requests,
     sign,
+    sign_policy,
+    sign_refusal,
     signing_context,
     token_hash,
     verify_endorsement,
     verify_endorsement_strict,
     verify_key_binding,
     verify_key_revocation,
+    verify_policy,
     verify_receipt,
+    verify_reference_request,
+    verify_refusal,
     verify_registration,
     verify_revocation,
     verify_status_list,
@@ -122,6 +134,32 @@ VERIFY_KW: dict[str, Any] = {
     "max_status_staleness": 0,
     "require_status": True,
 }
+REQUESTER = Requester("carol@example.net", "key-binding", BOB_KEY.did, "Carol")
+REFERENCE_REQUEST_KW: dict[str, Any] = {
+    "registry": REGISTRY,
+    "requester": REQUESTER,
+    "referee": "alice@example.com",
+    "subject": BOB,
+    "relationship": MANAGER,
+    "purpose": EMPLOYMENT,
+    "now": NOW,
+    "expires": NOW + 86_400,
+    "audience": "acme",
+    "id": "A" * 22,
+}
+REFERENCE_REQUEST = build_reference_request(**REFERENCE_REQUEST_KW)
+REFERENCE_REQUEST_TOKEN = sign(REFERENCE_REQUEST, REGISTRY_KEY)
+REFUSAL_KW: dict[str, Any] = {
+    "now": NOW,
+    "purpose": EMPLOYMENT,
+    "reason": "not_known",
+    "request": "A" * 22,
+    "expires": NOW + 86_400,
+}
+REFUSAL = build_refusal(ALICE, "Alice", BOB, **REFUSAL_KW)
+REFUSAL_TOKEN = sign(REFUSAL, ALICE)
+POLICY = build_policy(ALICE, "Alice", now=NOW, notify=True)
+POLICY_TOKEN = sign(POLICY, ALICE)
 REQUEST_HEADERS = requests.sign_request(ALICE, REGISTRY, "POST", "/x", b"{}", now=NOW)
 PEM = ALICE.to_pem()
 ENCRYPTED_PEM = ALICE.to_pem(b"pw")
@@ -164,6 +202,37 @@ CALLS: dict[str, Call] = {
     "Endorsement.from_payload": c(Endorsement.from_payload, ENDORSEMENT.to_payload()),
     "Receipt.from_payload": c(Receipt.from_payload, inspect(RECEIPT_TOKEN).object.to_payload()),
     "check_purpose": c(check_purpose, EMPLOYMENT, "purpose"),
+    # claimed references
+    "Requester": c(Requester, "carol@example.net", "key-binding", BOB_KEY.did, "Carol"),
+    "ReferenceRequest": c(
+        ReferenceRequest,
+        **{name: getattr(REFERENCE_REQUEST, name) for name in ReferenceRequest.__struct_fields__},
+    ),
+    "Refusal": c(Refusal, **{name: getattr(REFUSAL, name) for name in Refusal.__struct_fields__}),
+    "Policy": c(Policy, **{name: getattr(POLICY, name) for name in Policy.__struct_fields__}),
+    "build_reference_request": c(build_reference_request, **REFERENCE_REQUEST_KW),
+    "build_refusal": c(build_refusal, ALICE, "Alice", BOB, **REFUSAL_KW),
+    "sign_refusal": c(sign_refusal, ALICE, "Alice", BOB, **REFUSAL_KW),
+    "build_policy": c(
+        build_policy, ALICE, "Alice", now=NOW, notify=True, refs="signed-tokens-only"
+    ),
+    "sign_policy": c(sign_policy, ALICE, "Alice", now=NOW, notify=False),
+    "verify_reference_request": c(
+        verify_reference_request,
+        REFERENCE_REQUEST_TOKEN,
+        registry=REGISTRY,
+        registry_key=REGISTRY_KEY.public_key,
+    ),
+    "verify_refusal": c(
+        verify_refusal,
+        REFUSAL_TOKEN,
+        now=NOW,
+        issuers=trusted_alice(),
+        subject="Bob Jones",
+        purpose=EMPLOYMENT,
+        clock_skew=300,
+    ),
+    "verify_policy": c(verify_policy, POLICY_TOKEN, issuers=trusted_alice()),
     # issuing and tokens
     "build_endorsement": c(build_endorsement, ALICE, "A", BOB, MANAGER, [EMPLOYMENT], **ISSUE_KW),
     "issue": c(issue, ALICE, "Alice", BOB, MANAGER, [EMPLOYMENT], **ISSUE_KW),

@@ -1,5 +1,6 @@
 """endorse.protocol: the pure core of endorse: keys, canonical encoding, signed objects,
-status lists and verification. No network, no database, no clock: time and every trusted
+status lists, verification, and the objects of claimed references (reference requests,
+refusals, policies). No network, no database, no clock: time and every trusted
 fact are passed in.
 
 >>> from endorse.protocol import SigningKey, Subject, Relationship, TrustedIssuer
@@ -13,6 +14,15 @@ fact are passed in.
 'valid'
 """
 
+from endorse.protocol.claims import (
+    build_policy,
+    build_reference_request,
+    build_refusal,
+    sign_policy,
+    sign_refusal,
+    verify_policy,
+    verify_reference_request,
+)
 from endorse.protocol.errors import (
     BadSignature,
     EndorseError,
@@ -31,14 +41,20 @@ from endorse.protocol.objects import (
     MAX_VALIDITY,
     PROTOCOL_VERSION,
     PURPOSES,
+    REFUSAL_REASONS,
+    SIGNED_TOKENS_ONLY,
     Endorsement,
     KeyBinding,
     KeyRevocation,
     KeyRotation,
+    Policy,
     Presentation,
     Receipt,
+    ReferenceRequest,
+    Refusal,
     Registration,
     Relationship,
+    Requester,
     Revocation,
     SignedObject,
     StatusListToken,
@@ -46,6 +62,7 @@ from endorse.protocol.objects import (
     Subject,
     check_purpose,
 )
+from endorse.protocol.refusals import verify_refusal
 from endorse.protocol.status import MIN_SIZE, Bitstring, StatusList
 from endorse.protocol.token import (
     Unverified,
@@ -84,6 +101,8 @@ __all__ = [
     "MIN_SIZE",
     "PROTOCOL_VERSION",
     "PURPOSES",
+    "REFUSAL_REASONS",
+    "SIGNED_TOKENS_ONLY",
     "BadSignature",
     "Bitstring",
     "Check",
@@ -97,11 +116,15 @@ __all__ = [
     "KeyRotation",
     "MalformedToken",
     "NonCanonicalEncoding",
+    "Policy",
     "Presentation",
     "PublicKey",
     "Receipt",
+    "ReferenceRequest",
+    "Refusal",
     "Registration",
     "Relationship",
+    "Requester",
     "Revocation",
     "SignedObject",
     "SigningKey",
@@ -117,6 +140,9 @@ __all__ = [
     "Verified",
     "WrongTokenType",
     "build_endorsement",
+    "build_policy",
+    "build_reference_request",
+    "build_refusal",
     "check_purpose",
     "check_signature",
     "decode_unverified",
@@ -125,13 +151,18 @@ __all__ = [
     "issue",
     "new_id",
     "sign",
+    "sign_policy",
+    "sign_refusal",
     "signing_context",
     "token_hash",
     "verify_endorsement",
     "verify_endorsement_strict",
     "verify_key_binding",
     "verify_key_revocation",
+    "verify_policy",
     "verify_receipt",
+    "verify_reference_request",
+    "verify_refusal",
     "verify_registration",
     "verify_revocation",
     "verify_status_list",

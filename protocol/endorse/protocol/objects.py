@@ -56,6 +56,16 @@ MAX_VALIDITY = 5 * 365 * DAY + 2 * DAY
 MAX_STATUS_INDEX = 2**24 - 1
 MAX_PURPOSES = 8
 MAX_STATUS_LIST_AGE = 7 * DAY
+MAX_REQUEST_DURATION = 30 * DAY
+"""Longest allowed ``exp - iat`` of a reference request: 30 days (spec §4.11)."""
+REQUEST_METHODS = frozenset({"email-code", "key-binding"})
+"""How the registry verified who asked for a reference (spec §4.11)."""
+REFUSAL_REASONS = ("not_known", "no_reference", "prefer_not_to_say")
+"""The reasons a refusal may give, in the order a form offers them (spec §4.12)."""
+SIGNED_TOKENS_ONLY = "signed-tokens-only"
+"""A policy's ``refs``: references from the endorser come only as signed tokens (§4.13)."""
+POLICY_REFS = frozenset({SIGNED_TOKENS_ONLY})
+"""The values of a policy's ``refs`` in protocol v1 (spec §4.13)."""
 
 PURPOSES = frozenset(
     {
@@ -522,6 +532,160 @@ class Receipt(
             raise MalformedToken("receipt.verdict: not a verdict of protocol v1")
 
 
+# --- claimed references (spec §4.11-§4.13) -------------------------------------------------
+
+
+class Requester(_Struct, frozen=True):
+    """Who asked for a reference, as the registry verified them (spec §4.11)."""
+
+    email: Email
+    """The requester's address, verified by the registry (a code, or the key's binding)."""
+    method: str
+    """``email-code`` (a code sent to ``email``) or ``key-binding`` (a key bound to it)."""
+    key: Did | None = None
+    """The requester's bound did:key; present exactly when ``method`` is ``key-binding``."""
+    name: Text128 | None = None
+    """The name the requester typed: their own claim, not verified."""
+
+    def __post_init__(self) -> None:
+        check_did(self.key, "reference-request.by.key")
+        check_text(self.name, "reference-request.by.name")
+        if type(self.method) is not str or self.method not in REQUEST_METHODS:
+            raise MalformedToken("reference-request.by.method: 'email-code' or 'key-binding'")
+        if (self.key is not None) is not (self.method == "key-binding"):
+            raise MalformedToken(
+                "reference-request.by.key: required with method 'key-binding', else absent"
+            )
+
+
+class ReferenceRequest(
+    SignedObject,
+    frozen=True,
+    kw_only=True,
+    rename={
+        "registry": "reg",
+        "requester": "by",
+        "subject": "sub",
+        "relationship": "rel",
+        "audience": "aud",
+        "issued_at": "iat",
+        "expires": "exp",
+    },
+):
+    """The registry's record that ``requester`` put a claimed reference to ``referee``.
+
+    Signed by the registry (spec §4.11). It proves who asked (as the registry verified them),
+    what they claimed and until when the referee may answer; it proves nothing about the
+    claim itself, which is the requester's word.
+    """
+
+    TYPE: ClassVar[str] = "reference-request"
+
+    registry: Registry
+    id: Id
+    requester: Requester
+    referee: Email
+    subject: Subject
+    relationship: Relationship
+    purpose: str
+    issued_at: Time
+    expires: Time
+    audience: Ascii256 | None = None
+
+    def __post_init__(self) -> None:
+        check_purpose(self.purpose, "reference-request.purpose")
+        if type(self.requester) is not Requester:
+            raise MalformedToken("reference-request.by: must be a Requester")
+        if type(self.issued_at) is not int or type(self.expires) is not int:
+            raise MalformedToken("reference-request.iat, exp: must be integers")
+        if not 0 < self.expires - self.issued_at <= MAX_REQUEST_DURATION:
+            raise MalformedToken("reference-request.exp: must be after iat and at most 30 days")
+
+
+class Refusal(
+    SignedObject,
+    frozen=True,
+    kw_only=True,
+    rename={
+        "issuer": "iss",
+        "issuer_name": "iss_name",
+        "subject": "sub",
+        "request": "req",
+        "issued_at": "iat",
+        "expires": "exp",
+    },
+):
+    """The referee (``issuer``) states that they do not give a reference for ``subject``.
+
+    For ``purpose`` only, or for every purpose when it is absent; an answer to reference
+    request ``request``, or a standing refusal when that is absent (spec §4.12).
+    """
+
+    TYPE: ClassVar[str] = "refusal"
+
+    id: Id
+    issuer: Did
+    issuer_name: Text128
+    subject: Subject
+    issued_at: Time
+    expires: Time
+    purpose: str | None = None
+    reason: str | None = None
+    request: Id | None = None
+
+    def __post_init__(self) -> None:
+        check_did(self.issuer, "refusal.iss")
+        check_text(self.issuer_name, "refusal.iss_name")
+        if self.purpose is not None:
+            check_purpose(self.purpose, "refusal.purpose")
+        if self.reason is not None and (
+            type(self.reason) is not str or self.reason not in REFUSAL_REASONS
+        ):
+            raise MalformedToken(f"refusal.reason: one of {', '.join(REFUSAL_REASONS)}")
+        if type(self.issued_at) is not int or type(self.expires) is not int:
+            raise MalformedToken("refusal.iat, exp: must be integers")
+        if not 0 < self.expires - self.issued_at <= MAX_VALIDITY:
+            raise MalformedToken("refusal.exp: must be after iat and at most five years")
+
+    @property
+    def signer(self) -> str:
+        return self.issuer
+
+
+class Policy(
+    SignedObject,
+    frozen=True,
+    kw_only=True,
+    rename={"issuer": "iss", "issuer_name": "iss_name", "issued_at": "iat"},
+):
+    """The endorser's standing statement on how they give references (spec §4.13).
+
+    ``refs = "signed-tokens-only"``: references from ``issuer`` come only as signed endorse
+    tokens. The newest policy of an identity replaces older ones.
+    """
+
+    TYPE: ClassVar[str] = "policy"
+
+    issuer: Did
+    issuer_name: Text128
+    refs: str
+    notify: bool
+    """Whether the endorser wants to be told of reference requests naming them."""
+    issued_at: Time
+
+    def __post_init__(self) -> None:
+        check_did(self.issuer, "policy.iss")
+        check_text(self.issuer_name, "policy.iss_name")
+        if type(self.refs) is not str or self.refs not in POLICY_REFS:
+            raise MalformedToken("policy.refs: the only value in v1 is 'signed-tokens-only'")
+        if type(self.notify) is not bool:
+            raise MalformedToken("policy.notify: must be true or false")
+
+    @property
+    def signer(self) -> str:
+        return self.issuer
+
+
 OBJECT_TYPES: dict[str, type[SignedObject]] = {
     cls.TYPE: cls
     for cls in (
@@ -534,6 +698,9 @@ OBJECT_TYPES: dict[str, type[SignedObject]] = {
         StatusListToken,
         Registration,
         Receipt,
+        ReferenceRequest,
+        Refusal,
+        Policy,
     )
 }
 """Every object type of protocol v1 by its type name."""

@@ -6,7 +6,11 @@ from enum import StrEnum
 
 
 class Verdict(StrEnum):
-    """The outcome of verifying an endorsement; exactly one per verification."""
+    """The outcome of verifying an endorsement or a refusal; exactly one per verification.
+
+    ``refused`` is the verdict of a genuine refusal (spec §4.12, §6.4) and never of an
+    endorsement; every other verdict can be the outcome of either.
+    """
 
     VALID = "valid"
     REVOKED = "revoked"
@@ -20,6 +24,7 @@ class Verdict(StrEnum):
     PURPOSE_NOT_ALLOWED = "purpose_not_allowed"
     AUDIENCE_MISMATCH = "audience_mismatch"
     STATUS_UNAVAILABLE = "status_unavailable"
+    REFUSED = "refused"
 
     @property
     def sentence(self) -> str:
@@ -61,6 +66,10 @@ SENTENCES: dict[Verdict, str] = {
         "Whether the endorser has withdrawn this reference could not be checked;"
         " try again later or ask the endorser."
     ),
+    Verdict.REFUSED: (
+        "The person named as referee states, with their signature, that they do not give"
+        " this reference."
+    ),
 }
 
 VALID_UNREGISTERED_SENTENCE = (
@@ -68,3 +77,13 @@ VALID_UNREGISTERED_SENTENCE = (
     " registry, so whether it has been withdrawn cannot be checked."
 )
 """The sentence of ``valid`` when the verifier waived the status check (spec §6.2)."""
+
+
+def refusal_sentence(issuer_name: str, subject_name: str, purpose: str | None) -> str:
+    """The sentence of a genuine refusal, naming who refuses, for whom, and for what.
+
+    ``"<iss_name> states that they do not give a reference for <sub.name>"``, then
+    ``" for <purpose>"`` when the refusal names one, then ``"."`` (spec §6.4).
+    """
+    scope = "" if purpose is None else f" for {purpose}"
+    return f"{issuer_name} states that they do not give a reference for {subject_name}{scope}."

@@ -30,11 +30,11 @@ from endorse.protocol.errors import (
     MalformedToken,
     VerificationFailed,
 )
-from endorse.protocol.objects import Endorsement, Presentation, Registration
+from endorse.protocol.objects import Endorsement, Presentation, Refusal, Registration
 from endorse.protocol.status import StatusList
 from endorse.protocol.token import _check_signed, _open, token_hash, verify_token
 from endorse.protocol.trust import TrustedIssuer
-from endorse.protocol.verdicts import VALID_UNREGISTERED_SENTENCE, Verdict
+from endorse.protocol.verdicts import VALID_UNREGISTERED_SENTENCE, Verdict, refusal_sentence
 
 DEFAULT_CLOCK_SKEW = 300
 """Seconds of clock difference tolerated on validity windows (spec §6.3)."""
@@ -73,9 +73,10 @@ _STATUS_WAIVED = Check("status", True, "not checkable: token carries no status e
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """The outcome of :func:`verify_endorsement`.
+    """The outcome of :func:`verify_endorsement` (or of :func:`~endorse.protocol.verify_refusal`).
 
     ``endorsement`` holds the decoded claims when the signature was good, else None.
+    ``refusal`` holds the decoded refusal when a refusal's signature was good, else None.
     ``issuer`` is the trusted issuer the token was checked against, when known.
     ``status`` is the status list consulted, when there was one.
     """
@@ -88,6 +89,7 @@ class VerificationResult:
     endorsement: Endorsement | None = None
     issuer: TrustedIssuer | None = None
     status: StatusList | None = None
+    refusal: Refusal | None = None
 
     @property
     def message(self) -> str:
@@ -95,7 +97,11 @@ class VerificationResult:
 
         A ``valid`` token whose revocation status was waived (``require_status=False`` and no
         status entry) must not claim it "has not been withdrawn": it gets its own sentence.
+        A genuine refusal names who refuses, for whom and for what (spec §6.4).
         """
+        if self.verdict is Verdict.REFUSED and self.refusal is not None:
+            r = self.refusal
+            return refusal_sentence(r.issuer_name, r.subject.name, r.purpose)
         if self.verdict is Verdict.VALID and not self.revocation_checked:
             return VALID_UNREGISTERED_SENTENCE
         return self.verdict.sentence
