@@ -371,7 +371,9 @@ def start_ask(ctx: Context, key: str, ask: Ask, client: str) -> Asked:
             " is not bound to a verified identity here"
         )
     requester_mac = mac(ctx, ask.requester_email)
-    _limit(ctx, "ask-requester", requester_mac, s.limit_ask_per_requester, 86_400, now)
+    # Codes mailed to one address: the request itself counts against the requester's
+    # limit when it is made (confirmed).
+    _limit(ctx, "ask-code", requester_mac, s.limit_ask_per_requester, 86_400, now)
     pending = Pending(_new_id(), now + s.code_ttl)
     code = _new_code()
     with ctx.db.write() as session:
@@ -427,6 +429,8 @@ def confirm_ask(ctx: Context, key: str, pending_id: str, code: str, client: str)
     with ctx.db.write() as session:
         row = _take_code(ctx, session, ASK, key, pending_id, code, now)
         taken = None if row is None or row.payload is None else (row.email, row.payload)
+        if row is not None:
+            row.payload = None  # used: the addresses it names need not wait for its expiry
     if taken is None:
         raise InvalidCode(INVALID_CODE)
     email, text = taken

@@ -159,7 +159,7 @@ def _claim(payload: dict[str, Any]) -> str:
 def _footer(registry: str, t: str) -> str:
     return (
         "\n-- \n"
-        f"This message was sent by the endorse registry {registry}.\n"
+        f"Sent by the endorse registry {registry}\n"
         "To stop all mail from this registry to this address, open this page and press its"
         " button:\n"
         f"    {registry}/mail/stop?t={t}\n"
