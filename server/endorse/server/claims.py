@@ -703,7 +703,10 @@ def _check_endorsement(
     ).first()
     if row is None:
         raise AnswerRefused("register the endorsement at this registry first, then answer")
-    e: dict[str, Any] = orjson.loads(verify_token(token, Endorsement).payload)
+    try:
+        e: dict[str, Any] = orjson.loads(verify_token(token, Endorsement).payload)
+    except EndorseError as error:  # registered tokens verify; a stored one that does not:
+        raise AnswerRefused(f"endorsement: {error}") from error
     if e["iss"] != key:
         raise AnswerRefused("the endorsement must be issued by the key that signs the answer")
     if row.revoked_at is not None:
