@@ -278,6 +278,9 @@ def test_mail_stopped_gives_unreachable_and_sends_nothing(
     # The GET page only shows a button; nothing is stopped by opening it.
     page = client.get(link)
     assert page.status_code == 200 and "<button" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     with context(client).db.read() as session:
         assert session.scalars(select(MailStop)).all() == []
 
