@@ -36,6 +36,7 @@ from endorse.protocol import (
     verify_reference_request,
     verify_refusal,
 )
+from endorse.server.claims import sweep_now
 from endorse.server.models import MailStop, ReferenceRequestRow
 from endorse.server.settings import Settings
 
@@ -399,3 +400,18 @@ def test_a_subject_key_in_the_request_binds_the_answer(client: TestClient, outbo
     assert r.status_code == 422 and "subject" in r.json()["detail"]
     bound, _ = alice.issue(subject=Subject(BOB.name, email=BOB.email, key=bob_key))
     assert alice.answer(record["id"], endorsement=bound).status_code == 200
+
+
+def test_the_periodic_sweep_deletes_addresses_without_any_call(
+    client: TestClient, outbox: Outbox, clock: Clock
+) -> None:
+    record = Requester.bound(client, 30).ask_made("stranger@example.org")
+    ctx = context(client)
+    assert sweep_now(ctx) == 0  # open and within its deadline: kept
+    clock.advance(14 * DAY)
+    assert sweep_now(ctx) == 1
+    with ctx.db.read() as session:
+        row = session.get(ReferenceRequestRow, record["id"])
+        assert row is not None
+        assert (row.state, row.token, row.referee_email) == ("expired", None, None)
+    assert sweep_now(ctx) == 0
