@@ -29,6 +29,9 @@ from endorse.client.errors import (
 )
 from endorse.client.keystore import default_key_path, load_key, write_key
 from endorse.client.models import (
+    Answer,
+    CheckCounts,
+    InboxItem,
     Issued,
     Listed,
     OnlineIssuer,
@@ -36,7 +39,9 @@ from endorse.client.models import (
     OnlineStatus,
     Pending,
     RegistryInfo,
+    RequestStatus,
     Revoked,
+    StandingRefusal,
     VerifyItem,
 )
 from endorse.client.pins import default_pin_store
@@ -50,10 +55,13 @@ from endorse.client.share import (
 )
 
 __all__ = [
+    "Answer",
     "AsyncClient",
     "CacheStats",
+    "CheckCounts",
     "Client",
     "ConfigError",
+    "InboxItem",
     "Issued",
     "Listed",
     "OnlineIssuer",
@@ -66,7 +74,9 @@ __all__ = [
     "RegistryInfo",
     "RegistryStatementInvalid",
     "RegistryUnreachable",
+    "RequestStatus",
     "Revoked",
+    "StandingRefusal",
     "VerifyItem",
     "default_key_path",
     "default_pin_store",
