@@ -195,6 +195,12 @@ class Claiming(Verifying, Endorsing):
         out = self._decode(self._expect(response, status), RequestRecordOut, "a request record")
         if out.state not in REQUEST_STATES:
             raise RegistryStatementInvalid(f"{self.registry}: a request in an unknown state")
+        if out.request is None:
+            # A request to an address not registered here, ended: the registry deleted the
+            # address and its signed statement with it. Nobody could have answered it.
+            if out.answer is not None or out.state in ("open", "answered"):
+                raise RegistryStatementInvalid(f"{self.registry}: a request without its statement")
+            return RequestStatus(out.id, None, None, out.state, None, out.answered_at)
         request = self._request(out.request, out.id)
         (answer,) = yield from self._answers([(request, out.answer)], now)
         return RequestStatus(out.id, request, out.request, out.state, answer, out.answered_at)
@@ -449,7 +455,9 @@ class Claiming(Verifying, Endorsing):
         token = _sign_refusal(key, name, subject, purpose, reason, None, now, expires)
         request = self._signed(key, "POST", "/api/v1/standing-refusals", {"refusal": token}, now)
         response = yield from self._one(request)
-        out = self._decode(self._expect(response, 201), StandingIdOut, "a standing refusal")
+        # 200: the same refusal was stored already.
+        answered = self._expect(response, 201, 200)
+        out = self._decode(answered, StandingIdOut, "a standing refusal")
         refusal = decode_unverified(token, Refusal).object  # just signed here
         if out.id != refusal.id:
             raise RegistryStatementInvalid(f"{self.registry}: stored another standing refusal")

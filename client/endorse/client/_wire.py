@@ -207,8 +207,8 @@ class AnswerOut(msgspec.Struct):
 
 class RequestRecordOut(msgspec.Struct):
     id: str
-    request: str
     state: str
+    request: str | None = None
     answer: AnswerOut | None = None
     answered_at: int | None = None
 

@@ -214,14 +214,16 @@ class RequestStatus:
     """A reference request as its requester sees it.
 
     ``request`` is the registry's signed statement of the request (verified under the pinned
-    key): who asked and how that was verified, what is claimed, until when. ``state`` is
-    ``open``, ``answered``, ``expired`` (no answer by the deadline: never a refusal) or
-    ``unreachable`` (the referee's address stopped all mail from this registry).
+    key): who asked and how that was verified, what is claimed, until when; None (and
+    ``token`` None) once a request to a referee not registered at the registry has ended,
+    as the registry then deletes the referee's address. ``state`` is ``open``, ``answered``,
+    ``expired`` (no answer by the deadline: never a refusal) or ``unreachable`` (the
+    referee's address stopped all mail from this registry).
     """
 
     id: str
-    request: ReferenceRequest
-    token: str
+    request: ReferenceRequest | None
+    token: str | None
     state: str
     answer: Answer | None
     answered_at: int | None

@@ -149,7 +149,7 @@ def status_json(status: RequestStatus) -> dict[str, Any]:
     return {
         "id": status.id,
         "state": status.state,
-        "request": request_json(status.request),
+        "request": None if status.request is None else request_json(status.request),
         "request_token": status.token,
         "answer": answer_json(status.answer),
         "answered_at": status.answered_at,
@@ -215,7 +215,10 @@ def _show_status(status: RequestStatus, as_json: bool, headline: str) -> None:
         echo(json_document(status_json(status)))
     else:
         echo(f"{headline} {status.id} — {status.state}")
-        _print_request(status.request)
+        if status.request is None:
+            echo("  (ended; the registry deleted the unregistered referee's address with it)")
+        else:
+            _print_request(status.request)
         _print_answer(status.answer, status.state)
     raise typer.Exit(_status_exit(status))
 
