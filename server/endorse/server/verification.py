@@ -150,6 +150,8 @@ class Facts:
     issuers: dict[str, TrustedIssuer]
     status_lists: dict[tuple[str, str], StatusList]
     registration: Registration | None = None
+    registered: bool = False
+    """Whether this very token is registered here (its online checks are then counted)."""
 
 
 NO_FACTS = Facts({}, {})
@@ -446,7 +448,7 @@ def _facts(
         status_lists[(ctx.registry, list_id)] = StatusList(
             ctx.registry, list_id, now, ctx.settings.status_max_age, bits
         )
-    return Facts(issuers, status_lists, registration)
+    return Facts(issuers, status_lists, registration, registration_token is not None)
 
 
 def _trusted_issuer(ctx: Context, binding_token: str) -> TrustedIssuer | None:
@@ -511,6 +513,9 @@ def _conclude(ctx: Context, item: VerifyItem, th: str, now: int, facts: Facts) -
         registration=facts.registration,
     )
     verdict = result.verdict.value
+    if facts.registered and result.endorsement is not None:
+        # A token registered here whose signature verified: its issuer may see the count.
+        ctx.checks.add(result.endorsement.id, now)
     receipt = sign(
         Receipt(registry=ctx.registry, token_hash=th, verdict=verdict, checked_at=now),
         ctx.key,
