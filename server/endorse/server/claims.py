@@ -62,6 +62,7 @@ from endorse.protocol import (
     Refusal,
     sign,
     token_hash,
+    verify_reference_request,
     verify_token,
 )
 from endorse.server import claims_mail
@@ -83,14 +84,13 @@ from endorse.server.models import (
     MailStop,
     PendingCode,
     PolicyRow,
-    ReferenceRequestRow,
     RefereeSettings,
+    ReferenceRequestRow,
     RequesterBlock,
     StandingRefusalRow,
 )
 from endorse.server.problems import (
     Conflict,
-    Forbidden,
     InvalidCode,
     MalformedInput,
     NotFound,
@@ -229,9 +229,12 @@ def _record(row: ReferenceRequestRow, now: int) -> Record:
     return Record(row.id, _state(row, now), row.token, _answer_of(row), row.answered_at)
 
 
-def _payload(token: str) -> dict[str, Any]:
-    """The wire payload of a token the registry signed or verified before."""
-    payload: dict[str, Any] = orjson.loads(verify_token(token, ReferenceRequest).payload)
+def _payload(ctx: Context, token: str) -> dict[str, Any]:
+    """The wire payload of a reference request the registry signed (and stored)."""
+    verified = verify_reference_request(
+        token, registry=ctx.registry, registry_key=ctx.key.public_key
+    )
+    payload: dict[str, Any] = orjson.loads(verified.payload)
     return payload
 
 
@@ -368,7 +371,9 @@ def start_ask(ctx: Context, key: str, ask: Ask, client: str) -> Asked:
             " is not bound to a verified identity here"
         )
     requester_mac = mac(ctx, ask.requester_email)
-    _limit(ctx, "ask-requester", requester_mac, s.limit_ask_per_requester, 86_400, now)
+    # Codes mailed to one address: the request itself counts against the requester's
+    # limit when it is made (confirmed).
+    _limit(ctx, "ask-code", requester_mac, s.limit_ask_per_requester, 86_400, now)
     pending = Pending(_new_id(), now + s.code_ttl)
     code = _new_code()
     with ctx.db.write() as session:
@@ -424,6 +429,8 @@ def confirm_ask(ctx: Context, key: str, pending_id: str, code: str, client: str)
     with ctx.db.write() as session:
         row = _take_code(ctx, session, ASK, key, pending_id, code, now)
         taken = None if row is None or row.payload is None else (row.email, row.payload)
+        if row is not None:
+            row.payload = None  # used: the addresses it names need not wait for its expiry
     if taken is None:
         raise InvalidCode(INVALID_CODE)
     email, text = taken
@@ -659,7 +666,7 @@ def answer(
         state = _state(row, now)
         if state != OPEN or row.token is None:
             raise RequestEnded(f"this request is {state}; it can no longer be answered")
-        request = _payload(row.token)
+        request = _payload(ctx, row.token)
         if endorsement is not None:
             _check_endorsement(session, key, request, endorsement, now)
             given = Answer("endorsement", endorsement)

@@ -159,7 +159,7 @@ def _claim(payload: dict[str, Any]) -> str:
 def _footer(registry: str, t: str) -> str:
     return (
         "\n-- \n"
-        f"This message was sent by the endorse registry {registry}.\n"
+        f"Sent by the endorse registry {registry}\n"
         "To stop all mail from this registry to this address, open this page and press its"
         " button:\n"
         f"    {registry}/mail/stop?t={t}\n"
@@ -176,7 +176,7 @@ def invitation(registry: str, request_id: str, payload: dict[str, Any], t: str) 
         "If you want to answer (give the reference, or decline it with a signature), install\n"
         "the endorse client, register this address with `endorse register --email`, then\n"
         f"run `endorse requests`; the request's id is {request_id}.\n\n"
-        "If you do nothing, nothing happens: on the deadline the request ends as \"no answer\",\n"
+        'If you do nothing, nothing happens: on the deadline the request ends as "no answer",\n'
         "never as a refusal, and the registry deletes this address.\n"
         f"{_footer(registry, t)}"
     )

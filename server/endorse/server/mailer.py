@@ -11,8 +11,8 @@ import os
 import smtplib
 import ssl
 import uuid
-from email.message import EmailMessage
 from collections.abc import Mapping
+from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol

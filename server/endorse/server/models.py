@@ -245,9 +245,7 @@ class StandingRefusalRow(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
 
 
-Index(
-    "ix_standing_refusals_lookup", StandingRefusalRow.referee_mac, StandingRefusalRow.subject_mac
-)
+Index("ix_standing_refusals_lookup", StandingRefusalRow.referee_mac, StandingRefusalRow.subject_mac)
 
 
 class CheckCount(Base):

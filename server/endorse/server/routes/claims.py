@@ -88,7 +88,7 @@ def _answer(answer: claims.Answer | None) -> AnswerOut | None:
     if answer is None:
         return None
     return AnswerOut(
-        kind=answer.kind,  # type: ignore[arg-type]
+        kind=answer.kind,
         token=answer.token,
         standing=True if answer.standing else None,
     )
@@ -98,7 +98,7 @@ def _record(record: claims.Record) -> RequestRecord:
     return RequestRecord(
         id=record.id,
         request=record.request,
-        state=record.state,  # type: ignore[arg-type]
+        state=record.state,
         answer=_answer(record.answer),
         answered_at=record.answered_at,
     )
@@ -148,9 +148,7 @@ def ask(body: AskRequest, signed: Signed, ctx: Ctx, request: Request) -> JSONRes
 )
 def confirm(body: ConfirmAskRequest, signed: Signed, ctx: Ctx, request: Request) -> RequestRecord:
     """Return the e-mailed code, signed by the key that asked; the request is made (201)."""
-    return _record(
-        claims.confirm_ask(ctx, signed.did, body.pending, body.code, _client(request))
-    )
+    return _record(claims.confirm_ask(ctx, signed.did, body.pending, body.code, _client(request)))
 
 
 @router.get(
@@ -228,7 +226,7 @@ def inbox(signed: Signed, ctx: Ctx) -> InboxResponse:
             InboxItem(
                 id=item.id,
                 request=item.request,
-                state=item.state,  # type: ignore[arg-type]
+                state=item.state,
                 blocked=item.blocked,
                 answer=_answer(item.answer),
             )
@@ -252,9 +250,7 @@ def put_settings(body: InboxSettings, signed: Signed, ctx: Ctx) -> InboxSettings
 # --- standing statements -------------------------------------------------------------------
 
 
-@router.put(
-    "/policy", response_model=PolicyBody, responses=_problems(400, 401, 403, 409, 422)
-)
+@router.put("/policy", response_model=PolicyBody, responses=_problems(400, 401, 403, 409, 422))
 def put_policy(body: PolicyBody, signed: Signed, ctx: Ctx) -> PolicyBody:
     """Store the signing key's identity's policy (signed by that key); the newest ``iat``
     wins: an older or equal one (another token) is a 409."""
@@ -267,9 +263,7 @@ def get_policy(signed: Signed, ctx: Ctx) -> PolicyBody:
     return PolicyBody(policy=claims.get_policy(ctx, signed.did))
 
 
-@router.delete(
-    "/policy", status_code=204, response_class=Response, responses=_problems(401, 403)
-)
+@router.delete("/policy", status_code=204, response_class=Response, responses=_problems(401, 403))
 def delete_policy(signed: Signed, ctx: Ctx) -> Response:
     """Withdraw the identity's policy (204 whether or not one was stored)."""
     claims.delete_policy(ctx, signed.did)
@@ -285,7 +279,9 @@ def delete_policy(signed: Signed, ctx: Ctx) -> Response:
         **_problems(400, 401, 403, 409, 422),
     },
 )
-def add_standing(body: RefusalBody, signed: Signed, ctx: Ctx, response: Response) -> StandingCreated:
+def add_standing(
+    body: RefusalBody, signed: Signed, ctx: Ctx, response: Response
+) -> StandingCreated:
     """Keep a standing refusal (signed by the signing key; no ``req``; ``sub.email`` given).
 
     Returned, the signed refusal itself, to a request naming exactly that subject address;
