@@ -61,7 +61,7 @@ def script(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     """Through the installed console script, as a user runs it."""
     endorse = shutil.which("endorse", path=str(Path(sys.executable).parent))
     assert endorse is not None
-    done = subprocess.run(  # noqa: S603 - our own console script
+    done = subprocess.run(
         [endorse, *args], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == code, (done.stdout, done.stderr)

@@ -7,19 +7,32 @@ muted, check counts."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sdk_helpers import CONFIRM_SUBJECT, LiveServer, code_from_outbox, live_registry
 
 from endorse.client import InboxItem, Pending, RegistryError, RequestStatus, present
-from endorse.protocol import Relationship, SigningKey, Subject, Verdict
+from endorse.client.demo import mails_to
+from endorse.protocol import (
+    Presentation,
+    Relationship,
+    SigningKey,
+    Subject,
+    Verdict,
+    sign,
+    token_hash,
+)
 
 ASK_SUBJECT = "Your endorse request code"
-ALERT_SUBJECT = "A reference in your name was asked about"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+ALERT = "A reference in your name was asked about"
 CLAIMED = Relationship("work", "manager", org="Acme", start="2020", end="2022")
 EMPLOYMENT = "employment-reference"
 LIMITS = {
@@ -55,10 +68,18 @@ def candidate(key: SigningKey | None = None) -> Subject:
 
 
 def ask(
-    client: Any, server: LiveServer, to: str, who: Subject, **options: Any
+    client: Any,
+    server: LiveServer,
+    to: str,
+    who: Subject,
+    *,
+    key: SigningKey | None = None,
+    email: str | None = None,
+    **options: Any,
 ) -> tuple[SigningKey, RequestStatus]:
     """A requester with a key of the moment: asks, then confirms the code mailed to them."""
-    key, email = SigningKey.generate(), address("recruiter")
+    key = SigningKey.generate() if key is None else key
+    email = address("recruiter") if email is None else email
     pending = client.ask(
         key, to, who, CLAIMED, EMPLOYMENT, requester_email=email, requester_name="Acme", **options
     )
@@ -104,7 +125,7 @@ def test_ask_then_endorse_bound_to_the_candidates_key(registry: LiveServer, conn
     assert seen.answer.result.issuer.identity == alice_email
     # Holder binding: the candidate proves the token is theirs over the recruiter's nonce.
     nonce = secrets.token_urlsafe(16)
-    proof = present(issued.token, dan_key, nonce=nonce, audience="acme-hr")
+    proof = present(dan_key, issued.token, nonce, "acme-hr")
     bound = client.verify(
         issued.token,
         subject=dan.email,
@@ -114,7 +135,18 @@ def test_ask_then_endorse_bound_to_the_candidates_key(registry: LiveServer, conn
         nonce=nonce,
     )
     assert bound.verdict is Verdict.VALID
-    stranger = present(issued.token, SigningKey.generate(), nonce=nonce, audience="acme-hr")
+    # Someone else holding the token cannot make the proof: their key is not the one named.
+    thief = SigningKey.generate()
+    stranger = sign(
+        Presentation(
+            key=thief.did,
+            token_hash=token_hash(issued.token),
+            nonce=nonce,
+            issued_at=int(time.time()),
+            audience="acme-hr",
+        ),
+        thief,
+    )
     forged = client.verify(
         issued.token,
         subject=dan.email,
@@ -202,16 +234,49 @@ def test_a_policy_answers_at_once(registry: LiveServer, connect: Any) -> None:
     assert later.state == "open"
 
 
+def alerts(server: LiveServer, to: str) -> list[str]:
+    """The bodies of the request alerts the outbox holds for ``to``."""
+    return [body for subject, body in mails_to(server.data_dir / "outbox", to) if subject == ALERT]
+
+
 def test_a_blocked_requester_and_muted_mail(registry: LiveServer, connect: Any) -> None:
     client = connect(registry.url)
     alice, alice_email = referee(client, registry)
     asker, status = ask(client, registry, alice_email, candidate())
+    assert status.request is not None
+    email = status.request.requester.email
+    assert len(alerts(registry, alice_email)) == 1
     client.block_requester(alice, status.id)
     assert inbox_item(client, alice, status.id).blocked
+    # The blocked requester's next request is taken (nothing tells them) but not mailed.
+    _, again = ask(client, registry, alice_email, candidate(), key=asker, email=email)
+    assert again.state == "open"
+    assert inbox_item(client, alice, again.id).blocked
+    assert len(alerts(registry, alice_email)) == 1
     client.unblock_requester(alice, status.id)
     assert not inbox_item(client, alice, status.id).blocked
+
     assert client.mute(alice, True) is True
+    ask(client, registry, alice_email, candidate())
+    assert len(alerts(registry, alice_email)) == 1
     assert client.mute(alice, False) is False
+    ask(client, registry, alice_email, candidate())
+    assert len(alerts(registry, alice_email)) == 2
+
+
+def test_an_address_that_stopped_mail_is_unreachable(registry: LiveServer, connect: Any) -> None:
+    client = connect(registry.url)
+    _, alice_email = referee(client, registry)
+    ask(client, registry, alice_email, candidate())
+    (body,) = alerts(registry, alice_email)
+    match = re.search(r"^\s+(http\S+/mail/stop\?t=\S+)$", body, re.MULTILINE)
+    assert match is not None, body
+    # The one-click stop (RFC 8058) a mail program sends.
+    stopped = httpx.post(match.group(1), content=b"List-Unsubscribe=One-Click", headers=FORM)
+    assert stopped.status_code == 200, stopped.text
+    _, status = ask(client, registry, alice_email, candidate())
+    assert (status.state, status.answer) == ("unreachable", None)
+    assert len(alerts(registry, alice_email)) == 1
 
 
 def test_check_counts_are_the_endorsers_own(registry: LiveServer, connect: Any) -> None:
