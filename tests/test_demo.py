@@ -38,7 +38,7 @@ VERDICT_LINES = [
     "✗ purpose_not_allowed — ",
     "✗ revoked — ",
     "✗ refused — Alice Smith states that they do not give a reference for Dan Brown",
-    "✓ references from Alice Smith come only as signed endorse tokens",
+    "answer: policy — references from Alice Smith come only as signed endorse tokens",
 ]
 STARTED = re.compile(r"at (http://127\.0\.0\.1:[0-9]+) \(process ([0-9]+)\), .* in (\S+)\.$", re.M)
 

@@ -54,6 +54,7 @@ from endorse.client.cli._output import (
     json_document,
     terminal_qr,
 )
+from endorse.client.cli.claims import answer_sentence
 from endorse.client.client import Client
 from endorse.client.models import Issued, RequestStatus
 from endorse.protocol import (
@@ -635,6 +636,7 @@ def _claimed_reference(
     say("")
     alice_client.answer_refuse(alice, status.id, "no_reference")
     say("10. Alice refuses, with her signature (reason: no_reference; no free text needed).")
+    say("")
     answered = recruiter.request_status(requester, status.id)
     answer = answered.answer
     if answer is None or answer.result is None:
@@ -643,9 +645,9 @@ def _claimed_reference(
     refusal = Step(title, Verdict.REFUSED, answer.result)
     say(title)
     result = answer.result
-    say(f"   {'✓' if result.valid else '✗'} {result.verdict.value} — {result.message}")
+    say(f"    {'✓' if result.valid else '✗'} {result.verdict.value} — {result.message}")
     if not refusal.ok:
-        say(f"   UNEXPECTED: the story expects {Verdict.REFUSED.value} here")
+        say(f"    UNEXPECTED: the story expects {Verdict.REFUSED.value} here")
     say("")
     alice_client.set_policy(alice, notify=True)
     say("12. Alice signs a policy: references from her come only as signed tokens.")
@@ -653,13 +655,8 @@ def _claimed_reference(
     second = _ask(registry, recruiter, requester, ERIN, "team lead")
     policy = second.answer
     kind = None if policy is None else policy.kind
-    message = (
-        f"references from {policy.policy.issuer_name} come only as signed endorse tokens: ask"
-        " the candidate for one (she has been told)"
-        if policy is not None and policy.policy is not None
-        else f"no policy answer ({second.state})"
-    )
-    say(f"    {'✓' if kind == 'policy' else '✗'} {message}")
+    message = f"no answer yet ({second.state})" if policy is None else answer_sentence(policy)
+    say(f"    answer: {kind or 'none'} — {message}")
     if kind != "policy":
         say("    UNEXPECTED: the story expects Alice's signed policy here")
     return Claimed(status.id, alert, refusal, second.id, kind, message)
