@@ -7,6 +7,7 @@ muted, check counts."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -16,9 +17,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sdk_helpers import CONFIRM_SUBJECT, LiveServer, code_from_outbox, live_registry
+from fastapi.testclient import TestClient
+from sdk_helpers import CONFIRM_SUBJECT, Blocking, LiveServer, code_from_outbox, live_registry
 
-from endorse.client import InboxItem, Pending, RegistryError, RequestStatus, present
+import endorse.client._clock
+from endorse.client import (
+    AsyncClient,
+    Client,
+    InboxItem,
+    Pending,
+    RegistryError,
+    RequestStatus,
+    present,
+)
 from endorse.client.demo import mails_to
 from endorse.protocol import (
     Presentation,
@@ -29,6 +40,10 @@ from endorse.protocol import (
     sign,
     token_hash,
 )
+from endorse.server.app import create_app
+from endorse.server.db import Database
+from endorse.server.migrate import upgrade
+from endorse.server.settings import Settings
 
 ASK_SUBJECT = "Your endorse request code"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -306,3 +321,104 @@ def test_a_referee_answers_only_requests_naming_them(
     assert status.id not in {i.id for i in client.requests(eve)}
     with pytest.raises(Exception, match="inbox"):
         client.answer_refuse(eve, status.id)
+
+
+# --- the deadline, on an in-process registry whose clock the test moves ------------------------
+
+
+class Now:
+    """One clock for the registry and the client: moved, never waited for."""
+
+    def __init__(self) -> None:
+        self.now = int(time.time())
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class ViaTestClient(httpx.BaseTransport):
+    """The sync client's transport into the app: each request sent through a TestClient."""
+
+    def __init__(self, test_client: TestClient) -> None:
+        self.test_client = test_client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        r = self.test_client.request(
+            request.method, str(request.url), headers=request.headers, content=request.read()
+        )
+        return httpx.Response(r.status_code, headers=r.headers, content=r.content)
+
+
+def outbox_code(outbox: Path, to: str) -> str:
+    (*_, (_, body)) = mails_to(outbox, to)
+    match = re.search(r"^\s+([0-9]{8})$", body, re.MULTILINE)
+    assert match is not None, body
+    return match.group(1)
+
+
+@pytest.fixture
+def in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flavour: str
+) -> Iterator[tuple[Any, Now, Path]]:
+    """A registry app on SQLite behind the client's own transport (sync: the test client's;
+    async: httpx's ASGI transport), the client's and the app's clocks one ``Now``."""
+    url = "http://127.0.0.1:8080"
+    database = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    db = Database.connect(database)
+    upgrade(db.engine)
+    db.dispose()
+    settings = Settings(
+        registry_url=url,
+        database_url=database,
+        data_dir=tmp_path / "data",
+        outbox_dir=tmp_path / "outbox",
+    )
+    now = Now()
+    monkeypatch.setattr(endorse.client._clock, "now", now)
+    app = create_app(settings, clock=now)
+    pins = tmp_path / "pins.json"
+    with TestClient(app, base_url=url) as test_client:
+        if flavour == "sync":
+            client: Any = Client(url, pin_store=pins, transport=ViaTestClient(test_client))
+        else:
+            runner = asyncio.Runner()
+            transport = httpx.ASGITransport(app=app)
+            client = Blocking(AsyncClient(url, pin_store=pins, transport=transport), runner)
+        try:
+            yield client, now, tmp_path / "outbox"
+        finally:
+            client.close()
+            if flavour == "async":
+                runner.close()
+
+
+def test_no_answer_by_the_deadline_is_expired_not_a_refusal(
+    in_process: tuple[Any, Now, Path],
+) -> None:
+    client, now, outbox = in_process
+    alice, alice_email = SigningKey.generate(), "alice@example.com"
+    pending = client.register(alice, alice_email, "Alice Smith")
+    client.confirm(alice, pending, outbox_code(outbox, alice_email))
+    asker = SigningKey.generate()
+    asked = client.ask(
+        asker,
+        alice_email,
+        candidate(),
+        CLAIMED,
+        EMPLOYMENT,
+        expires=now.now + 3 * 86_400,
+        requester_email="recruiter@example.com",
+    )
+    status = client.confirm_ask(asker, asked, outbox_code(outbox, "recruiter@example.com"))
+    assert status.state == "open"
+
+    now.now += 3 * 86_400 - 1
+    assert client.request_status(asker, status.id).state == "open"
+    now.now += 2
+    ended = client.request_status(asker, status.id)
+    assert (ended.state, ended.answer) == ("expired", None)
+    assert inbox_item(client, alice, status.id).state == "expired"
+    # Too late to answer: the requester keeps "no answer", never a refusal.
+    with pytest.raises(RegistryError):
+        client.answer_refuse(alice, status.id, "no_reference")
+    assert client.request_status(asker, status.id).answer is None
