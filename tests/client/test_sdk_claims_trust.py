@@ -335,3 +335,14 @@ def test_ask_sends_the_claim_as_the_contract_says(fake: FakeRegistry, client: An
     assert body["purpose"] == EMPLOYMENT and body["aud"] == "acme"
     assert body["requester"] == {"email": "r@example.com"}
     assert 0 < body["exp"] - int(time.time()) <= 14 * 86_400 + 5
+
+
+def test_a_refusal_of_this_request_naming_another_subject_is_refused(
+    fake: FakeRegistry, client: Any
+) -> None:
+    rid, token = request_token(fake)
+    carol = Subject("Carol", email="carol@example.com")
+    answer = {"kind": "refusal", "token": refusal(fake, ALICE, rid, subject=carol)}
+    serve_record(fake, {"id": rid, "request": token, "state": "answered", "answer": answer})
+    with pytest.raises(RegistryStatementInvalid, match="another request"):
+        client.request_status(ASKER, rid)

@@ -186,7 +186,7 @@ class Claiming(Verifying, Endorsing):
                 f"{registry}: an endorsement that does not answer the request"
                 f" ({result.verdict.value})"
             )
-        if result.endorsement.subject.name != sub.name:
+        if not _same_subject(result.endorsement.subject, sub):
             raise RegistryStatementInvalid(f"{registry}: an endorsement of another subject")
         self._from_referee(result.issuer, request)
         return Answer("endorsement", answer.token, False, result=result)
@@ -621,6 +621,19 @@ def _refusal_fits(
             and theirs.lower() == asked.lower()
         )
     else:
-        same = refusal.request == request.id
+        same = refusal.request == request.id and _same_subject(refusal.subject, request.subject)
     if not same or (refusal.purpose is not None and refusal.purpose != request.purpose):
         raise RegistryStatementInvalid(f"{registry}: a refusal that answers another request")
+
+
+def _same_subject(given: Subject, asked: Subject) -> bool:
+    """An answer names the subject asked about: the same name, the same address and handle
+    where the request gave them, and the subject's key when the request gave one."""
+    if given.name != asked.name:
+        return False
+    if any(
+        theirs is not None and mine != theirs
+        for mine, theirs in ((given.email, asked.email), (given.handle, asked.handle))
+    ):
+        return False
+    return asked.key is None or given.key == asked.key
