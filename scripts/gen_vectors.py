@@ -23,6 +23,7 @@ Files:
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import difflib
 import hashlib
@@ -1677,6 +1678,47 @@ def verification_cases() -> list[dict[str, Any]]:
     )
     add(case("token_empty", "", "malformed", "The empty string.", expected_error="MalformedToken"))
 
+    # Claimed references (spec §4.11-§4.13): no refusal, policy or request is an endorsement.
+    refusal_payload_bytes = jcs(REFUSAL_ANSWER.to_payload())
+    for name, token, verdict, error, what in (
+        (
+            "refusal_token_as_endorsement",
+            sign(REFUSAL_ANSWER, ALICE),
+            "malformed",
+            "WrongTokenType",
+            "a genuine refusal presented as an endorsement (never valid, never refused)",
+        ),
+        (
+            "policy_token_as_endorsement",
+            sign(POLICY, ALICE),
+            "malformed",
+            "WrongTokenType",
+            "a genuine policy presented as an endorsement",
+        ),
+        (
+            "reference_request_token_as_endorsement",
+            sign(REFERENCE_REQUEST, REG),
+            "malformed",
+            "WrongTokenType",
+            "a registry-signed reference request presented as an endorsement",
+        ),
+        (
+            "refusal_payload_signed_as_endorsement",
+            signed(refusal_payload_bytes),
+            "malformed",
+            "MalformedToken",
+            "a refusal payload under the endorsement prefix and context, signed by Alice",
+        ),
+        (
+            "endorsement_signed_with_refusal_context",
+            signed(bb, context="refusal"),
+            "bad_signature",
+            "BadSignature",
+            "a good endorsement payload whose signature was made with the refusal context",
+        ),
+    ):
+        add(case(name, token, verdict, f"Type confusion: {what}.", expected_error=error))
+
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return cases
@@ -1994,6 +2036,611 @@ def verification_file() -> dict[str, Any]:
     }
 
 
+# --- claims.json (spec §4.11-§4.13, §6.4) -------------------------------------------------
+
+REFUSAL_SENTENCE = (
+    "Alice Example states that they do not give a reference for Bob Jones for employment-reference."
+)
+STANDING_SENTENCE = "Alice Example states that they do not give a reference for Bob Jones."
+
+
+def refusal_payload(**changes: Any) -> dict[str, Any]:
+    """The answering refusal's payload with members replaced (``None`` deletes a member)."""
+    return payload_of(REFUSAL_ANSWER, **changes)
+
+
+def refusal_case(
+    name: str,
+    token: str,
+    verdict: str,
+    description: str,
+    *,
+    now: int = NOW,
+    clock_skew: int = SKEW,
+    issuers: list[dict[str, Any]] | None = None,
+    key_bindings: list[dict[str, str | None]] | None = None,
+    subject: str | None = None,
+    purpose: str | None = None,
+    sentence: str | None = None,
+    expected_error: str | None = None,
+) -> dict[str, Any]:
+    assert (sentence is not None) is (verdict == "refused"), name
+    assert (expected_error is not None) is (verdict in {"malformed", "bad_signature"}), name
+    return {
+        "name": name,
+        "description": description,
+        "token": token,
+        "now": now,
+        "clock_skew": clock_skew,
+        "issuers": [issuer_entry()] if issuers is None else issuers,
+        "key_bindings": key_bindings or [],
+        "expect": {"subject": subject, "purpose": purpose},
+        "expected_verdict": verdict,
+        "expected_sentence": sentence,
+        "expected_error": expected_error,
+    }
+
+
+def refusal_cases() -> list[dict[str, Any]]:
+    answer = sign(REFUSAL_ANSWER, ALICE)
+    standing = sign(REFUSAL_STANDING, ALICE)
+    answer_payload = jcs(REFUSAL_ANSWER.to_payload())
+    _, answer_64, answer_sig = parts(answer)
+    iat, exp = REFUSAL_ANSWER.issued_at, REFUSAL_ANSWER.expires
+
+    def crafted(payload: dict[str, Any], key: SigningKey = ALICE, **kw: Any) -> str:
+        return raw_token(jcs(payload), key, type_name="refusal", **kw)
+
+    binding = {"binding": key_binding(ALICE, ISSUER_EMAIL, "Alice Example"), "revocation": None}
+    tampered = jcs(refusal_payload(iss_name="Alice Exampie"))
+    flipped_sig = b64url_decode_fixed(answer_sig)
+    flipped_sig = flipped_sig[:10] + bytes([flipped_sig[10] ^ 1]) + flipped_sig[11:]
+    http_context_sig = ALICE.sign(b"endorse/v1/request\0" + answer_payload)
+    endorsement_token = sign(endorsement("base"), ALICE)
+    noncanonical = json.dumps(REFUSAL_ANSWER.to_payload(), separators=(",", ":")).encode()
+    assert noncanonical != answer_payload  # insertion order, not sorted
+    return [
+        refusal_case(
+            "refusal_answer",
+            answer,
+            "refused",
+            "A genuine refusal answering a request, checked for its subject and purpose.",
+            subject="bob@example.com",
+            purpose="employment-reference",
+            sentence=REFUSAL_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_no_expectations",
+            answer,
+            "refused",
+            "A genuine refusal with no subject or purpose expected.",
+            sentence=REFUSAL_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_standing_any_purpose",
+            standing,
+            "refused",
+            "A standing refusal names no purpose: it refuses for every purpose, so any"
+            " expected purpose matches.",
+            subject="Bob Jones",
+            purpose="tenancy-reference",
+            sentence=STANDING_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_subject_normalized",
+            answer,
+            "refused",
+            "The expected subject matches sub.name after NFKC, case folding and whitespace"
+            " collapsing (as §6.3 step 8a).",
+            subject="  BOB\u3000jones ",
+            sentence=REFUSAL_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_issuer_by_key_binding",
+            answer,
+            "refused",
+            "The referee's key is trusted through a registry key binding.",
+            issuers=[],
+            key_bindings=[binding],
+            sentence=REFUSAL_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_issuer_pinned",
+            answer,
+            "refused",
+            "The referee's key is pinned by the verifier (no identity).",
+            issuers=[issuer_entry(identity=None)],
+            sentence=REFUSAL_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_in_force_within_skew_after_exp",
+            answer,
+            "refused",
+            "now = exp + clock_skew - 1: still in force.",
+            now=exp + SKEW - 1,
+            sentence=REFUSAL_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_in_force_within_skew_before_iat",
+            answer,
+            "refused",
+            "now = iat - clock_skew: already in force.",
+            now=iat - SKEW,
+            sentence=REFUSAL_SENTENCE,
+        ),
+        refusal_case(
+            "refusal_expired",
+            answer,
+            "expired",
+            "now = exp + clock_skew: expired.",
+            now=exp + SKEW,
+        ),
+        refusal_case(
+            "refusal_not_yet_valid",
+            answer,
+            "not_yet_valid",
+            "now = iat - clock_skew - 1: a refusal from the future.",
+            now=iat - SKEW - 1,
+        ),
+        refusal_case(
+            "refusal_purpose_other",
+            answer,
+            "purpose_not_allowed",
+            "The refusal is for employment-reference only; the verifier asks about"
+            " tenancy-reference.",
+            purpose="tenancy-reference",
+        ),
+        refusal_case(
+            "refusal_subject_mismatch",
+            answer,
+            "subject_mismatch",
+            "The verifier asks about someone the refusal does not name.",
+            subject="carol@example.net",
+        ),
+        refusal_case(
+            "refusal_subject_key_is_not_a_name",
+            answer,
+            "subject_mismatch",
+            "sub.key is not compared with the expected subject (only name, email, handle).",
+            subject=BOB.did,
+        ),
+        refusal_case(
+            "refusal_unknown_issuer",
+            answer,
+            "unknown_issuer",
+            "The verifier trusts another key only.",
+            issuers=[issuer_entry(CAROL, "carol@example.net")],
+        ),
+        refusal_case(
+            "refusal_issuer_entry_key_differs",
+            answer,
+            "unknown_issuer",
+            "The issuers mapping lists Carol's key under Alice's did:key.",
+            issuers=[issuer_entry(CAROL, "carol@example.net", listed_as=ALICE)],
+        ),
+        refusal_case(
+            "refusal_issuer_key_revoked",
+            answer,
+            "issuer_key_revoked",
+            "The referee's key is revoked from a time after the refusal's iat: a refusal"
+            " has no registration, and its own iat proves nothing.",
+            issuers=[issuer_entry(revoked_from=NOW)],
+        ),
+        refusal_case(
+            "refusal_tampered_payload",
+            crafted_parts("refusal-v1", tampered, answer_sig),
+            "bad_signature",
+            "One letter of iss_name changed after signing.",
+            expected_error="BadSignature",
+        ),
+        refusal_case(
+            "refusal_tampered_signature",
+            crafted_parts("refusal-v1", answer_payload, b64url_encode(flipped_sig)),
+            "bad_signature",
+            "One bit of the signature flipped.",
+            expected_error="BadSignature",
+        ),
+        refusal_case(
+            "refusal_signed_by_other_key",
+            crafted(REFUSAL_ANSWER.to_payload(), CAROL),
+            "bad_signature",
+            "iss names Alice; Carol signed.",
+            expected_error="BadSignature",
+        ),
+        refusal_case(
+            "refusal_wrong_context_endorsement",
+            crafted(REFUSAL_ANSWER.to_payload(), context="endorsement"),
+            "bad_signature",
+            "Signed with the endorsement context instead of the refusal context.",
+            expected_error="BadSignature",
+        ),
+        refusal_case(
+            "refusal_wrong_context_reference_request",
+            crafted(REFUSAL_ANSWER.to_payload(), context="reference-request"),
+            "bad_signature",
+            "Signed with the reference-request context.",
+            expected_error="BadSignature",
+        ),
+        refusal_case(
+            "refusal_wrong_context_signed_request",
+            crafted_parts("refusal-v1", answer_payload, b64url_encode(http_context_sig)),
+            "bad_signature",
+            "Signed with the signed-request context endorse/v1/request (§10).",
+            expected_error="BadSignature",
+        ),
+        refusal_case(
+            "endorsement_token_as_refusal",
+            endorsement_token,
+            "malformed",
+            "A genuine endorsement given where a refusal is expected (type confusion).",
+            expected_error="WrongTokenType",
+        ),
+        refusal_case(
+            "refusal_token_under_endorsement_prefix",
+            crafted(REFUSAL_ANSWER.to_payload(), prefix="endorsement-v1"),
+            "malformed",
+            "A refusal payload, signed under the refusal context, with the endorsement prefix.",
+            expected_error="WrongTokenType",
+        ),
+        refusal_case(
+            "endorsement_payload_under_refusal_prefix",
+            raw_token(
+                jcs(endorsement("base").to_payload()),
+                ALICE,
+                type_name="refusal",
+            ),
+            "malformed",
+            "An endorsement payload signed under the refusal context with the refusal prefix:"
+            " its type member says endorsement.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_bad_reason",
+            crafted(refusal_payload(reason="busy")),
+            "malformed",
+            "reason is not one of not_known, no_reference, prefer_not_to_say.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_reason_null",
+            crafted(refusal_payload(reason=JSON_NULL)),
+            "malformed",
+            "reason is null instead of absent.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_unknown_member",
+            crafted(refusal_payload(stmt="I would rather not.")),
+            "malformed",
+            "A member refusals do not have (free text).",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_purposes_array",
+            crafted(refusal_payload(purpose=None, purposes=["employment-reference"])),
+            "malformed",
+            "An endorsement's purposes array instead of one purpose.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_purpose_unknown",
+            crafted(refusal_payload(purpose="hiring")),
+            "malformed",
+            "purpose is neither defined nor x-.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_exp_beyond_five_years",
+            crafted(refusal_payload(exp=iat + MAX_VALIDITY + 1)),
+            "malformed",
+            "exp - iat = 157852801.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_exp_equals_iat",
+            crafted(refusal_payload(exp=iat)),
+            "malformed",
+            "exp - iat = 0.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_missing_iss_name",
+            crafted(refusal_payload(iss_name=None)),
+            "malformed",
+            "iss_name is required.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_subject_without_email_or_handle",
+            crafted(refusal_payload(sub={"name": "Bob Jones"})),
+            "malformed",
+            "sub needs an email or a handle besides the name.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_req_not_an_id",
+            crafted(refusal_payload(req="request-1")),
+            "malformed",
+            "req is not an id (16 bytes, canonical base64url).",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_iss_name_not_nfc",
+            crafted(refusal_payload(iss_name="Ame\u0301lie Example")),
+            "malformed",
+            "iss_name in NFD (e + combining acute).",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_version_2",
+            crafted(refusal_payload(v=2)),
+            "malformed",
+            "v is 2.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_prefix_v2",
+            crafted(REFUSAL_ANSWER.to_payload(), prefix="refusal-v2"),
+            "malformed",
+            "The prefix names protocol version 2.",
+            expected_error="MalformedToken",
+        ),
+        refusal_case(
+            "refusal_noncanonical_json",
+            crafted_parts(
+                "refusal-v1",
+                noncanonical,
+                b64url_encode(ALICE.sign(signing_context("refusal") + noncanonical)),
+            ),
+            "malformed",
+            "Correctly signed, but the payload's members are not in canonical order.",
+            expected_error="NonCanonicalEncoding",
+        ),
+        refusal_case(
+            "refusal_too_long",
+            "refusal-v1." + answer_64 + "A" * (8193 - len(answer)) + "." + answer_sig,
+            "malformed",
+            "8193 characters: longer than the refusal token limit of 8192.",
+            expected_error="MalformedToken",
+        ),
+    ]
+
+
+def b64url_decode_fixed(text: str) -> bytes:
+    """Decode canonical base64url (the vectors' own, already checked, strings)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def crafted_parts(prefix: str, payload: bytes, signature64: str) -> str:
+    return ".".join((prefix, b64url_encode(payload), signature64))
+
+
+def claims_decoding_cases() -> list[dict[str, Any]]:
+    request = REFERENCE_REQUEST
+    policy = POLICY
+    request_token = sign(request, REG)
+    policy_token = sign(policy, ALICE)
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, function: str, error: str, description: str, **args: Any) -> None:
+        out.append(
+            {
+                "name": name,
+                "description": description,
+                "function": function,
+                "args": args,
+                "expected_error": error,
+            }
+        )
+
+    def request_args(payload: dict[str, Any], key: SigningKey = REG, **kw: Any) -> dict[str, Any]:
+        return {
+            "token": raw_token(jcs(payload), key, type_name="reference-request", **kw),
+            "registry": REGISTRY,
+            "registry_key": REG.did,
+        }
+
+    def req(**changes: Any) -> dict[str, Any]:
+        return payload_of(request, **changes)
+
+    iat = request.issued_at
+    by = request.to_payload()["by"]
+    cases_rr: list[tuple[str, str, str, dict[str, Any]]] = [
+        (
+            "reference_request_exp_beyond_30_days",
+            "MalformedToken",
+            "exp - iat = 2592001: longer than 30 days.",
+            request_args(req(exp=iat + 30 * DAY + 1)),
+        ),
+        (
+            "reference_request_exp_equals_iat",
+            "MalformedToken",
+            "exp - iat = 0.",
+            request_args(req(exp=iat)),
+        ),
+        (
+            "reference_request_key_binding_without_key",
+            "MalformedToken",
+            "by.method is key-binding but by.key is absent.",
+            request_args(req(by={k: v for k, v in by.items() if k != "key"})),
+        ),
+        (
+            "reference_request_email_code_with_key",
+            "MalformedToken",
+            "by.method is email-code but by.key is present.",
+            request_args(req(by=by | {"method": "email-code"})),
+        ),
+        (
+            "reference_request_unknown_method",
+            "MalformedToken",
+            "by.method is not email-code or key-binding.",
+            request_args(req(by=by | {"method": "password"})),
+        ),
+        (
+            "reference_request_referee_not_email",
+            "MalformedToken",
+            "referee is not an e-mail address.",
+            request_args(req(referee="Alice Example")),
+        ),
+        (
+            "reference_request_purposes_array",
+            "MalformedToken",
+            "An endorsement's purposes array instead of one purpose.",
+            request_args(req(purpose=None, purposes=["employment-reference"])),
+        ),
+        (
+            "reference_request_aud_null",
+            "MalformedToken",
+            "aud is null instead of absent.",
+            request_args(req(aud=JSON_NULL)),
+        ),
+        (
+            "reference_request_signed_by_endorser",
+            "BadSignature",
+            "Signed by an endorser's key, not the registry's.",
+            request_args(request.to_payload(), ALICE),
+        ),
+        (
+            "reference_request_wrong_context",
+            "BadSignature",
+            "Signed by the registry with the key-binding context.",
+            request_args(request.to_payload(), context="key-binding"),
+        ),
+        (
+            "reference_request_tampered",
+            "BadSignature",
+            "The purpose changed after signing.",
+            {
+                "token": crafted_parts(
+                    "reference-request-v1",
+                    jcs(req(purpose="character-reference")),
+                    parts(request_token)[2],
+                ),
+                "registry": REGISTRY,
+                "registry_key": REG.did,
+            },
+        ),
+        (
+            "reference_request_other_registry",
+            "MalformedToken",
+            "Correctly signed by the registry key, but expected from another registry URL.",
+            {
+                "token": request_token,
+                "registry": "https://other-registry.example",
+                "registry_key": REG.did,
+            },
+        ),
+        (
+            "endorsement_as_reference_request",
+            "WrongTokenType",
+            "An endorsement token given where a reference request is expected.",
+            {
+                "token": sign(endorsement("base"), ALICE),
+                "registry": REGISTRY,
+                "registry_key": REG.did,
+            },
+        ),
+    ]
+    for name, error, description, args in cases_rr:
+        add(name, "verify_reference_request", error, description, **args)
+
+    def pol(**changes: Any) -> str:
+        return raw_token(jcs(payload_of(policy, **changes)), ALICE, type_name="policy")
+
+    trusted = [issuer_entry()]
+    cases_policy: list[tuple[str, str, str, str, list[dict[str, Any]]]] = [
+        (
+            "policy_tampered",
+            "BadSignature",
+            "notify flipped after signing.",
+            crafted_parts(
+                "policy-v1", jcs(payload_of(policy, notify=False)), parts(policy_token)[2]
+            ),
+            trusted,
+        ),
+        (
+            "policy_wrong_context",
+            "BadSignature",
+            "Signed with the refusal context.",
+            raw_token(jcs(policy.to_payload()), ALICE, type_name="policy", context="refusal"),
+            trusted,
+        ),
+        (
+            "policy_signed_by_other_key",
+            "BadSignature",
+            "iss names Alice; Carol signed.",
+            raw_token(jcs(policy.to_payload()), CAROL, type_name="policy"),
+            trusted,
+        ),
+        (
+            "policy_unknown_key",
+            "BadSignature",
+            "A genuine policy of a key the verifier does not trust.",
+            policy_token,
+            [issuer_entry(CAROL, "carol@example.net")],
+        ),
+        (
+            "policy_key_revoked",
+            "BadSignature",
+            "A genuine policy of a key revoked since: a policy has no registration.",
+            policy_token,
+            [issuer_entry(revoked_from=NOW)],
+        ),
+        (
+            "policy_refs_other",
+            "MalformedToken",
+            "refs is not signed-tokens-only.",
+            pol(refs="any"),
+            trusted,
+        ),
+        (
+            "policy_notify_integer",
+            "MalformedToken",
+            "notify is 1, not a boolean.",
+            pol(notify=1),
+            trusted,
+        ),
+        (
+            "policy_with_exp",
+            "MalformedToken",
+            "A member policies do not have.",
+            pol(exp=NOW + YEAR),
+            trusted,
+        ),
+        (
+            "refusal_as_policy",
+            "WrongTokenType",
+            "A refusal token given where a policy is expected.",
+            sign(REFUSAL_ANSWER, ALICE),
+            trusted,
+        ),
+    ]
+    for name, error, description, token, issuers in cases_policy:
+        add(name, "verify_policy", error, description, token=token, issuers=issuers)
+    return out
+
+
+def claims_file() -> dict[str, Any]:
+    cases = refusal_cases()
+    return {
+        "description": (
+            "Claimed references (spec §4.11-§4.13, §6.4). 'refusal_cases' are cases for"
+            " verify_refusal: rebuild the trusted issuers as for verification.json ('issuers'"
+            " listed under 'listed_as'; 'key_bindings' checked with the registry key), pass"
+            " 'expect' (subject, purpose), 'now' and 'clock_skew', and compare the verdict;"
+            " for 'refused' the sentence (§6.4) must equal 'expected_sentence'. Where"
+            " 'expected_error' is set, verify_token(token, refusal) must raise exactly that"
+            " exception class. 'decoding' cases call verify_reference_request (token,"
+            " registry, registry_key) or verify_policy (token, issuers as in refusal_cases)"
+            " and expect the exception class."
+        ),
+        "registry": {"url": REGISTRY, "key": REG.did},
+        "verdicts": sorted({c["expected_verdict"] for c in cases}),
+        "refusal_cases": cases,
+        "decoding": claims_decoding_cases(),
+    }
+
+
 # --- driver ---------------------------------------------------------------------------------
 
 
@@ -2007,6 +2654,7 @@ def build() -> dict[str, str]:
         "keys.json": render(keys_file()),
         "valid.json": render(valid_file()),
         "verification.json": render(verification_file()),
+        "claims.json": render(claims_file()),
     }
 
 

@@ -31,13 +31,16 @@ from endorse.protocol import (
     verify_endorsement,
     verify_key_binding,
     verify_key_revocation,
+    verify_policy,
     verify_receipt,
+    verify_reference_request,
+    verify_refusal,
     verify_registration,
     verify_revocation,
     verify_status_list,
     verify_token,
 )
-from endorse.protocol.objects import OBJECT_TYPES, Endorsement
+from endorse.protocol.objects import OBJECT_TYPES, Endorsement, Refusal
 from endorse.protocol.verdicts import Verdict
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -51,6 +54,7 @@ def _load(name: str) -> Any:
 KEYS = _load("keys.json")["keys"]
 VALID = _load("valid.json")
 VERIFICATION = _load("verification.json")
+CLAIMS = _load("claims.json")
 REGISTRY_KEY = PublicKey.from_did(KEYS["registry"]["did"])
 REGISTRY = VERIFICATION["registry"]["url"]
 
@@ -83,7 +87,7 @@ def test_generator_check_mode_passes() -> None:
 
 
 def test_files_are_pretty_sorted_json() -> None:
-    for name in ("keys.json", "valid.json", "verification.json"):
+    for name in ("keys.json", "valid.json", "verification.json", "claims.json"):
         text = (VECTORS / name).read_text(encoding="utf-8")
         assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
 
@@ -183,10 +187,17 @@ def test_enough_cases_with_unique_names() -> None:
 
 
 def test_every_verdict_is_exercised() -> None:
-    # An endorsement never verifies as ``refused``: that is the verdict of a refusal alone.
+    # An endorsement never verifies as ``refused``: that is the verdict of a refusal alone,
+    # exercised by claims.json; together the two files reach every verdict.
     verdicts = {v.value for v in Verdict} - {Verdict.REFUSED.value}
     assert set(VERIFICATION["verdicts"]) == verdicts
     assert {c["expected_verdict"] for c in VERIFICATION["cases"]} == verdicts
+    refusal_verdicts = {c["expected_verdict"] for c in CLAIMS["refusal_cases"]}
+    assert set(CLAIMS["verdicts"]) == refusal_verdicts
+    assert refusal_verdicts | verdicts == {v.value for v in Verdict}
+    # What a refusal can never be: valid, or any verdict about revocation status or audience.
+    assert refusal_verdicts.isdisjoint({"valid", "revoked", "audience_mismatch"})
+    assert "status_unavailable" not in refusal_verdicts
 
 
 def _trusted_issuers(case: dict[str, Any]) -> dict[str, TrustedIssuer]:
@@ -280,6 +291,12 @@ DECODERS: dict[str, Callable[[dict[str, Any]], object]] = {
     ),
     "verify_revocation": lambda a: verify_revocation(a["token"], _key(a["registry_key"])),
     "verify_key_revocation": lambda a: verify_key_revocation(a["token"], _key(a["registry_key"])),
+    "verify_reference_request": lambda a: verify_reference_request(
+        a["token"], registry=a["registry"], registry_key=PublicKey.from_did(a["registry_key"])
+    ),
+    "verify_policy": lambda a: verify_policy(
+        a["token"], issuers=_trusted_issuers({"issuers": a["issuers"], "key_bindings": []})
+    ),
 }
 
 
@@ -288,3 +305,85 @@ def test_decoding_case(case: dict[str, Any]) -> None:
     with pytest.raises(EndorseError) as info:
         DECODERS[case["function"]](case["args"])
     assert type(info.value).__name__ == case["expected_error"], str(info.value)
+
+
+# --- (e) claims.json -------------------------------------------------------------------------
+
+
+def test_claims_cases_have_unique_names() -> None:
+    names = [c["name"] for c in CLAIMS["refusal_cases"]] + [c["name"] for c in CLAIMS["decoding"]]
+    assert len(names) >= 50
+    assert len(names) == len(set(names))
+    assert not set(names) & {c["name"] for c in VERIFICATION["cases"]}
+
+
+@pytest.mark.parametrize("case", _by_name(CLAIMS["refusal_cases"]))
+def test_refusal_case(case: dict[str, Any]) -> None:
+    expect = case["expect"]
+    result = verify_refusal(
+        case["token"],
+        now=case["now"],
+        issuers=_trusted_issuers(case),
+        subject=expect["subject"],
+        purpose=expect["purpose"],
+        clock_skew=case["clock_skew"],
+    )
+    assert result.verdict.value == case["expected_verdict"], result.detail
+    assert result.checked_at == case["now"]
+    assert result.endorsement is None
+    assert not result.valid
+    if result.verdict is Verdict.REFUSED:
+        assert result.message == case["expected_sentence"]
+        assert result.refusal is not None
+        assert all(check.passed for check in result.checks)
+    else:
+        assert case["expected_sentence"] is None
+        assert not result.checks[-1].passed
+        # The refusal is known exactly when its signature verified.
+        signature_ok = case["expected_verdict"] not in {"malformed", "bad_signature"}
+        assert (result.refusal is not None) is signature_ok
+
+
+@pytest.mark.parametrize(
+    "case", _by_name([c for c in CLAIMS["refusal_cases"] if c["expected_error"] is not None])
+)
+def test_refusal_case_decoding_error(case: dict[str, Any]) -> None:
+    with pytest.raises(EndorseError) as info:
+        verify_token(case["token"], Refusal)
+    assert type(info.value).__name__ == case["expected_error"]
+
+
+def test_refusal_defects_name_their_error() -> None:
+    for c in CLAIMS["refusal_cases"]:
+        defect = c["expected_verdict"] in {"malformed", "bad_signature"}
+        assert (c["expected_error"] is not None) is defect, c["name"]
+
+
+@pytest.mark.parametrize("case", _by_name(CLAIMS["decoding"]))
+def test_claims_decoding_case(case: dict[str, Any]) -> None:
+    with pytest.raises(EndorseError) as info:
+        DECODERS[case["function"]](case["args"])
+    assert type(info.value).__name__ == case["expected_error"], str(info.value)
+
+
+def test_valid_claims_objects_verify() -> None:
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for v in VALID["vectors"]:
+        by_type.setdefault(v["type"], []).append(v)
+    alice = KEYS["issuer"]["did"]
+    trusted = {alice: TrustedIssuer.pinned(alice)}
+    for v in by_type["reference-request"]:
+        request = verify_reference_request(
+            v["token"], registry=VALID["registry"], registry_key=REGISTRY_KEY
+        )
+        assert request.object.registry == VALID["registry"]
+    for v in by_type["policy"]:
+        assert verify_policy(v["token"], issuers=trusted).object.refs == "signed-tokens-only"
+    for v in by_type["refusal"]:
+        payload = v["payload"]
+        result = verify_refusal(v["token"], now=payload["iat"], issuers=trusted)
+        assert result.verdict is Verdict.REFUSED
+        assert result.refusal is not None and result.refusal.issuer == alice
+    answered = {v["name"]: v for v in VALID["vectors"]}
+    refusal = answered["refusal"]
+    assert refusal["payload"]["req"] == answered[refusal["answers"]]["payload"]["id"]
