@@ -18,9 +18,10 @@ from endorsers import context
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from endorse.protocol import SigningKey
+from endorse.protocol import SigningKey, Subject, sign_refusal
 from endorse.protocol.requests import sign_request
-from endorse.server.models import ReferenceRequestRow
+from endorse.server.claims import mac
+from endorse.server.models import MailStop, ReferenceRequestRow
 from endorse.server.settings import Settings
 
 REFEREE = "endorser7@example.com"
@@ -136,10 +137,7 @@ def test_enumeration_is_answered_uniformly(client: TestClient, outbox: Outbox) -
     muted = Referee(client, 8).bind()
     muted.signed("PUT", "/api/v1/inbox/settings", {"muted": True})
     refuses_other = Referee(client, 10).bind()
-    other = refuses_other.refusal(None)
     # A standing refusal for another subject (bob@example.com is the one asked about).
-    from endorse.protocol import Subject, sign_refusal
-
     other = sign_refusal(
         refuses_other.key,
         refuses_other.name,
@@ -281,9 +279,6 @@ def test_no_address_code_or_token_in_the_logs(
 
 
 def test_unreachable_request_keeps_no_address(client: TestClient, outbox: Outbox) -> None:
-    from endorse.server.claims import mac
-    from endorse.server.models import MailStop
-
     ctx = context(client)
     with ctx.db.write() as session:
         session.add(MailStop(address_mac=mac(ctx, "Gone@Example.org"), created_at=0))

@@ -11,13 +11,24 @@ from typing import Any
 
 import pytest
 from _clock import Clock
-from claimants import DAY, EMPLOYMENT, SUB, Outbox, Referee, Requester, stop_link, text_of
+from claimants import (
+    DAY,
+    EMPLOYMENT,
+    SUB,
+    Outbox,
+    Referee,
+    Requester,
+    code_of,
+    stop_link,
+    text_of,
+)
 from endorsers import BOB, context
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from endorse.protocol import (
     PublicKey,
+    SigningKey,
     Subject,
     TrustedIssuer,
     Verdict,
@@ -25,6 +36,7 @@ from endorse.protocol import (
     verify_reference_request,
     verify_refusal,
 )
+from endorse.server.claims import sweep_now
 from endorse.server.models import MailStop, ReferenceRequestRow
 from endorse.server.settings import Settings
 
@@ -110,8 +122,6 @@ def test_ask_by_code_then_refuse(client: TestClient, outbox: Outbox, clock: Cloc
     assert set(pending.json()) == {"pending", "expires_at"}
     (code_mail,) = outbox.to(dave.email)
     assert code_mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    from claimants import code_of
-
     # A wrong code is refused like a registration's; the right one makes the request.
     bad = dave.signed(
         "POST",
@@ -269,6 +279,9 @@ def test_mail_stopped_gives_unreachable_and_sends_nothing(
     # The GET page only shows a button; nothing is stopped by opening it.
     page = client.get(link)
     assert page.status_code == 200 and "<button" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     with context(client).db.read() as session:
         assert session.scalars(select(MailStop)).all() == []
 
@@ -373,3 +386,32 @@ def test_subject_keys_audience_and_purpose_must_match(client: TestClient, outbox
     good, _ = alice.issue(audience="hire.example")
     assert alice.answer(record["id"], endorsement=good).status_code == 200
     assert SUB["email"] == BOB.email
+
+
+def test_a_subject_key_in_the_request_binds_the_answer(client: TestClient, outbox: Outbox) -> None:
+    """The candidate gave their did:key: only an endorsement naming it answers (holder
+    binding then works without any other exchange)."""
+    bob_key = SigningKey.from_seed(bytes([50]) * 32).did
+    alice = Referee(client, 7).bind()
+    record = Requester.bound(client, 30).ask_made(REFEREE, sub={**SUB, "key": bob_key})
+    assert request_of(client, record["request"]).subject.key == bob_key
+    unbound, _ = alice.issue()
+    r = alice.answer(record["id"], endorsement=unbound)
+    assert r.status_code == 422 and "subject" in r.json()["detail"]
+    bound, _ = alice.issue(subject=Subject(BOB.name, email=BOB.email, key=bob_key))
+    assert alice.answer(record["id"], endorsement=bound).status_code == 200
+
+
+def test_the_periodic_sweep_deletes_addresses_without_any_call(
+    client: TestClient, outbox: Outbox, clock: Clock
+) -> None:
+    record = Requester.bound(client, 30).ask_made("stranger@example.org")
+    ctx = context(client)
+    assert sweep_now(ctx) == 0  # open and within its deadline: kept
+    clock.advance(14 * DAY)
+    assert sweep_now(ctx) == 1
+    with ctx.db.read() as session:
+        row = session.get(ReferenceRequestRow, record["id"])
+        assert row is not None
+        assert (row.state, row.token, row.referee_email) == ("expired", None, None)
+    assert sweep_now(ctx) == 0

@@ -21,7 +21,8 @@ refusals, the once-per-30-days invitation rule, rate limits. The referee's addre
 request lives; when it ends (answered, expired, unreachable) and no identity here holds that
 address, :func:`sweep` deletes both, and the requester's ``GET`` then has no ``request``
 member (they were given the token when they asked). The sweep runs in every request-API
-call's write transaction, so "ends" is observed at the next such call by anyone.
+call's write transaction and every ``check_flush_interval`` seconds in each server process,
+so an ended request keeps the address at most that long, or until the next such call.
 
 What a requester learns never depends on whether the referee is registered, endorsed the
 subject, muted requests or blocked them: a new request is ``open`` until the referee answers
@@ -703,7 +704,10 @@ def _check_endorsement(
     ).first()
     if row is None:
         raise AnswerRefused("register the endorsement at this registry first, then answer")
-    e: dict[str, Any] = orjson.loads(verify_token(token, Endorsement).payload)
+    try:
+        e: dict[str, Any] = orjson.loads(verify_token(token, Endorsement).payload)
+    except EndorseError as error:  # registered tokens verify; a stored one that does not:
+        raise AnswerRefused(f"endorsement: {error}") from error
     if e["iss"] != key:
         raise AnswerRefused("the endorsement must be issued by the key that signs the answer")
     if row.revoked_at is not None:
@@ -965,6 +969,13 @@ def _send(ctx: Context, mail: Mail) -> bool:
 # --- the end of requests -----------------------------------------------------------------
 
 
+def sweep_now(ctx: Context) -> int:
+    """:func:`sweep` in a transaction of its own (the app runs it periodically)."""
+    now = ctx.clock()
+    with ctx.db.write() as session:
+        return sweep(ctx, session, now)
+
+
 def sweep(ctx: Context, session: Session, now: int) -> int:
     """End the requests past their deadline and forget ended requests' addresses.
 
@@ -1010,4 +1021,5 @@ __all__ = [
     "start_ask",
     "stop_mail",
     "sweep",
+    "sweep_now",
 ]

@@ -42,7 +42,7 @@ from endorse.protocol import (
 )
 from endorse.server.verification import LRU, Outcome
 
-PAGE_PREFIXES = ("/v", "/check", "/static/", "/api/v1/qr", "/mail/")
+PAGE_PREFIXES = ("/v", "/check", "/static/", "/api/v1/qr")
 """Paths that are pages, their static files, or serve them (``/v`` also covers ``/v/…``)."""
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (

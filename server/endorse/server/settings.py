@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     """Requests by one requester to one referee about one subject per 30 days."""
     check_flush_interval: float = Field(30.0, gt=0, le=3600)
     """Seconds between writes of the online-check counts a process holds in memory (they
-    are also written when the endorser asks for them and when the process stops)."""
+    are also written when the endorser asks for them and when the process stops), and
+    between sweeps that end reference requests and delete the addresses they held."""
 
     @field_validator("registry_url")
     @classmethod

@@ -21,6 +21,7 @@ from endorse.server.auth import Signed
 from endorse.server.claims_mail import day
 from endorse.server.deps import Ctx
 from endorse.server.limits import add_form_route
+from endorse.server.pages import SECURITY_HEADERS
 from endorse.server.problems import PROBLEM_MEDIA_TYPE
 from endorse.server.routes.identities import _client
 from endorse.server.routes.pages import templates
@@ -339,13 +340,18 @@ def checks(signed: Signed, ctx: Ctx) -> ChecksResponse:
 def _stop_page(
     request: Request, *, t: str = "", done: bool = False, damaged: bool = False, status: int = 200
 ) -> Response:
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         "mail_stop.html",
         {"t": t, "done": done, "damaged": damaged, "script": False},
         status_code=status,
         media_type=HTML,
     )
+    # The recruiter pages' headers (no script, no framing, no referrer, no caching): the
+    # link's ``t`` must not leak through a Referer or a shared cache either.
+    for name, value in SECURITY_HEADERS:
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 @pages.get("/mail/stop")
