@@ -49,9 +49,18 @@ def configured(registry: LiveServer, monkeypatch: pytest.MonkeyPatch) -> LiveSer
     return registry
 
 
+def with_json(args: tuple[str, ...]) -> list[str]:
+    """``args`` with --json among the options: before ``--`` (after it, an id that starts
+    with - is an argument, and so would --json be)."""
+    if "--" not in args:
+        return [*args, "--json"]
+    end = args.index("--")
+    return [*args[:end], "--json", *args[end:]]
+
+
 def run(*args: str, code: int = 0) -> Any:
     """In-process, with --json: one JSON document on stdout, the exit status checked."""
-    result = runner.invoke(cli.app, [*args, "--json"])
+    result = runner.invoke(cli.app, with_json(args))
     assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
     assert "Traceback" not in result.stderr
     return json.loads(result.stdout)
@@ -111,7 +120,7 @@ def test_ask_refuse_and_read_the_refusal_through_the_console_script(
     key_file = endorse_home / "keys" / "requester.pem"
     assert key_file.is_file() and key_file.stat().st_mode & 0o777 == 0o600
     code = code_from_outbox(registry, recruiter, ASK_SUBJECT)
-    done = script("ask-confirm", code, "--pending", asked["pending"], "--json")
+    done = script("ask-confirm", f"--pending={asked['pending']}", "--json", "--", code)
     status = json.loads(done.stdout)
     assert status["state"] == "open" and status["answer"] is None
     assert status["request"]["referee"] == alice_email
@@ -123,23 +132,23 @@ def test_ask_refuse_and_read_the_refusal_through_the_console_script(
     assert item["state"] == "open" and item["blocked"] is False
     assert item["request"]["sub"] == {"name": "Dan Brown", "email": dan}
     text = runner.invoke(cli.app, ["requests", "--key", str(alice)]).stdout
-    assert f"endorse answer {request_id} --endorse | --refuse" in text
+    assert f"endorse answer (--endorse | --refuse [--reason R]) -- {request_id}" in text
     assert f"asked by      {recruiter}, verified by an e-mailed code" in text
 
     answered = run(
-        "answer", request_id, "--refuse", "--reason", "no_reference", "--key", str(alice)
+        "answer", "--refuse", "--reason", "no_reference", "--key", str(alice), "--", request_id
     )
     assert answered["state"] == "answered"
     assert answered["answer"]["kind"] == "refusal"
 
     # The requester reads it: verified, and exit 1 (a refusal is never a valid reference).
-    seen = json.loads(script("request", request_id, "--json", code=1).stdout)
+    seen = json.loads(script("request", "--json", "--", request_id, code=1).stdout)
     answer = seen["answer"]
     assert (answer["kind"], answer["verdict"], answer["valid"]) == ("refusal", "refused", False)
     sentence = "Alice Smith states that they do not give a reference for Dan Brown"
     assert answer["message"].startswith(sentence)
     assert answer["claims"]["reason"] == "no_reference" and answer["claims"]["req"] == request_id
-    shown = script("request", request_id, code=1).stdout
+    shown = script("request", "--", request_id, code=1).stdout
     assert f"answer        refusal: ✗ refused — {sentence}" in shown
 
     # endorse verify of the refusal token: ✗ with the sentence, exit 1, never "forged".
@@ -163,10 +172,10 @@ def test_ask_then_endorse_with_the_answer_prefilled(registry: LiveServer, tmp_pa
     status = run(*ask_args(alice_email, dan, "--key", str(asker), "--audience", "acme-hr"))
     assert status["request"]["by"]["method"] == "key-binding"
     rid = status["id"]
-    answered = run("answer", rid, "--endorse", "--statement", "Fine.", "--key", str(alice))
+    answered = run("answer", "--endorse", "--statement", "Fine.", "--key", str(alice), "--", rid)
     assert answered["answer"]["kind"] == "endorsement"
     token = answered["endorsement"]["token"]
-    seen = run("request", rid, "--key", str(asker))
+    seen = run("request", "--key", str(asker), "--", rid)
     assert seen["answer"]["verdict"] == "valid" and seen["answer"]["token"] == token
     claims = seen["answer"]["claims"]
     assert claims["sub"] == {"name": "Dan Brown", "email": dan}
@@ -203,7 +212,8 @@ def test_policy_and_standing_refusals(registry: LiveServer, tmp_path: Path) -> N
     status = run(*ask_args(alice_email, dan, "--key", str(asker)), code=1)
     assert status["answer"]["kind"] == "refusal" and status["answer"]["standing"] is True
     assert status["answer"]["verdict"] == "refused"
-    assert run("refuse", "--withdraw", standing["id"], "--key", str(alice))["withdrawn"] is True
+    withdrawn = run("refuse", f"--withdraw={standing['id']}", "--key", str(alice))
+    assert withdrawn["withdrawn"] is True
     assert run("refuse", "--list", "--key", str(alice))["refusals"] == []
 
 
@@ -211,10 +221,10 @@ def test_block_mute_and_checks(registry: LiveServer, tmp_path: Path) -> None:
     alice, alice_email = endorser(registry, tmp_path)
     asker, _ = endorser(registry, tmp_path, "Rita Recruiter")
     rid = run(*ask_args(alice_email, "dan@example.com", "--key", str(asker)))["id"]
-    assert run("block", rid, "--key", str(alice)) == {"id": rid, "blocked": True}
+    assert run("block", "--key", str(alice), "--", rid) == {"id": rid, "blocked": True}
     (item,) = [i for i in run("requests", "--key", str(alice))["requests"] if i["id"] == rid]
     assert item["blocked"] is True
-    assert run("block", rid, "--undo", "--key", str(alice)) == {"id": rid, "blocked": False}
+    assert run("block", "--undo", "--key", str(alice), "--", rid) == {"id": rid, "blocked": False}
     assert run("mute", "--key", str(alice)) == {"muted": True}
     assert run("unmute", "--key", str(alice)) == {"muted": False}
     assert run("checks", "--key", str(alice)) == {"endorsements": []}

@@ -55,6 +55,7 @@ from endorse.protocol import (
 )
 
 REASON_HELP = "Why, as one code (no free text): " + ", ".join(REFUSAL_REASONS) + "."
+ID_HELP = "; put -- before an id that starts with -."
 POLICY_SENTENCE = (
     "references from {name} come only as signed endorse tokens: ask the candidate for one"
     " (the referee has been told of this request)"
@@ -333,7 +334,7 @@ def ask_command(
         echo(
             f"✓ a confirmation code was e-mailed to {email} (valid until {when(asked.expires_at)})"
         )
-        echo(f"  next          endorse ask-confirm --pending {asked.id} CODE")
+        echo(f"  next          endorse ask-confirm --pending={asked.id} CODE")
         return
     _show_status(asked, as_json, "✓ request")
 
@@ -362,7 +363,8 @@ def ask_confirm_command(
 @json_aware
 def request_command(
     request_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The request's id (endorse ask printed it).")
+        str,
+        typer.Argument(metavar="ID", help="The request's id (endorse ask printed it)" + ID_HELP),
     ],
     key: RequesterKeyOption = None,
     registry: RegistryOption = None,
@@ -409,14 +411,14 @@ def requests_command(
         _print_request(item.request)
         _print_answer(item.answer, item.state)
         if item.state == "open":
-            echo(f"  to answer     endorse answer {item.id} --endorse | --refuse [--reason R]")
+            echo(f"  to answer     endorse answer (--endorse | --refuse [--reason R]) -- {item.id}")
         echo("")
 
 
 @json_aware
 def answer_command(
     request_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The request (endorse requests).")
+        str, typer.Argument(metavar="ID", help="The request (endorse requests)" + ID_HELP)
     ],
     endorse: Annotated[
         bool,
@@ -529,7 +531,7 @@ def answer_command(
 @json_aware
 def block_command(
     request_id: Annotated[
-        str, typer.Argument(metavar="ID", help="A request whose requester you block.")
+        str, typer.Argument(metavar="ID", help="A request whose requester you block" + ID_HELP)
     ],
     undo: Annotated[bool, typer.Option("--undo", help="Unblock instead.")] = False,
     key: KeyFileOption = None,
