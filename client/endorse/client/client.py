@@ -433,9 +433,11 @@ class Client:
         as the candidate claims it, the ``purpose``, an optional ``audience`` (you), and a
         deadline ``expires`` (default 14 days, at most 30).
 
-        ``key`` signs the request (any key: a new one is fine). A key bound to a verified
-        identity gets the :class:`RequestStatus` at once; else a :class:`Pending` is
-        answered and a code e-mailed to ``requester_email``: pass it to :meth:`confirm_ask`.
+        ``key`` signs the request: any key, a new one (``SigningKey.generate()``) is fine,
+        kept for :meth:`confirm_ask` and :meth:`request_status`, which take the same one. A
+        key bound to a verified identity gets the :class:`RequestStatus` at once; else a
+        :class:`Pending` is answered and a code e-mailed to ``requester_email``: pass it to
+        :meth:`confirm_ask`.
         A referee with a policy, or a standing refusal of this subject's address, answers at
         once (``status.answer``); one whose address stopped mail is ``unreachable``.
 
