@@ -528,7 +528,8 @@ class AsyncClient:
         )
 
     async def unblock_requester(self, key: KeySource, request_id: str) -> None:
-        """As ``Client.unblock_requester``, awaited."""
+        """As :meth:`Client.unblock_requester <endorse.client.Client.unblock_requester>`,
+        awaited."""
         await self._run(
             self._core.block_requester(
                 await self._key(key), request_id, now=_clock.now(), undo=True
@@ -585,11 +586,13 @@ class AsyncClient:
         )
 
     async def standing_refusals(self, key: KeySource) -> builtins.list[StandingRefusal]:
-        """As ``Client.standing_refusals``, awaited."""
+        """As :meth:`Client.standing_refusals <endorse.client.Client.standing_refusals>`,
+        awaited."""
         return await self._run(self._core.standing_refusals(await self._key(key), now=_clock.now()))
 
     async def withdraw_standing_refusal(self, key: KeySource, refusal_id: str) -> None:
-        """As ``Client.withdraw_standing_refusal``, awaited."""
+        """As :meth:`Client.withdraw_standing_refusal <endorse.client.Client.withdraw_standing_refusal>`,
+        awaited."""
         await self._run(
             self._core.withdraw_standing_refusal(await self._key(key), refusal_id, now=_clock.now())
         )
