@@ -592,7 +592,7 @@ class AsyncClient:
 
     async def withdraw_standing_refusal(self, key: KeySource, refusal_id: str) -> None:
         """As :meth:`Client.withdraw_standing_refusal <endorse.client.Client.withdraw_standing_refusal>`,
-        awaited."""
+        awaited."""  # noqa: E501 - the one reference form every async docstring has
         await self._run(
             self._core.withdraw_standing_refusal(await self._key(key), refusal_id, now=_clock.now())
         )
