@@ -552,7 +552,8 @@ class Client:
         )
 
     def block_requester(self, key: KeySource, request_id: str) -> None:
-        """Block the address that made this request: its requests to you are refused."""
+        """Block the address that made this request: its requests naming you are no longer
+        mailed to you (they still show in :meth:`requests`, ``blocked``)."""
         self._run(self._core.block_requester(self._key(key), request_id, now=_clock.now()))
 
     def unblock_requester(self, key: KeySource, request_id: str) -> None:

@@ -540,7 +540,8 @@ def block_command(
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
 ) -> None:
-    """Block the address that made a request: its further requests to you are refused."""
+    """Block the address that made a request: its requests naming you are no longer mailed
+    to you (they still show in endorse requests, marked blocked)."""
     choice = registry_choice(registry, registry_key)
     signing_key = load_signing_key(key)
     with connected(choice, timeout) as client:
