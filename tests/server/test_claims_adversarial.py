@@ -244,6 +244,10 @@ def test_deadlines_and_members_are_checked(client: TestClient, clock: Clock) -> 
     unbound = Requester.unbound(client, 40, "x@example.com")
     body = problem(unbound.ask(REFEREE, requester=None), 400, "malformed")
     assert "requester.email" in body["detail"]
+    # Checked before any code is mailed, with the member named as the body names it.
+    bad_name = {"email": "x@example.com", "name": "Carol\u202e"}
+    body = problem(unbound.ask(REFEREE, requester=bad_name), 400, "malformed")
+    assert "requester.name" in body["detail"]
     problem(carol.ask(REFEREE, requester={"email": "someone-else@example.com"}), 400, "malformed")
 
 

@@ -298,14 +298,23 @@ def check_ask(ctx: Context, ask: Ask, now: int) -> dict[str, Any]:
     """
     if not now < ask.exp <= now + MAX_DEADLINE:
         raise MalformedInput("exp: the deadline must be in the future and at most 30 days away")
+    # A stand-in address when none is given: a bound key's own is checked at registration.
     by: dict[str, Any] = {"email": ask.requester_email or "requester@example.com"}
     by["method"] = "email-code"
+    if ask.requester_name is not None:
+        by["name"] = ask.requester_name
     payload = _request_payload(ctx, "A" * 22, by, ask, now)
     try:
         ReferenceRequest.from_payload(payload)
     except MalformedToken as e:
-        raise MalformedInput(str(e).replace("reference-request.", "")) from e
+        raise MalformedInput(_member_names(str(e))) from e
     return payload
+
+
+def _member_names(message: str) -> str:
+    """A protocol error about a request payload, naming the members as the API body does."""
+    message = message.replace("reference-request.", "")
+    return message.replace("$.by.", "requester.").replace("by.", "requester.")
 
 
 def _request_payload(
@@ -464,7 +473,7 @@ def _create(ctx: Context, key: str, by: dict[str, Any], ask: Ask, now: int) -> R
     try:
         token = sign(ReferenceRequest.from_payload(payload), ctx.key)
     except MalformedToken as e:
-        raise MalformedInput(str(e).replace("reference-request.", "")) from e
+        raise MalformedInput(_member_names(str(e))) from e
     mails: list[Mail] = []
     t = claims_mail.stop_token(_seed(ctx), referee_mac)
     with ctx.db.write() as session:
