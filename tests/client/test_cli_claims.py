@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from sdk_helpers import CONFIRM_SUBJECT, LiveServer, code_from_outbox, live_regi
 from typer.testing import CliRunner
 
 from endorse.client import cli
+from endorse.protocol import SigningKey, Subject, sign_refusal
 
 ASK_SUBJECT = "Your endorse request code"
 EMPLOYMENT = "employment-reference"
@@ -266,3 +268,28 @@ def test_every_verb_has_help(verb: str) -> None:
     result = runner.invoke(cli.app, [verb, "--help"])
     assert result.exit_code == 0
     assert "--json" in result.stdout and "--registry" in result.stdout
+
+
+def test_verify_a_refusal_against_a_pinned_key_offline() -> None:
+    referee = SigningKey.generate()
+    dan = Subject("Dan Brown", email="dan@example.com")
+    token = sign_refusal(referee, "Alice Smith", dan, now=int(time.time()), purpose=EMPLOYMENT)
+    doc = run("verify", "--issuer", referee.did, "--", token, code=1)
+    assert (doc["verdict"], doc["valid"]) == ("refused", False)
+    assert doc["message"] == (
+        "Alice Smith states that they do not give a reference for Dan Brown"
+        " for employment-reference."
+    )
+    assert doc["claims"]["iss"] == referee.did
+    other = run("verify", "--issuer", SigningKey.generate().did, "--", token, code=1)
+    assert other["verdict"] == "unknown_issuer"
+    wrong = run(
+        "verify", "--issuer", referee.did, "--subject", "eve@example.com", "--", token, code=1
+    )
+    assert wrong["verdict"] == "subject_mismatch"
+    text = runner.invoke(cli.app, ["verify", "--issuer", referee.did, "--", token])
+    assert text.exit_code == 1
+    assert text.stdout.startswith("✗ refused — Alice Smith states that they do not give")
+    assert "  reason" not in text.stdout and "standing      yes" in text.stdout
+    # A refusal is checked offline only: not by the verification API, not with a proof.
+    assert run("verify", "--online", "--", token, code=2)["error"]["kind"] == "usage"
