@@ -23,13 +23,22 @@ from typer.testing import CliRunner, Result
 
 from endorse.client import Client, cli, demo, token_from_url
 
-VERDICTS = ["valid", "bad_signature", "subject_mismatch", "purpose_not_allowed", "revoked"]
+VERDICTS = [
+    "valid",
+    "bad_signature",
+    "subject_mismatch",
+    "purpose_not_allowed",
+    "revoked",
+    "refused",
+]
 VERDICT_LINES = [
     "✓ valid — ",
     "✗ bad_signature — ",
     "✗ subject_mismatch — ",
     "✗ purpose_not_allowed — ",
     "✗ revoked — ",
+    "✗ refused — Alice Smith states that they do not give a reference for Dan Brown",
+    "answer: policy — references from Alice Smith come only as signed endorse tokens",
 ]
 STARTED = re.compile(r"at (http://127\.0\.0\.1:[0-9]+) \(process ([0-9]+)\), .* in (\S+)\.$", re.M)
 
@@ -113,6 +122,9 @@ def test_demo_tells_the_whole_story(
     assert token != url and token.count(".") == 2
     assert "▀" in out or "▄" in out, "no QR code was printed"
     assert "endorse qr --png" not in out
+    # The second half: Alice was told by mail that she was named, and by whom.
+    assert "   mail          'A reference in your name was asked about'" in out
+    assert "   asked by      recruiter@example.com (verified)" in out
     assert result.stderr == ""
     assert_all_gone(registries)
     assert not home.exists(), "the demo wrote into the user's ENDORSE_HOME"
@@ -132,6 +144,11 @@ def test_demo_json_is_one_document_with_every_verdict(
     assert doc["registry_key"].startswith("did:key:z")
     assert doc["endorser"]["email"] == "alice@example.com"
     assert doc["verification_url"].startswith(f"{doc['registry']}/v#endorsement-v1.")
+    claimed = doc["claimed"]
+    assert claimed["alert"] == "A reference in your name was asked about"
+    assert claimed["refusal"]["verdict"] == "refused" and claimed["refusal"]["ok"]
+    assert claimed["policy"]["answer"] == "policy" and claimed["policy"]["ok"]
+    assert claimed["request"] != claimed["policy"]["request"]
     assert "serving" not in doc
     assert result.stderr == ""
     assert_all_gone(registries)

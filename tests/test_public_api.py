@@ -108,6 +108,12 @@ EXPECTED_CLIENT_API = {
     "Revoked",
     "RegistryInfo",
     "CacheStats",
+    # claimed references
+    "RequestStatus",
+    "Answer",
+    "InboxItem",
+    "StandingRefusal",
+    "CheckCounts",
     # errors
     "RegistryError",
     "RegistryUnreachable",

@@ -242,3 +242,67 @@ def retry_after_seconds(response: Response) -> int | None:
 def cache_max_age(cache_control: str) -> int | None:
     match = _MAX_AGE.search(cache_control.lower())
     return None if match is None else int(match.group(1))
+
+
+# --- claimed references (docs/claims.md "Registry API") ------------------------------------
+
+
+class AnswerOut(msgspec.Struct):
+    kind: str
+    token: str
+    standing: bool = False
+
+
+class RequestRecordOut(msgspec.Struct):
+    id: str
+    state: str
+    request: str | None = None
+    answer: AnswerOut | None = None
+    answered_at: int | None = None
+
+
+class InboxItemOut(msgspec.Struct):
+    id: str
+    request: str
+    state: str
+    blocked: bool = False
+    answer: AnswerOut | None = None
+
+
+class InboxOut(msgspec.Struct):
+    requests: list[InboxItemOut]
+
+
+class PolicyOut(msgspec.Struct):
+    policy: str
+
+
+class StandingIdOut(msgspec.Struct):
+    id: str
+
+
+class StandingItemOut(msgspec.Struct):
+    id: str
+    refusal: str
+
+
+class StandingListOut(msgspec.Struct):
+    refusals: list[StandingItemOut]
+
+
+class MutedOut(msgspec.Struct):
+    muted: bool
+
+
+class CheckDayOut(msgspec.Struct):
+    day: str
+    count: int
+
+
+class CheckedOut(msgspec.Struct):
+    id: str
+    days: list[CheckDayOut]
+
+
+class ChecksOut(msgspec.Struct):
+    endorsements: list[CheckedOut]

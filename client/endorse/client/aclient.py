@@ -45,17 +45,22 @@ from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
 from endorse.client.keystore import Passphrase
 from endorse.client.models import (
+    CheckCounts,
+    InboxItem,
     Issued,
     Listed,
     OnlineResult,
     Pending,
     RegistryInfo,
+    RequestStatus,
     Revoked,
+    StandingRefusal,
     VerifyItem,
 )
 from endorse.protocol import (
     KeyBinding,
     KeyRevocation,
+    Policy,
     Relationship,
     SigningKey,
     Subject,
@@ -445,3 +450,182 @@ class AsyncClient:
     ) -> KeyRevocation:
         """As :meth:`Client.confirm_recovery <endorse.client.Client.confirm_recovery>`, awaited."""
         return await self._run(self._core.confirm_recovery(key_did, pending, code, revoked_from))
+
+    # --- claimed references: the requester ---------------------------------------------------
+
+    async def ask(
+        self,
+        key: KeySource,
+        referee: str,
+        subject: Subject,
+        relationship: Relationship,
+        purpose: str,
+        *,
+        audience: str | None = None,
+        expires: int | None = None,
+        requester_email: str | None = None,
+        requester_name: str | None = None,
+    ) -> RequestStatus | Pending:
+        """As :meth:`Client.ask <endorse.client.Client.ask>`, awaited."""
+        return await self._run(
+            self._core.ask(
+                await self._key(key),
+                referee,
+                subject,
+                relationship,
+                purpose,
+                now=_clock.now(),
+                audience=audience,
+                expires=expires,
+                requester_email=requester_email,
+                requester_name=requester_name,
+            )
+        )
+
+    async def confirm_ask(self, key: KeySource, pending: Pending | str, code: str) -> RequestStatus:
+        """As :meth:`Client.confirm_ask <endorse.client.Client.confirm_ask>`, awaited."""
+        return await self._run(
+            self._core.confirm_ask(await self._key(key), pending, code, now=_clock.now())
+        )
+
+    async def request_status(self, key: KeySource, request_id: str) -> RequestStatus:
+        """As :meth:`Client.request_status <endorse.client.Client.request_status>`, awaited."""
+        return await self._run(
+            self._core.request_status(await self._key(key), request_id, now=_clock.now())
+        )
+
+    # --- claimed references: the referee -----------------------------------------------------
+
+    async def requests(self, key: KeySource) -> builtins.list[InboxItem]:
+        """As :meth:`Client.requests <endorse.client.Client.requests>`, awaited."""
+        return await self._run(self._core.inbox(await self._key(key), now=_clock.now()))
+
+    async def answer_endorse(
+        self,
+        key: KeySource,
+        request_id: str,
+        *,
+        issuer_name: str | None = None,
+        subject: Subject | None = None,
+        relationship: Relationship | None = None,
+        purposes: Sequence[str] | None = None,
+        audience: str | None = None,
+        expires: int | None = None,
+        statement: str | None = None,
+        contact: bool = False,
+    ) -> tuple[Issued, RequestStatus]:
+        """As :meth:`Client.answer_endorse <endorse.client.Client.answer_endorse>`, awaited."""
+        return await self._run(
+            self._core.answer_endorse(
+                await self._key(key),
+                request_id,
+                now=_clock.now(),
+                issuer_name=issuer_name,
+                subject=subject,
+                relationship=relationship,
+                purposes=purposes,
+                audience=audience,
+                expires=expires,
+                statement=statement,
+                contact=contact,
+            )
+        )
+
+    async def answer_refuse(
+        self, key: KeySource, request_id: str, reason: str | None = None
+    ) -> RequestStatus:
+        """As :meth:`Client.answer_refuse <endorse.client.Client.answer_refuse>`, awaited."""
+        return await self._run(
+            self._core.answer_refuse(await self._key(key), request_id, reason, now=_clock.now())
+        )
+
+    async def block_requester(self, key: KeySource, request_id: str) -> None:
+        """As :meth:`Client.block_requester <endorse.client.Client.block_requester>`, awaited."""
+        await self._run(
+            self._core.block_requester(await self._key(key), request_id, now=_clock.now())
+        )
+
+    async def unblock_requester(self, key: KeySource, request_id: str) -> None:
+        """As :meth:`Client.unblock_requester <endorse.client.Client.unblock_requester>`,
+        awaited."""
+        await self._run(
+            self._core.block_requester(
+                await self._key(key), request_id, now=_clock.now(), undo=True
+            )
+        )
+
+    async def mute(self, key: KeySource, muted: bool = True) -> bool:
+        """As :meth:`Client.mute <endorse.client.Client.mute>`, awaited."""
+        return await self._run(self._core.mute(await self._key(key), muted, now=_clock.now()))
+
+    # --- claimed references: standing statements and check counts ----------------------------
+
+    async def set_policy(
+        self, key: KeySource, *, notify: bool = True, issuer_name: str | None = None
+    ) -> Policy:
+        """As :meth:`Client.set_policy <endorse.client.Client.set_policy>`, awaited."""
+        return await self._run(
+            self._core.set_policy(
+                await self._key(key), notify=notify, now=_clock.now(), issuer_name=issuer_name
+            )
+        )
+
+    async def policy(self, key: KeySource) -> Policy | None:
+        """As :meth:`Client.policy <endorse.client.Client.policy>`, awaited."""
+        return await self._run(self._core.policy(await self._key(key), now=_clock.now()))
+
+    async def clear_policy(self, key: KeySource) -> None:
+        """As :meth:`Client.clear_policy <endorse.client.Client.clear_policy>`, awaited."""
+        await self._run(self._core.clear_policy(await self._key(key), now=_clock.now()))
+
+    async def refuse_standing(
+        self,
+        key: KeySource,
+        subject_email: str,
+        purpose: str | None = None,
+        reason: str | None = None,
+        *,
+        subject_name: str | None = None,
+        issuer_name: str | None = None,
+        expires: int | None = None,
+    ) -> StandingRefusal:
+        """As :meth:`Client.refuse_standing <endorse.client.Client.refuse_standing>`, awaited."""
+        who = Subject(subject_email if subject_name is None else subject_name, email=subject_email)
+        return await self._run(
+            self._core.refuse_standing(
+                await self._key(key),
+                who,
+                now=_clock.now(),
+                purpose=purpose,
+                reason=reason,
+                issuer_name=issuer_name,
+                expires=expires,
+            )
+        )
+
+    async def standing_refusals(self, key: KeySource) -> builtins.list[StandingRefusal]:
+        """As :meth:`Client.standing_refusals <endorse.client.Client.standing_refusals>`,
+        awaited."""
+        return await self._run(self._core.standing_refusals(await self._key(key), now=_clock.now()))
+
+    async def withdraw_standing_refusal(self, key: KeySource, refusal_id: str) -> None:
+        """As :meth:`Client.withdraw_standing_refusal <endorse.client.Client.withdraw_standing_refusal>`,
+        awaited."""  # noqa: E501 - the one reference form every async docstring has
+        await self._run(
+            self._core.withdraw_standing_refusal(await self._key(key), refusal_id, now=_clock.now())
+        )
+
+    async def checks(self, key: KeySource) -> builtins.list[CheckCounts]:
+        """As :meth:`Client.checks <endorse.client.Client.checks>`, awaited."""
+        return await self._run(self._core.checks(await self._key(key), now=_clock.now()))
+
+    # --- refusals ------------------------------------------------------------------------------
+
+    async def verify_refusal(
+        self, token: str, *, subject: str | None = None, purpose: str | None = None
+    ) -> VerificationResult:
+        """As :meth:`Client.verify_refusal <endorse.client.Client.verify_refusal>`, awaited."""
+        flow = self._core.verify_refusals(
+            [token], now=_clock.now(), subject=subject, purpose=purpose
+        )
+        return (await self._run(flow))[0]

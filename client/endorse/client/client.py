@@ -31,17 +31,22 @@ from endorse.client.cache import CacheStats
 from endorse.client.errors import RegistryUnreachable
 from endorse.client.keystore import Passphrase
 from endorse.client.models import (
+    CheckCounts,
+    InboxItem,
     Issued,
     Listed,
     OnlineResult,
     Pending,
     RegistryInfo,
+    RequestStatus,
     Revoked,
+    StandingRefusal,
     VerifyItem,
 )
 from endorse.protocol import (
     KeyBinding,
     KeyRevocation,
+    Policy,
     Relationship,
     SigningKey,
     Subject,
@@ -441,3 +446,251 @@ class Client:
         """Return the recovery code; the registry revokes the key (from ``revoked_from``,
         default now) and answers the key revocation it signed."""
         return self._run(self._core.confirm_recovery(key_did, pending, code, revoked_from))
+
+    # --- claimed references: the requester ---------------------------------------------------
+
+    def ask(
+        self,
+        key: KeySource,
+        referee: str,
+        subject: Subject,
+        relationship: Relationship,
+        purpose: str,
+        *,
+        audience: str | None = None,
+        expires: int | None = None,
+        requester_email: str | None = None,
+        requester_name: str | None = None,
+    ) -> RequestStatus | Pending:
+        """Ask the registry to put a claimed reference to ``referee`` (an e-mail address):
+        ``subject`` (their key too, for holder binding, when known), the ``relationship``
+        as the candidate claims it, the ``purpose``, an optional ``audience`` (you), and a
+        deadline ``expires`` (default 14 days, at most 30).
+
+        ``key`` signs the request: any key, a new one (``SigningKey.generate()``) is fine,
+        kept for :meth:`confirm_ask` and :meth:`request_status`, which take the same one. A
+        key bound to a verified identity gets the :class:`RequestStatus` at once; else a
+        :class:`Pending` is answered and a code e-mailed to ``requester_email``: pass it to
+        :meth:`confirm_ask`.
+        A referee with a policy, or a standing refusal of this subject's address, answers at
+        once (``status.answer``); one whose address stopped mail is ``unreachable``.
+
+        Raises:
+            InvalidArgument: an argument of the wrong type, a bad purpose or deadline.
+            RegistryError: refused (``rate-limited``, a malformed field, …).
+            RegistryStatementInvalid: the request or its answer does not verify.
+        """
+        return self._run(
+            self._core.ask(
+                self._key(key),
+                referee,
+                subject,
+                relationship,
+                purpose,
+                now=_clock.now(),
+                audience=audience,
+                expires=expires,
+                requester_email=requester_email,
+                requester_name=requester_name,
+            )
+        )
+
+    def confirm_ask(self, key: KeySource, pending: Pending | str, code: str) -> RequestStatus:
+        """Return the code e-mailed to the requester (with the key that asked); the
+        registry records and signs the request and tells the referee.
+
+        Raises:
+            RegistryError: ``invalid-code`` (wrong, expired or used), or another refusal.
+            RegistryStatementInvalid: the request or its answer does not verify.
+        """
+        return self._run(self._core.confirm_ask(self._key(key), pending, code, now=_clock.now()))
+
+    def request_status(self, key: KeySource, request_id: str) -> RequestStatus:
+        """The request as it stands, and its answer, verified: an endorsement (its verdict
+        with the request's subject, purpose and audience), a signed refusal (``refused``)
+        or the referee's signed policy. Only the key that asked may read it.
+
+        Raises:
+            RegistryError: ``not-found`` (unknown, or another requester's).
+            RegistryStatementInvalid: the request or its answer does not verify, or the
+                answer is not the referee's.
+        """
+        return self._run(self._core.request_status(self._key(key), request_id, now=_clock.now()))
+
+    # --- claimed references: the referee -----------------------------------------------------
+
+    def requests(self, key: KeySource) -> builtins.list[InboxItem]:
+        """Every request naming the referee (the verified address ``key`` is bound to),
+        newest first, each request verified under the registry's key.
+
+        Raises:
+            RegistryError: refused (``key`` is not bound to an identity, …).
+            RegistryStatementInvalid: a request or an answer does not verify.
+        """
+        return self._run(self._core.inbox(self._key(key), now=_clock.now()))
+
+    def answer_endorse(
+        self,
+        key: KeySource,
+        request_id: str,
+        *,
+        issuer_name: str | None = None,
+        subject: Subject | None = None,
+        relationship: Relationship | None = None,
+        purposes: Sequence[str] | None = None,
+        audience: str | None = None,
+        expires: int | None = None,
+        statement: str | None = None,
+        contact: bool = False,
+    ) -> tuple[Issued, RequestStatus]:
+        """Answer a request with an endorsement, prefilled from it: the subject (with their
+        key when the requester gave it), the relationship as claimed, the purpose and the
+        audience; each can be replaced. ``issuer_name`` defaults to the name your key is
+        registered with. The token is signed here, registered, and given as the answer.
+
+        Raises:
+            InvalidArgument: no such request in your inbox.
+            MalformedToken: an override breaks a rule of the protocol.
+            RegistryError: refused (the request has ended, …).
+            RegistryStatementInvalid: an answer of the registry does not verify.
+        """
+        return self._run(
+            self._core.answer_endorse(
+                self._key(key),
+                request_id,
+                now=_clock.now(),
+                issuer_name=issuer_name,
+                subject=subject,
+                relationship=relationship,
+                purposes=purposes,
+                audience=audience,
+                expires=expires,
+                statement=statement,
+                contact=contact,
+            )
+        )
+
+    def answer_refuse(
+        self, key: KeySource, request_id: str, reason: str | None = None
+    ) -> RequestStatus:
+        """Answer a request with a signed refusal: "I do not give a reference for <subject>
+        (for <purpose>)", with an optional coded ``reason`` (``not_known``,
+        ``no_reference``, ``prefer_not_to_say``); no free text.
+
+        Raises:
+            InvalidArgument: no such request in your inbox, or an unknown reason.
+            RegistryError, RegistryStatementInvalid: as :meth:`answer_endorse`.
+        """
+        return self._run(
+            self._core.answer_refuse(self._key(key), request_id, reason, now=_clock.now())
+        )
+
+    def block_requester(self, key: KeySource, request_id: str) -> None:
+        """Block the address that made this request: its requests naming you are no longer
+        mailed to you (they still show in :meth:`requests`, ``blocked``)."""
+        self._run(self._core.block_requester(self._key(key), request_id, now=_clock.now()))
+
+    def unblock_requester(self, key: KeySource, request_id: str) -> None:
+        """Undo :meth:`block_requester`."""
+        self._run(
+            self._core.block_requester(self._key(key), request_id, now=_clock.now(), undo=True)
+        )
+
+    def mute(self, key: KeySource, muted: bool = True) -> bool:
+        """Stop (``muted``) or restart the mail about requests naming you; they still reach
+        :meth:`requests`. Answers the setting as stored."""
+        return self._run(self._core.mute(self._key(key), muted, now=_clock.now()))
+
+    # --- claimed references: standing statements and check counts ----------------------------
+
+    def set_policy(
+        self, key: KeySource, *, notify: bool = True, issuer_name: str | None = None
+    ) -> Policy:
+        """Sign and store your policy: references from you come only as signed endorse
+        tokens (requests naming you are answered with it at once); ``notify``: whether you
+        are told of requests. Answers the policy as stored, verified.
+
+        Raises:
+            RegistryError: refused (``key`` not bound to an identity, …).
+            RegistryStatementInvalid: the policy answered does not verify.
+        """
+        return self._run(
+            self._core.set_policy(
+                self._key(key), notify=notify, now=_clock.now(), issuer_name=issuer_name
+            )
+        )
+
+    def policy(self, key: KeySource) -> Policy | None:
+        """Your policy as the registry keeps it (verified), or None."""
+        return self._run(self._core.policy(self._key(key), now=_clock.now()))
+
+    def clear_policy(self, key: KeySource) -> None:
+        """Withdraw your policy."""
+        self._run(self._core.clear_policy(self._key(key), now=_clock.now()))
+
+    def refuse_standing(
+        self,
+        key: KeySource,
+        subject_email: str,
+        purpose: str | None = None,
+        reason: str | None = None,
+        *,
+        subject_name: str | None = None,
+        issuer_name: str | None = None,
+        expires: int | None = None,
+    ) -> StandingRefusal:
+        """Sign and store a standing refusal: you do not give references for the person at
+        ``subject_email`` (for ``purpose``, or any). A request naming exactly that address
+        is answered with it at once; nobody but you can list it. ``subject_name`` (how the
+        refusal names them) defaults to the address.
+
+        Raises:
+            InvalidArgument, MalformedToken: a bad address, purpose or reason.
+            RegistryError, RegistryStatementInvalid: as for every call.
+        """
+        who = Subject(subject_email if subject_name is None else subject_name, email=subject_email)
+        return self._run(
+            self._core.refuse_standing(
+                self._key(key),
+                who,
+                now=_clock.now(),
+                purpose=purpose,
+                reason=reason,
+                issuer_name=issuer_name,
+                expires=expires,
+            )
+        )
+
+    def standing_refusals(self, key: KeySource) -> builtins.list[StandingRefusal]:
+        """Your standing refusals, each signature checked."""
+        return self._run(self._core.standing_refusals(self._key(key), now=_clock.now()))
+
+    def withdraw_standing_refusal(self, key: KeySource, refusal_id: str) -> None:
+        """Delete one of your standing refusals."""
+        self._run(
+            self._core.withdraw_standing_refusal(self._key(key), refusal_id, now=_clock.now())
+        )
+
+    def checks(self, key: KeySource) -> builtins.list[CheckCounts]:
+        """How often each of your endorsements was checked online at this registry, per
+        day: counts only (nobody else can see them; no verifier is recorded)."""
+        return self._run(self._core.checks(self._key(key), now=_clock.now()))
+
+    # --- refusals ------------------------------------------------------------------------------
+
+    def verify_refusal(
+        self, token: str, *, subject: str | None = None, purpose: str | None = None
+    ) -> VerificationResult:
+        """Verify a refusal token offline, as :meth:`verify` does an endorsement: the
+        referee's key binding is fetched and checked, then the signature and the scope. A
+        genuine refusal's verdict is ``refused`` (never ``valid``), its message the
+        sentence "<referee> states that they do not give a reference for <subject>".
+
+        Raises:
+            RegistryUnreachable, RegistryError: the referee's key state could not be had.
+            PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
+        """
+        flow = self._core.verify_refusals(
+            [token], now=_clock.now(), subject=subject, purpose=purpose
+        )
+        return self._run(flow)[0]

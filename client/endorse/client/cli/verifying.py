@@ -44,6 +44,7 @@ from endorse.client.cli._registry import (
 from endorse.client.config import RegistryChoice
 from endorse.client.models import OnlineResult
 from endorse.client.share import token_from_url
+from endorse.protocol import Refusal, verify_refusal
 from endorse.protocol.errors import EndorseError
 from endorse.protocol.objects import (
     Endorsement,
@@ -85,6 +86,8 @@ def inspect_command(
 
 
 # --- endorse verify ------------------------------------------------------------------------
+
+REFUSAL_PREFIX = Refusal.TYPE + "-v1."
 
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -157,7 +160,10 @@ def verify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Verify a reference: the signature, the scope you give, the issuer's verified identity
-    and whether it was withdrawn (offline-first: the registry is asked for facts only)."""
+    and whether it was withdrawn (offline-first: the registry is asked for facts only).
+
+    A refusal token (a referee's signed "I do not give a reference for …") is verified the
+    same way; a genuine one is shown as ✗ refused with its sentence, and exits 1."""
     if (presentation is None) != (nonce is None):
         usage_error("--presentation and --nonce go together")
     if purpose is not None:
@@ -173,13 +179,30 @@ def verify_command(
         _verify_file(file, choice, timeout, as_json, subject, purpose, audience)
     if token is None:
         usage_error("give a TOKEN_OR_URL (or --file FILE)")
+    text = token_arg(token)
+    refusal = text.startswith(REFUSAL_PREFIX)
+    if refusal and (presentation is not None or audience is not None or online):
+        usage_error(
+            "a refusal is verified offline, with --subject and --purpose at most: no"
+            " --presentation, --audience or --online"
+        )
     if issuer is not None:
         if online or registry is not None or registry_key is not None:
             usage_error("--issuer verifies offline: drop --online, --registry, --registry-key")
         with reported("--issuer: "):
             trusted = TrustedIssuer.pinned(issuer)
+        if refusal:
+            result = verify_refusal(
+                text,
+                now=_clock.now(),
+                issuers={trusted.key: trusted},
+                subject=subject,
+                purpose=purpose,
+            )
+            _show_result(result, as_json, pinned=trusted.key)
+            raise typer.Exit(verdict_exit(result.verdict))
         result = verify_endorsement(
-            token_arg(token),
+            text,
             now=_clock.now(),
             issuers={trusted.key: trusted},
             subject=subject,
@@ -192,9 +215,10 @@ def verify_command(
         _show_result(result, as_json, pinned=trusted.key)
         raise typer.Exit(verdict_exit(result.verdict))
     choice = registry_choice(registry, registry_key)
-    text = token_arg(token)
     with connected(choice, timeout) as client:
-        if online:
+        if refusal:
+            result = client.verify_refusal(text, subject=subject, purpose=purpose)
+        elif online:
             answer = client.verify_online(
                 text,
                 subject=subject,
@@ -331,7 +355,9 @@ def _show_online(answer: OnlineResult, as_json: bool) -> None:
 
 
 def _result_json(result: VerificationResult) -> dict[str, Any]:
-    e = result.endorsement
+    e: Endorsement | Refusal | None = result.endorsement
+    if result.refusal is not None:
+        e = result.refusal
     return {
         "verdict": result.verdict.value,
         "valid": result.valid,
@@ -351,6 +377,10 @@ def _print_result(result: VerificationResult, pinned: str | None) -> None:
     with ``--issuer`` (offline), None when the registry vouched for the issuer."""
     mark = "✓" if result.valid else "✗"
     echo(f"{mark} {result.verdict.value} — {result.message}")
+    if result.refusal is not None:
+        _print_refusal(result.refusal, pinned, None if pinned is not None else result.issuer)
+        echo(f"  detail        {result.detail}")
+        return
     e = result.endorsement
     if e is not None:
         _print_claims(e, pinned, None if pinned is not None else result.issuer)
@@ -398,3 +428,23 @@ def _print_claims(e: Endorsement, pinned: str | None, vouched: TrustedIssuer | N
     echo(f"  contact       {'yes, the endorser may be contacted' if e.contact else 'no'}")
     if e.statement is not None:
         echo("  statement     " + e.statement.replace("\n", "\n                "))
+
+
+def _print_refusal(r: Refusal, pinned: str | None, vouched: TrustedIssuer | None) -> None:
+    """What a refusal says, as signed: who refuses, whom, for what, and why (a code)."""
+    mark = " (the pinned --issuer key)" if r.issuer == pinned else ""
+    echo(f"  referee       {r.issuer_name} <{r.issuer}>{mark}")
+    if vouched is not None and vouched.identity is not None:
+        since = "" if vouched.since is None else f" since {when(vouched.since)}"
+        echo(f"  identity      {vouched.identity}, verified by {vouched.registry}{since}")
+    s = r.subject
+    ids = ", ".join(x for x in (s.email, s.handle) if x is not None)
+    echo(f"  subject       {s.name}" + (f" ({ids})" if ids else ""))
+    echo(f"  purpose       {r.purpose or 'any'}")
+    if r.reason is not None:
+        echo(f"  reason        {r.reason}")
+    if r.request is not None:
+        echo(f"  answers       request {r.request}")
+    else:
+        echo("  standing      yes: a refusal signed in advance")
+    echo(f"  signed        {when(r.issued_at)}, in force until {when(r.expires)}")
