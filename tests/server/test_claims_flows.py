@@ -81,7 +81,7 @@ def test_ask_a_registered_referee_who_endorses(
     assert alert["List-Unsubscribe"].startswith("<http://127.0.0.1:8080/mail/stop?t=")
     body = text_of(alert)
     assert "«Bob Jones»" in body and "«bob [at] example[.]com»" in body
-    assert f"endorse answer {record['id']}" in body
+    assert f"endorse answer --endorse -- {record['id']}" in body
 
     # The inbox shows the signed request in full.
     (item,) = alice.inbox()

@@ -189,8 +189,9 @@ def claim_alert(registry: str, request_id: str, payload: dict[str, Any], t: str)
         "about a reference in your name.\n\n"
         f"{_claim(payload)}\n\n"
         "See it in full and answer with `endorse requests`, then\n"
-        f"`endorse answer {request_id} --endorse` or `endorse answer {request_id} --refuse`.\n"
-        f"Not this requester again: `endorse block {request_id}`. No more alerts:"
+        f"`endorse answer --endorse -- {request_id}`\n"
+        f"or `endorse answer --refuse -- {request_id}`.\n"
+        f"Not this requester again: `endorse block -- {request_id}`. No more alerts:"
         " `endorse mute`.\n"
         f"{_footer(registry, t)}"
     )
@@ -229,7 +230,7 @@ def answer_notice(registry: str, request_id: str, link: str, t: str) -> str:
         "has an answer, signed by the referee.\n\n"
         "See it, with every signature checked in your browser:\n"
         f"    {link}\n"
-        f"or with the endorse client: `endorse request {request_id}`.\n"
+        f"or with the endorse client: `endorse request -- {request_id}`.\n"
         f"{_footer(registry, t)}"
     )
 
