@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 
 from endorse.protocol import (
+    BadSignature,
     Bitstring,
     EndorseError,
+    InvalidKey,
+    MalformedToken,
     PublicKey,
     StatusListToken,
     TrustedIssuer,
@@ -196,13 +199,18 @@ def _trusted_issuers(case: dict[str, Any]) -> dict[str, TrustedIssuer]:
         for i in case["issuers"]
     }
     for entry in case["key_bindings"]:
-        binding = verify_key_binding(entry["binding"], REGISTRY_KEY, REGISTRY)
-        revocation = (
-            None
-            if entry["revocation"] is None
-            else verify_key_revocation(entry["revocation"], REGISTRY_KEY)
-        )
-        issuers[binding.key] = TrustedIssuer.from_binding(binding, revocation)
+        # Spec §6.1 and §9: a binding (or a key revocation) that does not verify, or a pair
+        # whose keys differ, yields no trusted issuer; of several key revocations the earliest
+        # ``from`` counts.
+        try:
+            binding = verify_key_binding(entry["binding"], REGISTRY_KEY, REGISTRY)
+            revocations = [verify_key_revocation(t, REGISTRY_KEY) for t in entry["revocations"]]
+            earliest = min(revocations, key=lambda r: r.revoked_from, default=None)
+            for revocation in revocations:
+                TrustedIssuer.from_binding(binding, revocation)  # refuses another key's
+            issuers[binding.key] = TrustedIssuer.from_binding(binding, earliest)
+        except (MalformedToken, BadSignature, InvalidKey):
+            continue
     return issuers
 
 

@@ -195,3 +195,22 @@ def test_normalize_name_splits_on_the_spec_whitespace() -> None:
 
     assert normalize_name(" Bob\u3000\u00a0JONES\t") == "bob jones"
     assert normalize_name("Bob\u180eJones") == "bob\u180ejones"
+
+
+def test_a_later_runtimes_nfkc_cannot_make_an_unassigned_subject_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A runtime of a later Unicode may give a character unassigned in 14.0 a compatibility
+    mapping onto older characters (Unicode 15.0 did so, e.g. U+1E030 → U+0430). Simulated
+    here with an NFKC that drops U+1F6DC: the subject still matches nothing (spec §6.3 8a)."""
+    import endorse.protocol.verify as verify_module
+
+    class LaterUnicode:
+        @staticmethod
+        def normalize(form: str, text: str) -> str:
+            return unicodedata.normalize(form, text.replace(U_1F6DC, ""))
+
+    monkeypatch.setattr(verify_module, "unicodedata", LaterUnicode)
+    assert verify_module.normalize_name(f"Bob Jones{U_1F6DC}") == "bob jones"
+    verdict = sign_and_verify_name("Bob Jones", subject=f"Bob Jones{U_1F6DC}")
+    assert verdict is Verdict.SUBJECT_MISMATCH
