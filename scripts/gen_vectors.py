@@ -2258,16 +2258,11 @@ def decoding_cases() -> list[dict[str, Any]]:
 def verification_file() -> dict[str, Any]:
     return {
         "description": (
-            "Cases for verify_endorsement. Rebuild the trusted inputs from each case alone:"
-            " 'issuers' are trusted issuer keys as given (identity, revoked_from), each"
-            " listed in the verifier's issuers mapping under the did:key 'listed_as' (its"
-            " own 'key' except in issuer_entry_key_differs);"
-            " 'key_bindings' are registry-signed key-binding tokens, each with an optional"
-            " key-revocation token, checked with the registry key; 'status_lists' are"
-            " status-list tokens checked with the registry key (newest per list id wins)."
-            " 'expect' holds the verifier's expectations. Where 'expected_error' is set,"
-            " verify_token(token, endorsement) must raise exactly that exception class."
-            " 'decoding' cases call the named function with 'args' and expect the exception."
+            "Cases for verify_endorsement (spec §6.3) and, under 'decoding', for the decoding"
+            " and trust functions (spec §3.4, §6.1). The format, including how to rebuild the"
+            " trusted inputs of each case from 'issuers', 'key_bindings' (a binding and its"
+            " key revocations), 'status_lists' (newest per list id wins) and 'registration',"
+            " is defined in spec/protocol.md §9."
         ),
         "registry": {"url": REGISTRY, "key": REG.did},
         "verdicts": sorted(
