@@ -507,7 +507,9 @@ async function browserVerify(token, expect, pin, notes, statements) {
   // Step 5: a key revocation (signed by the key or the registry) needs a registration.
   if (state.key_revocation) {
     issuer.revoked_from = await keyRevocationFrom(state.key_revocation, e.iss, pin);
-    if (issuer.revoked_from === null) return out("issuer_key_revoked", "the key revocation could not be checked", { e, issuer });
+    // A key revocation that does not verify, or is of another key, makes the registry's answer
+    // unusable whole: no trusted issuer comes of it (spec §6.1).
+    if (issuer.revoked_from === null) return out("unknown_issuer", "the key revocation given with the binding does not verify", { e });
   }
   if (issuer.revoked_from !== null) {
     const th = await sha256b64(token);
