@@ -265,7 +265,7 @@ class AsyncClient:
             delay = self._core.retry_delay(request, outcome, attempt, waited)
             if delay is None:
                 return outcome
-            await asyncio.sleep(delay)
+            await _clock.asleep(delay)
             attempt, waited = attempt + 1, waited + delay
 
     async def _send_once(self, request: Request) -> Outcome:

@@ -19,6 +19,7 @@ before, so NFC of a string of characters assigned in 14.0 is the same in every l
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 
@@ -27,19 +28,54 @@ from endorse.protocol._unicode14 import IGNORABLE, REFUSED, UNASSIGNED
 __all__ = ["has_unassigned", "split_whitespace", "text_problem"]
 
 
-def _class(ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:
-    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
-
-
-_REFUSED = _class(REFUSED)
-# text-ml: the same, but U+000A LINE FEED allowed (it lies in REFUSED's first range, Cc).
-_REFUSED_MULTILINE = _class(
-    (*((a, b) for a, b in REFUSED if not a <= 0x0A <= b), (0x00, 0x09), (0x0B, 0x1F))
-)
-_IGNORABLE = _class(IGNORABLE)
-_UNASSIGNED = _class(UNASSIGNED)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _ASCII_REFUSED = re.compile("[\x00-\x1f\x7f]")
 _ASCII_REFUSED_MULTILINE = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
+
+
+class _CodePoints:
+    """Whether a string holds a code point of some ranges, found fast: a regular expression
+    for the Basic Multilingual Plane (which ``re`` compiles to a bitmap lookup), and for each
+    character beyond it (rare in names) a binary search in the other ranges."""
+
+    __slots__ = ("_bmp", "_firsts", "_lasts")
+
+    def __init__(self, *tables: tuple[tuple[int, int], ...]) -> None:
+        ranges = sorted(r for table in tables for r in table)
+        bmp = [(a, min(b, 0xFFFF)) for a, b in ranges if a <= 0xFFFF]
+        self._bmp = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in bmp) + "]")
+        merged: list[tuple[int, int]] = []
+        for a, b in ((max(a, 0x10000), b) for a, b in ranges if b > 0xFFFF):
+            if merged and a <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self._firsts = [a for a, _ in merged]
+        self._lasts = [b for _, b in merged]
+
+    def found_in(self, value: str) -> bool:
+        if self._bmp.search(value) is not None:
+            return True
+        for match in _ASTRAL.finditer(value):
+            cp = ord(match.group())
+            i = bisect.bisect_right(self._firsts, cp) - 1
+            if i >= 0 and cp <= self._lasts[i]:
+                return True
+        return False
+
+
+# text-ml refuses the same, but allows U+000A LINE FEED (in REFUSED's first range, Cc).
+_REFUSED_MULTILINE_RANGES = (
+    (0x00, 0x09),
+    (0x0B, 0x1F),
+    *((a, b) for a, b in REFUSED if not a <= 0x0A <= b),
+)
+_REFUSED = _CodePoints(REFUSED)
+_REFUSED_MULTILINE = _CodePoints(_REFUSED_MULTILINE_RANGES)
+# One search finds either kind of problem, so text without any costs one search.
+_SUSPECT = _CodePoints(REFUSED, IGNORABLE)
+_SUSPECT_MULTILINE = _CodePoints(_REFUSED_MULTILINE_RANGES, IGNORABLE)
+_UNASSIGNED = _CodePoints(UNASSIGNED)
 _WHITESPACE = re.compile(
     "[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
 )
@@ -64,16 +100,15 @@ def text_problem(value: str, multiline: bool = False) -> str | None:
     ``nfc`` (not in NFC). Lengths are not checked here.
     """
     if value.isascii():  # printable ASCII is NFC and has no default-ignorable character
-        refused = _ASCII_REFUSED_MULTILINE if multiline else _ASCII_REFUSED
-        if refused.search(value) is not None:
+        if (_ASCII_REFUSED_MULTILINE if multiline else _ASCII_REFUSED).search(value) is not None:
             return "control"
         return "whitespace" if _outer_space(value) else None
-    if (_REFUSED_MULTILINE if multiline else _REFUSED).search(value) is not None:
-        return "control"
+    if (_SUSPECT_MULTILINE if multiline else _SUSPECT).found_in(value):
+        if (_REFUSED_MULTILINE if multiline else _REFUSED).found_in(value):
+            return "control"
+        return "whitespace" if _outer_space(value) else "invisible"
     if _outer_space(value):
         return "whitespace"
-    if _IGNORABLE.search(value) is not None:
-        return "invisible"
     if not unicodedata.is_normalized("NFC", value):
         return "nfc"
     return None
@@ -81,13 +116,14 @@ def text_problem(value: str, multiline: bool = False) -> str | None:
 
 def _outer_space(value: str) -> bool:
     # Only U+0020 and U+000A can be at either end here: every other whitespace character is
-    # refused as a control or separator before this is asked.
-    return value.startswith((" ", "\n")) or value.endswith((" ", "\n"))
+    # refused as a control or separator before this is asked. (strip with the characters
+    # named, never strip() with none, which strips the runtime's whitespace.)
+    return value.strip(" \n") != value
 
 
 def has_unassigned(value: str) -> bool:
     """Whether ``value`` holds a code point unassigned in Unicode 14.0.0 (category Cn)."""
-    return not value.isascii() and _UNASSIGNED.search(value) is not None
+    return not value.isascii() and _UNASSIGNED.found_in(value)
 
 
 def split_whitespace(value: str) -> list[str]:
