@@ -213,3 +213,22 @@ def test_a_later_runtimes_nfkc_cannot_make_an_unassigned_subject_match(
     assert verify_module.normalize_name(f"Bob Jones{U_1F6DC}") == "bob jones"
     verdict = sign_and_verify_name("Bob Jones", subject=f"Bob Jones{U_1F6DC}")
     assert verdict is Verdict.SUBJECT_MISMATCH
+
+
+def test_both_files_are_exactly_the_generators_rendering_of_the_tables() -> None:
+    """No hand edit: what the generator writes from these tables is what is committed (its
+    ``--check`` also needs the UCD data package, which the suite does not install)."""
+    import importlib.util
+
+    path = ROOT / "scripts" / "gen_unicode_tables.py"
+    spec = importlib.util.spec_from_file_location("gen_unicode_tables", path)
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    tables = {
+        "REFUSED": list(_unicode14.REFUSED),
+        "IGNORABLE": list(_unicode14.IGNORABLE),
+        "UNASSIGNED": list(_unicode14.UNASSIGNED),
+    }
+    assert gen.render_python(tables) == gen.PY_OUT.read_text()
+    assert gen.render_js(tables) == gen.JS_OUT.read_text()
