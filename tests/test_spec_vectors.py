@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 
 from endorse.protocol import (
+    BadSignature,
     Bitstring,
     EndorseError,
+    InvalidKey,
+    MalformedToken,
     PublicKey,
     StatusListToken,
     TrustedIssuer,
@@ -208,13 +211,18 @@ def _trusted_issuers(case: dict[str, Any]) -> dict[str, TrustedIssuer]:
         for i in case["issuers"]
     }
     for entry in case["key_bindings"]:
-        binding = verify_key_binding(entry["binding"], REGISTRY_KEY, REGISTRY)
-        revocation = (
-            None
-            if entry["revocation"] is None
-            else verify_key_revocation(entry["revocation"], REGISTRY_KEY)
-        )
-        issuers[binding.key] = TrustedIssuer.from_binding(binding, revocation)
+        # Spec §6.1 and §9: a binding (or a key revocation) that does not verify, or a pair
+        # whose keys differ, yields no trusted issuer; of several key revocations the earliest
+        # ``from`` counts.
+        try:
+            binding = verify_key_binding(entry["binding"], REGISTRY_KEY, REGISTRY)
+            revocations = [verify_key_revocation(t, REGISTRY_KEY) for t in entry["revocations"]]
+            earliest = min(revocations, key=lambda r: r.revoked_from, default=None)
+            for revocation in revocations:
+                TrustedIssuer.from_binding(binding, revocation)  # refuses another key's
+            issuers[binding.key] = TrustedIssuer.from_binding(binding, earliest)
+        except (MalformedToken, BadSignature, InvalidKey):
+            continue
     return issuers
 
 
@@ -387,3 +395,27 @@ def test_valid_claims_objects_verify() -> None:
     answered = {v["name"]: v for v in VALID["vectors"]}
     refusal = answered["refusal"]
     assert refusal["payload"]["req"] == answered[refusal["answers"]]["payload"]["id"]
+
+
+def test_the_spec_names_only_vectors_that_exist_and_counts_them_right() -> None:
+    """spec/protocol.md cites vectors by name (``vector `x```) and counts them in §9: both
+    stay true when the generator changes."""
+    import re
+
+    spec = (ROOT / "spec" / "protocol.md").read_text(encoding="utf-8")
+    names = {
+        c["name"]
+        for c in VERIFICATION["cases"]
+        + VERIFICATION["decoding"]
+        + CLAIMS["refusal_cases"]
+        + CLAIMS["decoding"]
+    }
+    cited = {
+        name
+        for group in re.findall(r"vectors?\s+((?:`[a-z0-9_]+`(?:,\s*|\s+and\s+)?)+)", spec)
+        for name in re.findall(r"`([a-z0-9_]+)`", group)
+    }
+    assert len(cited) >= 10
+    assert cited <= names, sorted(cited - names)
+    assert f"{len(VERIFICATION['cases'])} named cases for §6.3" in spec
+    assert f"a `decoding` section of {len(VERIFICATION['decoding'])} defective" in spec

@@ -281,7 +281,7 @@ class AsyncClient:
             delay = self._core.retry_delay(request, outcome, attempt, waited, deadline.left())
             if delay is None:
                 return outcome
-            await asyncio.sleep(delay)
+            await _clock.asleep(delay)
             attempt, waited = attempt + 1, waited + delay
 
     async def _send_once(self, request: Request, deadline: _shell.Deadline) -> Outcome:

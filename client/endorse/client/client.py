@@ -16,7 +16,6 @@ The first contact pins the registry's key (``client.first_contact`` is then True
 from __future__ import annotations
 
 import builtins
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -206,7 +205,7 @@ class Client:
             delay = self._core.retry_delay(request, outcome, attempt, waited, deadline.left())
             if delay is None:
                 return outcome
-            time.sleep(delay)
+            _clock.sleep(delay)
             attempt, waited = attempt + 1, waited + delay
 
     def _send_once(self, request: Request, deadline: _shell.Deadline) -> Outcome:

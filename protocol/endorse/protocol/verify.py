@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from endorse.protocol._text import has_unassigned, split_whitespace
 from endorse.protocol.errors import (
     BadSignature,
     EndorseError,
@@ -152,7 +153,7 @@ def index_status_lists(lists: Iterable[StatusList]) -> dict[StatusKey, StatusLis
 
 def normalize_name(text: str) -> str:
     """How subject expectations compare: NFKC, case-folded, inner whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return " ".join(split_whitespace(unicodedata.normalize("NFKC", text).casefold()))
 
 
 def verify_endorsement(
@@ -315,7 +316,8 @@ def verify_endorsement(
     if subject is not None:
         wanted = normalize_name(subject)
         names = (e.subject.name, e.subject.email, e.subject.handle)
-        if wanted not in {normalize_name(n) for n in names if n is not None}:
+        # A code point unassigned in Unicode 14.0 matches nothing, on every runtime (§6.3 8a).
+        if has_unassigned(subject) or wanted not in {normalize_name(n) for n in names if n}:
             checks.append(Check("subject", False, "expected subject not named by the token"))
             return done(Verdict.SUBJECT_MISMATCH, "subject differs", e, issuer, status)
         checks.append(_SUBJECT_OK)
