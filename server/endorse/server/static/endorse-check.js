@@ -1179,7 +1179,7 @@ async function browserVerifyRefusal(token, expect, pin, notes, statements) {
   if (expect.subject !== null) {
     const wanted = normalizeName(expect.subject);
     const names = [r.sub.name, r.sub.email, r.sub.handle].filter((n) => n !== undefined).map(normalizeName);
-    if (!names.includes(wanted)) return out("subject_mismatch", "subject differs", { r, issuer });
+    if (hasUnassigned(expect.subject) || !names.includes(wanted)) return out("subject_mismatch", "subject differs", { r, issuer });
   }
   if (expect.purpose !== null && r.purpose !== undefined && r.purpose !== expect.purpose) {
     return out("purpose_not_allowed", "the refusal is for another purpose", { r, issuer });
