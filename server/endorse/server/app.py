@@ -21,7 +21,7 @@ from endorse.server.limits import BodyLimits
 from endorse.server.mailer import make_mailer
 from endorse.server.observability import RequestMetrics
 from endorse.server.ratelimit import BatchedLimiter, DatabaseLimiter, RedisLimiter
-from endorse.server.routes import endorsements, identities, metrics, ops, pages, status, verify
+from endorse.server.routes import endorsements, identities, metrics, ops, pages, status, vc, verify
 from endorse.server.settings import Settings, load_settings
 
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     app.include_router(endorsements.router)
     app.include_router(status.router)
     app.include_router(verify.router)
+    app.include_router(vc.router)
     # The recruiter pages; their headers' middleware goes outermost, so that refusals made
     # before any route (the body limits') carry them too.
     pages.install(app)
