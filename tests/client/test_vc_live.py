@@ -15,7 +15,7 @@ from sdk_helpers import LiveServer, new_endorser
 from endorse.client import _clock
 from endorse.protocol import (
     Bitstring,
-    MalformedToken,
+    InvalidKey,
     Relationship,
     SigningKey,
     Subject,
@@ -26,6 +26,7 @@ from endorse.protocol.vc import decode_list, sign_jcs, status_list_credential
 BOB = Subject("Bob Jones", email="bob@example.com")
 MANAGER = Relationship("work", "manager", org="Acme", start="2019", end="2023")
 EMPLOYMENT = "employment-reference"
+JSON = {"content-type": "application/json"}
 
 
 def _issue_and_export(
@@ -177,5 +178,5 @@ def test_registry_refuses_a_status_list_credential_it_cannot_vouch_for(
     # Nothing was replaced: the served list is still the endorser's last good one.
     served = httpx.get(url).json()
     assert served["credentialSubject"]["encodedList"] != lying["credentialSubject"]["encodedList"]
-    with pytest.raises(MalformedToken):
+    with pytest.raises(InvalidKey):
         client.export_vc(mallory, issued.token)
