@@ -1,4 +1,4 @@
-"""The portable form (spec §12): our eddsa-jcs-2022 against the W3C vectors, byte for byte, and
+"""The portable form (spec §13): our eddsa-jcs-2022 against the W3C vectors, byte for byte, and
 the endorsement credential's verification with the token's verdicts."""
 
 from __future__ import annotations

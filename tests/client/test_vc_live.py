@@ -1,4 +1,4 @@
-"""The portable form end to end (spec §12): credentials exported through the SDK from a real
+"""The portable form end to end (spec §13): credentials exported through the SDK from a real
 registry, verified by Digital Bazaar's VC 2.0 verifier (Node.js) and by our SDK, revoked, and
 a credential signed by that library verified by ours."""
 

@@ -5,6 +5,9 @@
 //     -> {"verified", "error", "statusVerified", "revoked", "expanded", "expandError"}
 //   {"op": "sign", "document": {...}, "seedHex": "…", "created": "…Z"}
 //     -> {"credential": {...}}
+//   {"op": "bench", "credential": {...}, "documents": {...}, "now": "…Z", "seconds": s}
+//     -> {"verifications", "seconds"}: verifyCredential in a loop, status check included
+//        (bench/verify_vc.py)
 //
 // The document loader is static: the bundled contexts of the npm packages, did:key resolved
 // locally, and the documents the caller passes (the endorse context, status list credentials).
@@ -121,12 +124,32 @@ async function sign({document, seedHex, created}) {
   return {credential};
 }
 
+async function bench({credential, documents = {}, now, seconds = 2}) {
+  const documentLoader = loaderWith(documents);
+  const suite = new DataIntegrityProof({cryptosuite: createVerifyCryptosuite()});
+  const options = {credential, suite, documentLoader, checkStatus, now: new Date(now)};
+  for(let i = 0; i < 50; ++i) {
+    await vc.verifyCredential(options);  // warm-up: JIT, the did:key and list caches
+  }
+  let verifications = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(Math.round(seconds * 1e9));
+  while(process.hrtime.bigint() - start < budget) {
+    const result = await vc.verifyCredential(options);
+    if(!result.verified) {
+      throw new Error(describe(result));
+    }
+    ++verifications;
+  }
+  return {verifications, seconds: Number(process.hrtime.bigint() - start) / 1e9};
+}
+
 const chunks = [];
 for await (const chunk of process.stdin) {
   chunks.push(chunk);
 }
 const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const ops = {verify, sign};
+const ops = {verify, sign, bench};
 if(!ops[request.op]) {
   throw new Error(`unknown op ${request.op}`);
 }

@@ -389,11 +389,11 @@ class Client:
         """
         signing_key = self._key(key)
         revoked = self._run(self._core.revoke(signing_key, endorsement, reason, now=_clock.now()))
-        # The portable form: a credential exported from it must stop verifying too (spec §12.4).
+        # The portable form: a credential exported from it must stop verifying too (spec §13.4).
         self._run(portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now()))
         return revoked
 
-    # --- the portable form (spec §12) --------------------------------------------------------
+    # --- the portable form (spec §13) --------------------------------------------------------
 
     def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
         """The endorsement ``token`` (issued by ``key``, registered here) as a signed W3C VC 2.0

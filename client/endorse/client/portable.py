@@ -1,4 +1,4 @@
-"""The portable form in the SDK (spec §12): export an endorsement as a W3C Verifiable Credential,
+"""The portable form in the SDK (spec §13): export an endorsement as a W3C Verifiable Credential,
 keep the endorser's status list credential at the registry current, verify a credential.
 
 Flows over the sans-I/O :class:`~endorse.client._core.Core`, driven by
@@ -44,7 +44,7 @@ __all__ = ["export_vc", "update_vc_status", "verify_vc", "withdraw_vc"]
 def export_vc(core: Core, key: SigningKey, token: str, *, now: int) -> Flow[dict[str, Any]]:
     """The signed ``EndorsementCredential`` of ``token`` (an endorsement ``key`` issued and
     registered at this registry), after publishing the endorser's status list credential its
-    status points to (spec §12.4).
+    status points to (spec §13.4).
 
     Raises:
         MalformedToken, BadSignature: ``token`` is not a good endorsement token.
@@ -66,7 +66,7 @@ def update_vc_status(
     core: Core, key: SigningKey, list_id: str, *, now: int, listed: list[Listed] | None = None
 ) -> Flow[dict[str, Any]]:
     """Sign and store ``key``'s status list credential for ``list_id``: its bits are the key's
-    revoked endorsements in that list, as the registry lists them (spec §12.4).
+    revoked endorsements in that list, as the registry lists them (spec §13.4).
 
     Raises:
         MalformedToken: the key has no endorsement registered in that list.
@@ -137,7 +137,7 @@ def verify_vc(
     audience: str | None = None,
     allow_stale: int = 0,
 ) -> Flow[CredentialResult]:
-    """Verify an endorsement credential with the facts of this registry (spec §12.5): the
+    """Verify an endorsement credential with the facts of this registry (spec §13.5): the
     issuer's key binding and key state, and the registry's signed status list of the entry
     the credential names. Same verdicts, sentences and freshness rules as a token.
 

@@ -1,4 +1,4 @@
-"""Endorser-signed status list credentials of the portable form (spec §12.4).
+"""Endorser-signed status list credentials of the portable form (spec §13.4).
 
 A VC verifier (Digital Bazaar's among them) accepts a ``BitstringStatusListCredential`` only when
 its issuer is the credential's issuer, so each endorser signs their own list for each registry
@@ -68,7 +68,7 @@ def store(ctx: Context, issuer: str, list_id: str, body: bytes) -> Stored:
     """Check and store ``issuer``'s status list credential for ``list_id``.
 
     Raises:
-        MalformedInput: not a status list credential of spec §12.4's shape, for another list or
+        MalformedInput: not a status list credential of spec §13.4's shape, for another list or
             issuer, a proof that does not verify, or a validFrom in the future.
         Forbidden: the issuer is not bound here, or its key was revoked.
         NotFound: the issuer has no endorsement registered in this list.

@@ -1,4 +1,4 @@
-"""``endorse export TOKEN --vc``: an endorsement as a W3C Verifiable Credential (spec §12)."""
+"""``endorse export TOKEN --vc``: an endorsement as a W3C Verifiable Credential (spec §13)."""
 
 from __future__ import annotations
 

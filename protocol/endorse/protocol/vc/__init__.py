@@ -1,4 +1,4 @@
-"""endorse.protocol.vc: the portable form of an endorsement (spec §12).
+"""endorse.protocol.vc: the portable form of an endorsement (spec §13).
 
 A registered endorsement exports as a W3C VC 2.0 / Open Badges 3.0 ``EndorsementCredential``
 with an ``eddsa-jcs-2022`` Data Integrity proof by the endorser's key; its revocation is

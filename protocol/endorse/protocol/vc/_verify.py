@@ -1,4 +1,4 @@
-"""Verification of an endorsement credential: spec §6.3's steps on the portable form (§12.5).
+"""Verification of an endorsement credential: spec §6.3's steps on the portable form (§13.5).
 
 Pure, like :func:`~endorse.protocol.verify_endorsement`: issuers, the registry's signed status
 lists and the time are passed in, and the verdicts and sentences are the token's.
@@ -6,7 +6,7 @@ lists and the time are passed in, and the verdicts and sentences are the token's
 The status of a credential is read from the registry's own signed status list (the same list,
 list id and index as the token it was exported from): it is fresh within its max-age, and a
 revocation reaches it at once. The endorser-signed status list credential the credential points
-to is what third-party verifiers read (spec §12.4).
+to is what third-party verifiers read (spec §13.4).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def verify_credential(
     clock_skew: int = DEFAULT_CLOCK_SKEW,
     max_status_staleness: int = 0,
 ) -> CredentialResult:
-    """Verify an endorsement credential (JSON bytes, text or a parsed dict) (spec §12.5).
+    """Verify an endorsement credential (JSON bytes, text or a parsed dict) (spec §13.5).
 
     Never raises for any credential: every defect is a verdict. The steps are spec §6.3's:
     format, proof (``bad_signature``), issuer bound (``unknown_issuer``), issuer key not revoked
