@@ -389,7 +389,7 @@ class Client:
         """
         signing_key = self._key(key)
         revoked = self._run(self._core.revoke(signing_key, endorsement, reason, now=_clock.now()))
-        # The portable form: a credential exported from it must stop verifying too (spec §13.4).
+        # The portable form: a credential exported from it must stop verifying too (spec §13.3).
         self._run(portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now()))
         return revoked
 

@@ -44,7 +44,7 @@ __all__ = ["export_vc", "update_vc_status", "verify_vc", "withdraw_vc"]
 def export_vc(core: Core, key: SigningKey, token: str, *, now: int) -> Flow[dict[str, Any]]:
     """The signed ``EndorsementCredential`` of ``token`` (an endorsement ``key`` issued and
     registered at this registry), after publishing the endorser's status list credential its
-    status points to (spec §13.4).
+    status points to (spec §13.3).
 
     Raises:
         MalformedToken, BadSignature: ``token`` is not a good endorsement token.
@@ -66,7 +66,7 @@ def update_vc_status(
     core: Core, key: SigningKey, list_id: str, *, now: int, listed: list[Listed] | None = None
 ) -> Flow[dict[str, Any]]:
     """Sign and store ``key``'s status list credential for ``list_id``: its bits are the key's
-    revoked endorsements in that list, as the registry lists them (spec §13.4).
+    revoked endorsements in that list, as the registry lists them (spec §13.3).
 
     Raises:
         MalformedToken: the key has no endorsement registered in that list.

@@ -141,7 +141,7 @@ Index("ix_pending_codes_email_created", PendingCode.email, PendingCode.created_a
 
 
 class VcStatusList(Base):
-    """An endorser-signed status list credential (spec §13.4), as uploaded and served."""
+    """An endorser-signed status list credential (spec §13.3), as uploaded and served."""
 
     __tablename__ = "vc_status_lists"
 

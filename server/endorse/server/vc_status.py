@@ -1,4 +1,4 @@
-"""Endorser-signed status list credentials of the portable form (spec §13.4).
+"""Endorser-signed status list credentials of the portable form (spec §13.3).
 
 A VC verifier (Digital Bazaar's among them) accepts a ``BitstringStatusListCredential`` only when
 its issuer is the credential's issuer, so each endorser signs their own list for each registry
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from endorse.protocol import Bitstring, EndorseError
 from endorse.protocol.vc import (
@@ -43,18 +44,17 @@ class Stored:
     valid_from: int
 
 
-def expected_bits(ctx: Context, issuer: str, list_id: str) -> Bitstring | None:
+def expected_bits(session: Session, issuer: str, list_id: str) -> Bitstring | None:
     """The issuer's revoked entries of ``list_id`` by the registry's record, or None when the
     issuer has no endorsement registered in that list."""
-    with ctx.db.read() as session:
-        size = session.scalars(
-            select(StatusListRow.size).where(StatusListRow.list_id == list_id)
-        ).first()
-        rows = session.execute(
-            select(EndorsementRow.idx, EndorsementRow.revoked_at).where(
-                EndorsementRow.issuer == issuer, EndorsementRow.list_id == list_id
-            )
-        ).all()
+    size = session.scalars(
+        select(StatusListRow.size).where(StatusListRow.list_id == list_id)
+    ).first()
+    rows = session.execute(
+        select(EndorsementRow.idx, EndorsementRow.revoked_at).where(
+            EndorsementRow.issuer == issuer, EndorsementRow.list_id == list_id
+        )
+    ).all()
     if size is None or not rows:
         return None
     bits = Bitstring(size)
@@ -68,7 +68,7 @@ def store(ctx: Context, issuer: str, list_id: str, body: bytes) -> Stored:
     """Check and store ``issuer``'s status list credential for ``list_id``.
 
     Raises:
-        MalformedInput: not a status list credential of spec §13.4's shape, for another list or
+        MalformedInput: not a status list credential of spec §13.3's shape, for another list or
             issuer, a proof that does not verify, or a validFrom in the future.
         Forbidden: the issuer is not bound here, or its key was revoked.
         NotFound: the issuer has no endorsement registered in this list.
@@ -87,21 +87,22 @@ def store(ctx: Context, issuer: str, list_id: str, body: bytes) -> Stored:
         raise MalformedInput(f"status list credential: must be {url}, issued and signed by it")
     if valid_from > now + CLOCK_SKEW:
         raise MalformedInput("status list credential: validFrom is in the future")
-    with ctx.db.read() as session:
-        identity = session.get(Identity, issuer)
-    if identity is None or identity.revoked_from is not None:
-        raise Forbidden("this key is not bound here, or was revoked")
-    expected = expected_bits(ctx, issuer, list_id)
-    if expected is None:
-        raise NotFound("this key has no endorsement registered in this list")
-    if bits.size != expected.size or bits.to_bytes() != expected.to_bytes():
-        raise StatusCredentialMismatch(
-            "its bits must be exactly this key's revoked entries of the list"
-            f" ({expected.count()} revoked, {bits.count()} set)"
-        )
     text = body.decode("utf-8")
     with ctx.db.write() as session:
+        identity = session.get(Identity, issuer)
+        if identity is None or identity.revoked_from is not None:
+            raise Forbidden("this key is not bound here, or was revoked")
+        # The stored row is locked first, so two uploads for one list are checked and written
+        # one after the other: the later one is checked against the record as it is then.
         row = session.get(VcStatusList, (issuer, list_id), with_for_update=True)
+        expected = expected_bits(session, issuer, list_id)
+        if expected is None:
+            raise NotFound("this key has no endorsement registered in this list")
+        if bits.size != expected.size or bits.to_bytes() != expected.to_bytes():
+            raise StatusCredentialMismatch(
+                "its bits must be exactly this key's revoked entries of the list"
+                f" ({expected.count()} revoked, {bits.count()} set)"
+            )
         if row is None:
             session.add(
                 VcStatusList(

@@ -2,7 +2,7 @@
 and the endorser-signed ``BitstringStatusListCredential`` its status points to (spec §13).
 
 Building maps every member of a verified :class:`~endorse.protocol.Endorsement` onto the
-credential (spec §13.2) and signs it with ``eddsa-jcs-2022``; reading parses untrusted JSON once,
+credential (spec §13.1) and signs it with ``eddsa-jcs-2022``; reading parses untrusted JSON once,
 strictly (duplicate names, floats, unknown members, other contexts refused), into frozen structs.
 """
 
@@ -48,7 +48,7 @@ from endorse.protocol.verify import normalize_name
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CONTEXT_PATH = "/api/v1/vc/contexts/v1"
-"""Where a registry serves the endorse context (spec §13.3): ``{registry}`` + this path."""
+"""Where a registry serves the endorse context (spec §13.2): ``{registry}`` + this path."""
 STATUS_PATH = "/api/v1/vc/status-lists/"
 """``{registry}`` + this + ``{issuer did}/{list id}``: an endorser's status list credential."""
 MAX_CREDENTIAL_BYTES = 65_536
@@ -74,7 +74,7 @@ ENDORSE_CONTEXT: dict[str, Any] = {
         "contactAllowed": {"@id": _VOCAB + "contactAllowed", "@type": _XSD + "boolean"},
     }
 }
-"""The JSON-LD context of the terms Open Badges lacks (spec §13.3); every registry serves this
+"""The JSON-LD context of the terms Open Badges lacks (spec §13.2); every registry serves this
 same document at ``{registry}/api/v1/vc/contexts/v1``."""
 
 
@@ -108,7 +108,7 @@ def parse_date_time(text: object, where: str) -> int:
 
 
 def subject_digest(credential_id: str, identifier: str) -> str:
-    """The subject identifier of a credential whose subject has no key (spec §13.2): a hash of
+    """The subject identifier of a credential whose subject has no key (spec §13.1): a hash of
     the e-mail address (or handle), salted with the credential's id, so it is not published."""
     data = b"endorse/v1/vc-subject\0" + credential_id.encode() + b"\0"
     return (
@@ -302,7 +302,7 @@ def read_credential(data: object) -> tuple[EndorsementCredential, dict[str, Any]
 
     Raises:
         MalformedToken: not JSON, unknown or missing members, other contexts or types, dates,
-            identifiers or a status entry that are not as spec §13.2 writes them.
+            identifiers or a status entry that are not as spec §13.1 writes them.
     """
     if type(data) is dict:
         document = load_json(json.dumps(data).encode(), max_bytes=MAX_CREDENTIAL_BYTES)
@@ -365,7 +365,7 @@ def _check_credential(c: EndorsementCredential) -> None:
 
 
 def endorsement_credential(e: Endorsement, key: SigningKey) -> dict[str, Any]:
-    """The signed ``EndorsementCredential`` of endorsement ``e`` (spec §13.2).
+    """The signed ``EndorsementCredential`` of endorsement ``e`` (spec §13.1).
 
     Only a registered endorsement (one with a status entry) can be exported: its revocation
     must reach the credential.
@@ -429,7 +429,7 @@ def endorsement_credential(e: Endorsement, key: SigningKey) -> dict[str, Any]:
     return signed
 
 
-# --- status list credentials (spec §13.4) ---------------------------------------------------
+# --- status list credentials (spec §13.3) ---------------------------------------------------
 
 
 def status_list_credential(
@@ -496,7 +496,7 @@ def read_status_list_credential(
     """Parse a status list credential strictly and decode its list.
 
     Raises:
-        MalformedToken: not of the shape spec §13.4 gives, or a list that does not decode.
+        MalformedToken: not of the shape spec §13.3 gives, or a list that does not decode.
     """
     document = load_json(data, max_bytes=MAX_STATUS_CREDENTIAL_BYTES)
     try:

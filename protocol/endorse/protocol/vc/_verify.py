@@ -6,7 +6,7 @@ lists and the time are passed in, and the verdicts and sentences are the token's
 The status of a credential is read from the registry's own signed status list (the same list,
 list id and index as the token it was exported from): it is fresh within its max-age, and a
 revocation reaches it at once. The endorser-signed status list credential the credential points
-to is what third-party verifiers read (spec §13.4).
+to is what third-party verifiers read (spec §13.3).
 """
 
 from __future__ import annotations

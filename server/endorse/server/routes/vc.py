@@ -1,4 +1,4 @@
-"""The portable form's documents (spec §13.3, §13.4): the endorse JSON-LD context, and the
+"""The portable form's documents (spec §13.2, §13.3): the endorse JSON-LD context, and the
 endorser-signed status list credentials (uploaded by endorsers, read by any VC verifier)."""
 
 from __future__ import annotations

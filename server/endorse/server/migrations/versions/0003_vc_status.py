@@ -1,4 +1,4 @@
-"""endorser-signed status list credentials of the portable form (spec §13.4)
+"""endorser-signed status list credentials of the portable form (spec §13.3)
 
 Revision ID: 0003
 Revises: 0001
