@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from endorse.protocol import (
     MIN_SIZE,
@@ -379,3 +381,30 @@ def test_status_list_credential_round_trip() -> None:
     with pytest.raises(BadSignature):
         verify_jcs(document)
     assert PublicKey.from_did(ALICE.did) == ALICE.public_key
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["@context", "credentialSubject", "issuer", "proof", "credentialStatus"]),
+    _json_values,
+)
+def test_any_member_replaced_is_a_verdict_never_an_exception(member: str, value: Any) -> None:
+    c = _credential()
+    c[member] = value
+    result = _verify(json.dumps(c))
+    assert result.verdict in (Verdict.MALFORMED, Verdict.BAD_SIGNATURE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300))
+def test_any_input_is_a_verdict_never_an_exception(data: bytes | str) -> None:
+    assert _verify(data).verdict is Verdict.MALFORMED
