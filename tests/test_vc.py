@@ -408,3 +408,12 @@ def test_any_member_replaced_is_a_verdict_never_an_exception(member: str, value:
 @given(st.binary(max_size=300) | st.text(max_size=300))
 def test_any_input_is_a_verdict_never_an_exception(data: bytes | str) -> None:
     assert _verify(data).verdict is Verdict.MALFORMED
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": {1, 2}}, {"a": float("nan")}, {"a": "\ud800"}, {1: "x"}, {"a": 2**60}],
+    ids=["set", "nan", "lone_surrogate", "int_key", "big_int"],
+)
+def test_parsed_dicts_that_are_not_json_values_are_malformed(value: dict[Any, Any]) -> None:
+    assert _verify(value).verdict is Verdict.MALFORMED

@@ -381,7 +381,10 @@ class Client:
         """Withdraw an endorsement (its id, or its token) with a revocation signed by ``key``.
 
         Durable at the registry when this returns; verifiers see it within the status list's
-        max-age (this client at once).
+        max-age (this client at once). When a credential of the endorsement's list was
+        exported (:meth:`export_vc`), the endorser's status list credential is re-signed too,
+        so VC verifiers see the withdrawal; if that second step fails (an error is raised
+        after the revocation was stored), calling ``revoke`` again completes it.
 
         Raises:
             RegistryError: ``not-found``, or another refusal.

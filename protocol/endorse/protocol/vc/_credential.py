@@ -305,7 +305,11 @@ def read_credential(data: object) -> tuple[EndorsementCredential, dict[str, Any]
             identifiers or a status entry that are not as spec §13.1 writes them.
     """
     if type(data) is dict:
-        document = load_json(json.dumps(data).encode(), max_bytes=MAX_CREDENTIAL_BYTES)
+        try:
+            text = json.dumps(data)
+        except (TypeError, ValueError, RecursionError) as e:  # not JSON values at all
+            raise MalformedToken(f"credential: not JSON: {e}") from e
+        document = load_json(text.encode("utf-8", "surrogatepass"), max_bytes=MAX_CREDENTIAL_BYTES)
     else:
         document = load_json(data, max_bytes=MAX_CREDENTIAL_BYTES)
     try:
