@@ -417,3 +417,17 @@ def test_any_input_is_a_verdict_never_an_exception(data: bytes | str) -> None:
 )
 def test_parsed_dicts_that_are_not_json_values_are_malformed(value: dict[Any, Any]) -> None:
     assert _verify(value).verdict is Verdict.MALFORMED
+
+
+def test_canonical_forms_agree_with_the_reference_rfc8785_encoder() -> None:
+    import rfc8785
+
+    c = _credential(statement='Caf\u00e9 \u2615 \U0001f600\n"quoted" \\ </ok>')
+    unsigned = {k: v for k, v in c.items() if k != "proof"}
+    options = {k: v for k, v in c["proof"].items() if k != "proofValue"}
+    for value in (unsigned, options, c):
+        assert jcs(value) == rfc8785.dumps(value)
+    assert _proof._hash_data(unsigned, options, checked=True) == _proof._hash_data(
+        unsigned, options
+    )
+    assert _verify(c).valid

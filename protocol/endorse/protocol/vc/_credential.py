@@ -9,6 +9,7 @@ strictly (duplicate names, floats, unknown members, other contexts refused), int
 from __future__ import annotations
 
 import calendar
+import datetime
 import hashlib
 import json
 import time
@@ -101,10 +102,19 @@ def parse_date_time(text: object, where: str) -> int:
     """
     if type(text) is not str or not DATE_TIME.fullmatch(text):
         raise MalformedToken(f"{where}: must be a UTC date-time YYYY-MM-DDTHH:MM:SSZ")
+    # The pattern fixed every position: slicing is the parse (strptime is ten times slower).
     try:
-        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+        moment = datetime.datetime(
+            int(text[0:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+        )
     except ValueError as e:
         raise MalformedToken(f"{where}: no such date-time") from e
+    return calendar.timegm(moment.timetuple())
 
 
 def subject_digest(credential_id: str, identifier: str) -> str:

@@ -25,6 +25,8 @@ import hashlib
 import re
 from typing import Any
 
+import orjson
+
 from endorse.protocol import canonical
 from endorse.protocol.encoding import b58_decode, b58_encode
 from endorse.protocol.errors import BadSignature, InvalidKey, MalformedToken
@@ -74,9 +76,18 @@ def key_of_verification_method(method: object) -> PublicKey:
     return key
 
 
-def _hash_data(unsecured: dict[str, Any], options: dict[str, Any]) -> bytes:
-    # vc-di-eddsa §3.3.4: proofConfigHash || transformedDocumentHash.
-    return hashlib.sha256(jcs(options)).digest() + hashlib.sha256(jcs(unsecured)).digest()
+def _hash_data(
+    unsecured: dict[str, Any], options: dict[str, Any], *, checked: bool = False
+) -> bytes:
+    # vc-di-eddsa §3.3.4: proofConfigHash || transformedDocumentHash. ``checked``: the values
+    # passed the domain walk already (load_json), and inside the domain orjson with sorted
+    # keys is RFC 8785 (canonical.py): the walk is not repeated.
+    encode = _sorted_json if checked else jcs
+    return hashlib.sha256(encode(options)).digest() + hashlib.sha256(encode(unsecured)).digest()
+
+
+def _sorted_json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def proof_options(
@@ -125,6 +136,12 @@ def verify_jcs(secured: dict[str, Any]) -> PublicKey:
         MalformedToken: no proof, or a proof of another shape, suite or purpose.
         BadSignature: the signature does not verify over this document.
     """
+    return verify_checked(secured, checked=False)
+
+
+def verify_checked(secured: dict[str, Any], *, checked: bool) -> PublicKey:
+    """:func:`verify_jcs`; with ``checked`` for a document that ``load_json`` read
+    (its domain walk is not repeated)."""
     proof = secured.get("proof")
     if type(proof) is not dict:
         raise MalformedToken("proof: one Data Integrity proof object is required")
@@ -148,5 +165,5 @@ def verify_jcs(secured: dict[str, Any]) -> PublicKey:
     signature = b58_decode(value[1:], what="proof.proofValue")
     if len(signature) != SIGNATURE_BYTES:
         raise BadSignature(f"an Ed25519 signature is exactly {SIGNATURE_BYTES} bytes")
-    key.verify(_hash_data(unsecured, options), signature)
+    key.verify(_hash_data(unsecured, options, checked=checked), signature)
     return key

@@ -18,7 +18,7 @@ from endorse.protocol.errors import BadSignature, EndorseError, InvalidArgument,
 from endorse.protocol.status import StatusList
 from endorse.protocol.trust import TrustedIssuer
 from endorse.protocol.vc._credential import EndorsementCredential, read_credential, subject_digest
-from endorse.protocol.vc._proof import verify_jcs
+from endorse.protocol.vc._proof import verify_checked
 from endorse.protocol.verdicts import Verdict
 from endorse.protocol.verify import DEFAULT_CLOCK_SKEW, Check, StatusKey, normalize_name
 
@@ -122,7 +122,7 @@ def verify_credential(
     checks.append(Check("format", True, "well-formed endorsement credential"))
 
     try:
-        key = verify_jcs(document)
+        key = verify_checked(document, checked=True)
         if key.did != c.issuer.id:
             raise BadSignature("the proof is by another key than the issuer's")
     except EndorseError as err:
