@@ -6,7 +6,8 @@
 //   {"op": "sign", "document": {...}, "seedHex": "…", "created": "…Z"}
 //     -> {"credential": {...}}
 //   {"op": "bench", "credential": {...}, "documents": {...}, "now": "…Z", "seconds": s}
-//     -> {"verifications", "seconds"}: verifyCredential in a loop, status check included
+//     -> {"verifications", "seconds"}: verifyCredential in a loop for `seconds` of CPU time,
+//        status check included
 //        (bench/verify_vc.py)
 //
 // The document loader is static: the bundled contexts of the npm packages, did:key resolved
@@ -131,17 +132,21 @@ async function bench({credential, documents = {}, now, seconds = 2}) {
   for(let i = 0; i < 50; ++i) {
     await vc.verifyCredential(options);  // warm-up: JIT, the did:key and list caches
   }
+  // CPU time of this process (user + system), as bench/verify_vc.py measures its own side.
+  const cpu = () => {
+    const {user, system} = process.cpuUsage();
+    return (user + system) / 1e6;
+  };
   let verifications = 0;
-  const start = process.hrtime.bigint();
-  const budget = BigInt(Math.round(seconds * 1e9));
-  while(process.hrtime.bigint() - start < budget) {
+  const start = cpu();
+  while(cpu() - start < seconds) {
     const result = await vc.verifyCredential(options);
     if(!result.verified) {
       throw new Error(describe(result));
     }
     ++verifications;
   }
-  return {verifications, seconds: Number(process.hrtime.bigint() - start) / 1e9};
+  return {verifications, seconds: cpu() - start};
 }
 
 const chunks = [];
