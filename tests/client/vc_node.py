@@ -1,8 +1,10 @@
 """Digital Bazaar's VC 2.0 verifier (Node.js), run on credentials the tests produce.
 
 ``tests/interop/verify.mjs`` does the work (a static document loader: no network); the npm
-packages are installed by ``.ci/run`` (``npm install`` in ``tests/interop``). A missing ``node``
-or missing packages fail the test that needs them, never skip it.
+packages (version ranges in ``tests/interop/package.json``, no lock file) are installed on first
+use when missing, so the README's test command needs no extra step; ``.ci/run`` installs them
+beforehand too. A missing ``node`` or ``npm``, or an install that fails, fails the test that needs
+them, never skips it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 
 INTEROP = Path(__file__).resolve().parent.parent / "interop"
 TIMEOUT = 120
+NPM_TIMEOUT = 600
 
 
 def _node() -> str:
@@ -25,8 +28,24 @@ def _node() -> str:
     if node is None:
         pytest.fail("Node.js is not installed (`node` not on PATH): .ci/run installs it")
     if not (INTEROP / "node_modules" / "@digitalbazaar" / "vc").is_dir():
-        pytest.fail(f"the npm packages are not installed: run `npm install` in {INTEROP}")
+        _npm_install()
     return node
+
+
+def _npm_install() -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is not installed (`npm` not on PATH): .ci/run installs it")
+    done = subprocess.run(
+        [npm, "install", "--no-package-lock", "--no-audit", "--no-fund"],
+        cwd=INTEROP,
+        capture_output=True,
+        timeout=NPM_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0 or not (INTEROP / "node_modules" / "@digitalbazaar" / "vc").is_dir():
+        output = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
+        pytest.fail(f"`npm install` in {INTEROP} failed: {output}")
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
