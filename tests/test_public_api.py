@@ -75,6 +75,9 @@ EXPECTED_PROTOCOL_API = {
     "index_status_lists",
     "verify_endorsement",
     "verify_endorsement_strict",
+    "verify_endorsement_with",
+    "Expectations",
+    "TrustedFacts",
 }
 
 

@@ -71,10 +71,13 @@ from endorse.protocol.verdicts import Verdict
 from endorse.protocol.verify import (
     DEFAULT_CLOCK_SKEW,
     Check,
+    Expectations,
+    TrustedFacts,
     VerificationResult,
     index_status_lists,
     verify_endorsement,
     verify_endorsement_strict,
+    verify_endorsement_with,
 )
 
 __all__ = [
@@ -89,6 +92,7 @@ __all__ = [
     "Check",
     "EndorseError",
     "Endorsement",
+    "Expectations",
     "InvalidArgument",
     "InvalidKey",
     "KeyBinding",
@@ -109,6 +113,7 @@ __all__ = [
     "StatusListToken",
     "StatusRef",
     "Subject",
+    "TrustedFacts",
     "TrustedIssuer",
     "Unverified",
     "Verdict",
@@ -129,6 +134,7 @@ __all__ = [
     "token_hash",
     "verify_endorsement",
     "verify_endorsement_strict",
+    "verify_endorsement_with",
     "verify_key_binding",
     "verify_key_revocation",
     "verify_receipt",
