@@ -78,6 +78,9 @@ EXPECTED_PROTOCOL_API = {
     "verify_endorsement_with",
     "Expectations",
     "TrustedFacts",
+    "verify_endorsements",
+    "VerificationCancelled",
+    "default_workers",
 }
 
 

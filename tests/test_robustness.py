@@ -64,6 +64,7 @@ from endorse.protocol import (
     check_purpose,
     check_signature,
     decode_unverified,
+    default_workers,
     index_status_lists,
     inspect,
     issue,
@@ -75,6 +76,7 @@ from endorse.protocol import (
     verify_endorsement,
     verify_endorsement_strict,
     verify_endorsement_with,
+    verify_endorsements,
     verify_key_binding,
     verify_key_revocation,
     verify_receipt,
@@ -212,6 +214,17 @@ CALLS: dict[str, Call] = {
     "verify_endorsement": c(verify_endorsement, TOKEN, **VERIFY_KW),
     "verify_endorsement_strict": c(verify_endorsement_strict, TOKEN, EXPECTED, TRUSTED),
     "verify_endorsement_with": c(verify_endorsement_with, TOKEN, EXPECTED, TRUSTED),
+    # the generator is drained: its checks of the items run as they are read
+    "verify_endorsements": c(
+        lambda *args, **kwargs: list(verify_endorsements(*args, **kwargs)),
+        [(TOKEN, EXPECTED)] * 20,
+        TRUSTED,
+        workers=2,
+        chunk_size=8,
+        executor=None,
+        cancel=None,
+    ),
+    "default_workers": c(default_workers),
     "Expectations": c(Expectations, NOW, "Bob Jones", EMPLOYMENT, None, PRESENTATION, NONCE, 300),
     "TrustedFacts": c(TrustedFacts, trusted_alice(), {(REGISTRY, "list-1"): LIST}, {}, 0),
     "TrustedFacts.unsafe_without_status": c(

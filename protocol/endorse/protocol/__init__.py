@@ -13,6 +13,7 @@ fact are passed in.
 'valid'
 """
 
+from endorse.protocol.batch import VerificationCancelled, default_workers, verify_endorsements
 from endorse.protocol.errors import (
     BadSignature,
     EndorseError,
@@ -117,6 +118,7 @@ __all__ = [
     "TrustedIssuer",
     "Unverified",
     "Verdict",
+    "VerificationCancelled",
     "VerificationFailed",
     "VerificationResult",
     "Verified",
@@ -125,6 +127,7 @@ __all__ = [
     "check_purpose",
     "check_signature",
     "decode_unverified",
+    "default_workers",
     "index_status_lists",
     "inspect",
     "issue",
@@ -135,6 +138,7 @@ __all__ = [
     "verify_endorsement",
     "verify_endorsement_strict",
     "verify_endorsement_with",
+    "verify_endorsements",
     "verify_key_binding",
     "verify_key_revocation",
     "verify_receipt",
