@@ -146,6 +146,8 @@ def _results(
             pending.append(pool.submit(_chunk, ahead, trusted, stop, cancel))
         while pending:
             done = pending.popleft().result()
+            if cancel is not None and cancel.is_set():
+                raise VerificationCancelled("the batch verification was cancelled")
             following = next(chunks, None)
             if following is not None:
                 pending.append(pool.submit(_chunk, following, trusted, stop, cancel))

@@ -66,17 +66,25 @@ class StepFailed(EndorseError):
     """A step of spec §6.3 failed: ``verdict`` is the verification's verdict, ``detail`` its
     short technical reason, ``check`` the failed check to record.
 
+    ``status``: the status list that decided it (step 6's list that marks the token revoked).
     ``keeps_status``: whether the status list found in step 6 is still reported with the
     result (False for a list dated in the future, which the verifier refused to consult).
     """
 
     def __init__(
-        self, verdict: Verdict, detail: str, check: Check, *, keeps_status: bool = True
+        self,
+        verdict: Verdict,
+        detail: str,
+        check: Check,
+        *,
+        status: StatusList | None = None,
+        keeps_status: bool = True,
     ) -> None:
         super().__init__(f"{verdict.value}: {detail}")
         self.verdict = verdict
         self.detail = detail
         self.check = check
+        self.status = status
         self.keeps_status = keeps_status
 
 
@@ -223,6 +231,7 @@ def revocation(
             Verdict.REVOKED,
             "the status list marks it revoked",
             Check("status", False, f"revoked (list of {found.issued_at})"),
+            status=found,
         )
     return found
 

@@ -341,7 +341,7 @@ def _after_signature(
             token,
             e,
             issuer,
-            status if failed.keeps_status else None,
+            failed.status or (status if failed.keeps_status else None),
         )
     return VerificationResult(
         Verdict.VALID, "all checks passed", tuple(checks), now, token, e, issuer, status

@@ -40,14 +40,17 @@ from endorse.protocol import (
     Bitstring,
     EndorseError,
     Endorsement,
+    Expectations,
     Receipt,
     Registration,
     StatusList,
+    TrustedFacts,
     TrustedIssuer,
     VerificationResult,
     sign,
     token_hash,
     verify_endorsement,
+    verify_endorsements,
     verify_key_binding,
     verify_registration,
 )
@@ -510,6 +513,11 @@ def _conclude(ctx: Context, item: VerifyItem, th: str, now: int, facts: Facts) -
         nonce=item.nonce,
         registration=facts.registration,
     )
+    return _receipted(ctx, th, now, result)
+
+
+def _receipted(ctx: Context, th: str, now: int, result: VerificationResult) -> Outcome:
+    """``result`` with the registry's signed receipt of its verdict (counted)."""
     verdict = result.verdict.value
     receipt = sign(
         Receipt(registry=ctx.registry, token_hash=th, verdict=verdict, checked_at=now),
@@ -591,12 +599,43 @@ def verify_items(ctx: Context, items: Sequence[VerifyItem], client: str) -> list
     """Count one verification request of ``client`` against its rate limit, then verify
     ``items`` over one pooled connection (blocking: for the thread pool).
 
+    The facts of every item are read first, then the protocol verifies the items on every
+    core (:func:`~endorse.protocol.verify_endorsements`; the facts of all items together,
+    each token consults only its own issuer, list and registration) and the receipts are
+    signed. One time for the batch: every item is checked, and its receipt dated, at it.
+
     Raises:
         TooManyRequests: the client is over ``limit_verify_per_client``.
     """
     count_request(ctx, client)
+    now = ctx.clock()
+    hashes = [token_hash(item.token) for item in items]
+    issuers: dict[str, TrustedIssuer] = {}
+    lists: dict[tuple[str, str], StatusList] = {}
+    registrations: dict[str, Registration] = {}
     with reading(ctx) as reader:
-        return [verify_one(ctx, reader, item) for item in items]
+        for item, th in zip(items, hashes, strict=True):
+            facts = gather_facts(ctx, reader, item.token, th, now)
+            # Read in order, so where two items name the same issuer or list, the later
+            # (newer) reading wins, as a verifier keeps the newest status list.
+            issuers.update(facts.issuers)
+            lists.update(facts.status_lists)
+            if facts.registration is not None:
+                registrations[th] = facts.registration
+    trusted = TrustedFacts(issuers, lists, registrations)
+    pairs = [
+        (
+            item.token,
+            Expectations(
+                now, item.subject, item.purpose, item.audience, item.presentation, item.nonce
+            ),
+        )
+        for item in items
+    ]
+    return [
+        _receipted(ctx, th, now, result)
+        for th, result in zip(hashes, verify_endorsements(pairs, trusted), strict=True)
+    ]
 
 
 def outcome_document(outcome: Outcome) -> dict[str, Any]:
