@@ -333,3 +333,15 @@ def test_items_must_be_pairs() -> None:
         list(verify_endorsements(5, _trusted()))  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument):
         verify_endorsements([], {})  # type: ignore[arg-type]
+
+
+def test_a_revoked_result_reports_the_list_that_revoked_it() -> None:
+    trusted = _trusted(revoked=(3,))
+    expected = Expectations(NOW)
+    for result in (
+        verify_endorsement_with(_token(3), expected, trusted),
+        *verify_endorsements([(_token(3), expected)] * 20, trusted, workers=2, chunk_size=4),
+    ):
+        assert result.verdict.value == "revoked"
+        assert trusted.status_lists is not None
+        assert result.status is trusted.status_lists[(REGISTRY, "list-1")]
