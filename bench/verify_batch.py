@@ -15,8 +15,10 @@ may use:
 * ``single``: :func:`endorse.protocol.verify_endorsement` on each token in turn, one thread:
   the offline single-token path;
 * ``many_1``: ``Client.verify_many(tokens, purpose=…, workers=1)``: the batch on one thread;
+* ``many_5ms``: the same on the default workers (one per core), with Python's default GIL
+  switch interval (5 ms) instead of the short one batches set (see ``endorse.protocol.batch``);
 * ``many``: ``Client.verify_many(tokens, purpose=…)``: the batch on the default workers (one
-  per core).
+  per core), as it runs.
 
 Run: ``python bench/verify_batch.py`` (10,000 tokens from 100 issuers; ``--quick`` for a smoke
 run). Targets (issue 13): many >= 1.4x pynacl on 2 cores; single no slower than before
@@ -48,6 +50,7 @@ from endorse.client import Client  # noqa: E402
 from endorse.protocol import (  # noqa: E402
     PublicKey,
     SigningKey,
+    batch,
     default_workers,
     inspect,
     signing_context,
@@ -122,9 +125,15 @@ def contenders(
             if not r.valid:
                 raise SystemExit(f"benchmark token not valid: {r.verdict} {r.detail}")
 
-    def many(workers: int | None) -> Callable[[], None]:
+    def many(workers: int | None, handover: bool = True) -> Callable[[], None]:
         def run() -> None:
-            results = client.verify_many(tokens, purpose=EMPLOYMENT, workers=workers)
+            interval = batch._handover.interval
+            if not handover:
+                batch._handover.interval = None  # the process's own switch interval
+            try:
+                results = client.verify_many(tokens, purpose=EMPLOYMENT, workers=workers)
+            finally:
+                batch._handover.interval = interval
             if len(results) != len(tokens) or not all(r.valid for r in results):
                 raise SystemExit("a batch verification was not valid")
 
@@ -135,6 +144,7 @@ def contenders(
         "pynacl_x2": run_pynacl_x2,
         "single": run_single,
         "many_1": many(1),
+        "many_5ms": many(None, handover=False),
         "many": many(None),
     }
 
@@ -205,6 +215,7 @@ def main() -> None:
         ("many", "pynacl", "target >= 1.4x on 2 cores"),
         ("single", "pynacl", "target: no slower than before, 0.70-0.73x"),
         ("many", "many_1", "what the workers gain"),
+        ("many", "many_5ms", "what the short GIL switch interval gains"),
         ("pynacl_x2", "pynacl", "raw signatures alone on two threads: the ceiling"),
     ):
         # Also per round: rounds are interleaved, so a round's ratio compares like with like
