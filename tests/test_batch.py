@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from endorse.protocol import (
     TrustedIssuer,
     VerificationCancelled,
     VerificationResult,
+    batch,
     default_workers,
     index_status_lists,
     issue,
@@ -302,6 +304,18 @@ def test_cancel_before_the_start_verifies_nothing() -> None:
         with pytest.raises(VerificationCancelled):
             list(verify_endorsements(items, trusted, workers=workers, cancel=cancel))
     assert issuers.lookups == 0
+
+
+def test_a_batch_restores_the_switch_interval() -> None:
+    before = sys.getswitchinterval()
+    handover = batch._handover
+    handover.enter()
+    handover.enter()  # a second batch at the same time
+    assert sys.getswitchinterval() == pytest.approx(min(before, 0.0001))
+    handover.leave()
+    assert sys.getswitchinterval() == pytest.approx(min(before, 0.0001))  # the other still runs
+    handover.leave()
+    assert sys.getswitchinterval() == pytest.approx(before)
 
 
 # --- arguments -------------------------------------------------------------------------------
