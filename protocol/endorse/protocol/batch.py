@@ -8,7 +8,9 @@ Python work, and two such threads verify fewer tokens than one (``bench/README.m
 worker takes a *chunk* of tokens and verifies it in three phases: steps 1-2 (parse) for the
 whole chunk, then step 3 (the signature checks) back to back, then steps 4-9. While one
 worker parses or concludes, holding the GIL, the other's run of signature checks needs it
-only briefly between two checks.
+only briefly between two checks; so that it gets it then, and not after Python's default
+switch interval of 5 ms, the process's switch interval is 0.1 ms while batches run
+(:class:`_Handover`).
 
 Every result is exactly what :func:`~endorse.protocol.verify_endorsement_with` gives for the
 same token, expectations and facts: the steps are the same functions, and a token that fails
@@ -88,9 +90,10 @@ def verify_endorsements(
     results in input order (see the module's description).
 
     ``workers``: threads to verify in (default :func:`default_workers`); 1 verifies in the
-    calling thread. ``executor``: where those threads come from (a pool the caller keeps
-    warm); without one, a pool of ``workers`` threads is made for this batch. A batch too
-    short to split into two chunks is verified in the calling thread.
+    calling thread. The mappings of ``trusted`` are read from those threads at once: they
+    must not change while the batch runs. ``executor``: where those threads come from (a
+    pool the caller keeps warm); without one, a pool of ``workers`` threads is made for this
+    batch. A batch too short to split into two chunks is verified in the calling thread.
 
     Raises:
         VerificationCancelled: ``cancel`` was set; the results yielded so far stand.
