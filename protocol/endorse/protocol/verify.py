@@ -168,7 +168,7 @@ class TrustedFacts(msgspec.Struct, frozen=True, gc=False):
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """The outcome of :func:`verify_endorsement`.
+    """The outcome of :func:`verify_endorsement` (and :func:`verify_endorsement_with`).
 
     ``endorsement`` holds the decoded claims when the signature was good, else None.
     ``issuer`` is the trusted issuer the token was checked against, when known.
@@ -188,8 +188,9 @@ class VerificationResult:
     def message(self) -> str:
         """The verdict's sentence for a recruiter.
 
-        A ``valid`` token whose revocation status was waived (``require_status=False`` and no
-        status entry) must not claim it "has not been withdrawn": it gets its own sentence.
+        A ``valid`` token whose revocation status was waived (no status entry, verified with
+        :meth:`TrustedFacts.unsafe_without_status` or ``require_status=False``) must not claim
+        it "has not been withdrawn": it gets its own sentence.
         """
         if self.verdict is Verdict.VALID and not self.revocation_checked:
             return VALID_UNREGISTERED_SENTENCE
