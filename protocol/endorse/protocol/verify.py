@@ -329,7 +329,7 @@ def _after_signature(
                 now,
                 expected.clock_skew,
                 trusted.max_status_staleness,
-                status_waived=trusted.unsafe_status_waived,
+                trusted.unsafe_status_waived,
             )
         )
     except StepFailed as failed:
