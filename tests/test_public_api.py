@@ -90,6 +90,12 @@ EXPECTED_PROTOCOL_API = {
     "index_status_lists",
     "verify_endorsement",
     "verify_endorsement_strict",
+    "verify_endorsement_with",
+    "Expectations",
+    "TrustedFacts",
+    "verify_endorsements",
+    "VerificationCancelled",
+    "default_workers",
 }
 
 

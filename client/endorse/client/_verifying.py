@@ -3,6 +3,7 @@ verification API with its signed receipt."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
@@ -37,14 +38,17 @@ from endorse.protocol import (
     Check,
     EndorseError,
     Endorsement,
+    Expectations,
     InvalidArgument,
     Registration,
     StatusList,
+    TrustedFacts,
     TrustedIssuer,
     Verdict,
     VerificationResult,
     token_hash,
     verify_endorsement,
+    verify_endorsements,
     verify_receipt,
     verify_registration,
     verify_status_list,
@@ -156,9 +160,15 @@ class Verifying(CoreBase):
         subject: str | None = None,
         purpose: str | None = None,
         audience: str | None = None,
+        workers: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> Flow[list[VerificationResult]]:
         """Verify each item offline-first: fetch the facts missing or due for refresh (each
         issuer, list and registration once per call), then run the protocol.
+
+        The first pass (all a batch needs with warm caches) runs on ``workers`` threads
+        (default: the machine's cores; :func:`~endorse.protocol.verify_endorsements`), and
+        stops with :class:`~endorse.protocol.VerificationCancelled` once ``cancel`` is set.
 
         An item is a :class:`VerifyItem`, or a token verified with the shared ``subject``,
         ``purpose`` and ``audience`` (no object is made for it: batches are large).
@@ -175,23 +185,28 @@ class Verifying(CoreBase):
             RegistryUnreachable, RegistryError: an issuer's key state (or a registration the
                 protocol needs) could not be had, from the registry or the cache.
             PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
-            InvalidArgument: ``allow_stale`` is not an int >= 0, or an expectation has the
-                wrong type.
+            InvalidArgument: ``allow_stale`` is not an int >= 0, ``workers`` not an int >= 1,
+                or an expectation has the wrong type.
+            VerificationCancelled: ``cancel`` was set during the first pass.
         """
         if type(allow_stale) is not int or allow_stale < 0:
             raise InvalidArgument("allow_stale must be an int >= 0 (seconds)")
+        if workers is not None and (type(workers) is not int or workers < 1):
+            raise InvalidArgument("workers must be an int >= 1, or None for every core")
         shared = VerifyItem("", subject, purpose, audience)  # checks their types, once
         # First pass: the protocol with the fresh facts the cache holds. With warm caches that
         # is all (each token parsed once); it also shows, from what the tokens' own signatures
         # vouch for, which facts are missing: a forged token makes nothing be fetched.
         fresh_issuers, fresh_lists = _FreshIssuers(self.cache, now), _FreshLists(self, now)
-        check = self._check
-        results = [
-            check(item.token, item, now, fresh_issuers, fresh_lists, None, allow_stale)
+        expected = Expectations(now, subject, purpose, audience)
+        pairs = [
+            (item.token, _expectations(item, now))
             if isinstance(item, VerifyItem)
-            else check(item, shared, now, fresh_issuers, fresh_lists, None, allow_stale)
+            else (item, expected)
             for item in items
         ]
+        trusted = TrustedFacts(fresh_issuers, fresh_lists, None, allow_stale)
+        results = list(verify_endorsements(pairs, trusted, workers=workers, cancel=cancel))
         redo: list[int] = []
         dids: dict[str, None] = {}
         list_ids: dict[str, None] = {}
@@ -555,6 +570,12 @@ def _check_monotonic(registry: str, held: StatusList, new: StatusList) -> None:
             if byte & (0x80 >> bit)
         ]
         raise StatusBitCleared(registry, held.list_id, indexes)
+
+
+def _expectations(item: VerifyItem, now: int) -> Expectations:
+    return Expectations(
+        now, item.subject, item.purpose, item.audience, item.presentation, item.nonce
+    )
 
 
 def _key_state_rule(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -341,25 +342,34 @@ class AsyncClient:
         purpose: str | None = None,
         audience: str | None = None,
         allow_stale: int = 0,
+        workers: int | None = None,
     ) -> builtins.list[VerificationResult]:
         """As :meth:`Client.verify_many <endorse.client.Client.verify_many>`, awaited.
 
-        A batch of more than 64 tokens is verified in the client's worker thread, so the
-        event loop keeps running meanwhile.
+        A batch of more than 64 tokens is verified in the client's worker thread (and the
+        threads it spreads the work on), so the event loop keeps running meanwhile; when the
+        awaiting task is cancelled, those threads stop at their next chunk of tokens.
         """
         batch = list(items)
         now = _clock.now()
-        return await self._run(
-            self._core.verify(
-                batch,
-                now=now,
-                allow_stale=allow_stale,
-                subject=subject,
-                purpose=purpose,
-                audience=audience,
-            ),
-            heavy=len(batch) > _shell.INLINE_BATCH,
-        )
+        cancel = threading.Event()
+        try:
+            return await self._run(
+                self._core.verify(
+                    batch,
+                    now=now,
+                    allow_stale=allow_stale,
+                    subject=subject,
+                    purpose=purpose,
+                    audience=audience,
+                    workers=workers,
+                    cancel=cancel,
+                ),
+                heavy=len(batch) > _shell.INLINE_BATCH,
+            )
+        except asyncio.CancelledError:
+            cancel.set()  # the worker's verification stops instead of running on unseen
+            raise
 
     async def verify_online(
         self,

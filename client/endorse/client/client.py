@@ -299,12 +299,16 @@ class Client:
         purpose: str | None = None,
         audience: str | None = None,
         allow_stale: int = 0,
+        workers: int | None = None,
     ) -> builtins.list[VerificationResult]:
         """Verify a batch, fetching each issuer, list and registration at most once.
 
         Tokens given as strings share ``subject``, ``purpose`` and ``audience``; a
-        :class:`VerifyItem` carries its own. Results are in the order given. Raises as
-        :meth:`verify`.
+        :class:`VerifyItem` carries its own. Results are in the order given. The tokens are
+        verified on ``workers`` threads (default: one per core of the machine; 1 verifies in
+        the calling thread): see :func:`~endorse.protocol.verify_endorsements`. Raises as
+        :meth:`verify`, and :class:`~endorse.protocol.InvalidArgument` for ``workers`` not an
+        int >= 1.
         """
         batch = list(items)
         now = _clock.now()
@@ -316,6 +320,7 @@ class Client:
                 subject=subject,
                 purpose=purpose,
                 audience=audience,
+                workers=workers,
             )
         )
 
