@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +296,46 @@ def test_verify_a_refusal_against_a_pinned_key_offline() -> None:
     assert "  reason" not in text.stdout and "standing      yes" in text.stdout
     # A refusal is checked offline only: not by the verification API, not with a proof.
     assert run("verify", "--online", "--", token, code=2)["error"]["kind"] == "usage"
+
+
+def mail_to(server: LiveServer, email: str, subject: str) -> str:
+    """The plain text of the one mail the registry's outbox holds to ``email`` about
+    ``subject``."""
+    found = []
+    for path in (server.data_dir / "outbox").glob("*.eml"):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        if message["To"] == email and message["Subject"] == subject:
+            body = message.get_body(preferencelist=("plain",))
+            assert body is not None
+            found.append(body.get_content())
+    assert len(found) == 1, found
+    return str(found[0])
+
+
+def test_a_stranger_follows_the_invitation_to_their_request(
+    registry: LiveServer, tmp_path: Path, endorse_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The invitation goes to someone who has no endorse client yet: the commands it shows,
+    # run as printed (its placeholders filled in), must get them to the request, with no
+    # registry configured and no key made beforehand.
+    recruiter, _ = endorser(registry, tmp_path, "Rita Recruiter")
+    stranger = f"stranger-{secrets.token_hex(4)}@example.org"
+    dan = f"dan-{secrets.token_hex(4)}@example.com"
+    asked = run(*ask_args(stranger, dan, "--key", str(recruiter)))
+    assert asked["state"] == "open"
+    invitation = mail_to(registry, stranger, "You were named as a reference")
+    commands = [
+        shlex.split(line)[1:] for line in invitation.splitlines() if line.startswith("    endorse ")
+    ]
+    assert commands, invitation
+    monkeypatch.delenv("ENDORSE_REGISTRY")
+    monkeypatch.setenv("ENDORSE_HOME", str(tmp_path / "stranger"))
+    filled = {"ADDRESS": stranger, "Your Name": "Sam Stranger"}
+    last: Any = None
+    for words in commands:
+        if "CODE" in words:
+            filled["CODE"] = code_from_outbox(registry, stranger, CONFIRM_SUBJECT)
+        last = run(*[filled.get(w, w) for w in words])
+        if isinstance(last, dict) and "pending" in last:
+            filled["PENDING"] = last["pending"]
+    assert [i["id"] for i in last["requests"]] == [asked["id"]]
