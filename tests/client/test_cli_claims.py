@@ -9,6 +9,7 @@ usage, 3 the registry refused."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shlex
 import shutil
@@ -21,6 +22,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sdk_helpers import CONFIRM_SUBJECT, LiveServer, code_from_outbox, live_registry
 from typer.testing import CliRunner
@@ -155,6 +157,10 @@ def test_ask_refuse_and_read_the_refusal_through_the_console_script(
     assert answer["claims"]["reason"] == "no_reference" and answer["claims"]["req"] == request_id
     shown = script("request", "--", request_id, code=1).stdout
     assert f"answer        refusal: ✗ refused — {sentence}" in shown
+    # The requester's page, as the answer's mail links it: the request and the answer.
+    page = f"{registry.url}/r#{seen['request_token']}~{answer['token']}"
+    assert f"  page          {page}\n" in shown
+    assert page in mail_to(registry, recruiter, "Your reference request has an answer")
 
     # endorse verify of the refusal token: ✗ with the sentence, exit 1, never "forged".
     verified = script("verify", answer["token"], code=1).stdout
@@ -339,3 +345,31 @@ def test_a_stranger_follows_the_invitation_to_their_request(
         if isinstance(last, dict) and "pending" in last:
             filled["PENDING"] = last["pending"]
     assert [i["id"] for i in last["requests"]] == [asked["id"]]
+
+
+def test_the_referee_reads_that_their_own_mail_stop_made_a_request_unreachable(
+    registry: LiveServer, tmp_path: Path
+) -> None:
+    alice, alice_email = endorser(registry, tmp_path)
+    recruiter, _ = endorser(registry, tmp_path, "Rita Recruiter")
+    first = run(
+        *ask_args(alice_email, f"dan-{secrets.token_hex(4)}@example.com", "--key", str(recruiter))
+    )
+    alert = mail_to(registry, alice_email, "A reference in your name was asked about")
+    (link,) = re.findall(r"^    (http\S+/mail/stop\?t=\S+)$", alert, re.MULTILINE)
+    stopped = httpx.post(f"{registry.url}/mail/stop", data={"t": link.split("t=", 1)[1]})
+    assert stopped.status_code == 200
+    asked = run(
+        *ask_args(alice_email, f"eve-{secrets.token_hex(4)}@example.com", "--key", str(recruiter))
+    )
+    assert asked["state"] == "unreachable" and asked["id"] != first["id"]
+    # The requester reads that the referee cannot be reached ...
+    told = script("request", "--key", str(recruiter), "--", asked["id"]).stdout
+    assert "the referee cannot be reached" in told
+    # ... and the referee reads that their own address stopped the mail, not that someone
+    # else "cannot be reached".
+    inbox = runner.invoke(cli.app, ["requests", "--key", str(alice)])
+    assert inbox.exit_code == 0, inbox.stderr
+    (entry,) = [e for e in inbox.stdout.split("\n\n") if e.startswith(asked["id"])]
+    assert "your address stopped all mail from this registry" in entry
+    assert "the referee cannot be reached" not in entry

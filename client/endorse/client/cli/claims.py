@@ -184,7 +184,7 @@ def _print_request(r: ReferenceRequest) -> None:
     echo(f"  asked         {when(r.issued_at)}, answer by {when(r.expires)}")
 
 
-def _print_answer(answer: Answer | None, state: str) -> None:
+def _print_answer(answer: Answer | None, state: str, *, referee: bool = False) -> None:
     if answer is None:
         no_answer = {
             "open": "none yet",
@@ -192,6 +192,11 @@ def _print_answer(answer: Answer | None, state: str) -> None:
             "unreachable": "none: the referee cannot be reached (their address stopped all mail"
             " from this registry)",
         }
+        if referee:  # the referee reads their own inbox: it was their address that stopped mail
+            no_answer["unreachable"] = (
+                "none: your address stopped all mail from this registry, so the requester was"
+                " told you cannot be reached; it can no longer be answered"
+            )
         echo(f"  answer        {no_answer.get(state, 'none')}")
         return
     mark = "✓" if answer.result is not None and answer.result.valid else "✗"
@@ -221,6 +226,11 @@ def _show_status(status: RequestStatus, as_json: bool, headline: str) -> None:
         else:
             _print_request(status.request)
         _print_answer(status.answer, status.state)
+        if status.request is not None and status.token is not None:
+            # The requester's page (spec §11.4): the request and its answer, checked in the
+            # browser; the mail brings it only once there is an answer.
+            answer = "" if status.answer is None else f"~{status.answer.token}"
+            echo(f"  page          {status.request.registry}/r#{status.token}{answer}")
     raise typer.Exit(_status_exit(status))
 
 
@@ -409,7 +419,7 @@ def requests_command(
         blocked = ", requester blocked" if item.blocked else ""
         echo(f"{item.id} — {item.state}{blocked}")
         _print_request(item.request)
-        _print_answer(item.answer, item.state)
+        _print_answer(item.answer, item.state, referee=True)
         if item.state == "open":
             echo(f"  to answer     endorse answer (--endorse | --refuse [--reason R]) -- {item.id}")
         echo("")
