@@ -255,6 +255,24 @@ def test_usage_errors_exit_2_and_registry_refusals_exit_3(
     assert doc["error"]["status"] == 404
     doc = run(*ask_args("alice@example.com", "dan@example.com", "--expires", "2001-01-01"), code=2)
     assert doc["error"]["kind"] == "invalid_argument"
+    # A value the registry would refuse to sign is bad input, named before anything is sent
+    # (no code is mailed): not "the registry refused" (3).
+    recruiter = f"recruiter-{secrets.token_hex(4)}@example.com"
+    for bad, where in (
+        (("--audience", "Globex Hiring"), "$.aud"),
+        (("--name", "n" * 129), "$.by.name"),
+        (("--email", "not-an-address"), "$.by.email"),
+    ):
+        args = ask_args("alice@example.com", "dan@example.com", "--email", recruiter, *bad)
+        doc = run(*args, code=2)
+        assert where in doc["error"]["message"], doc
+    doc = run(*ask_args("not-an-address", "dan@example.com", "--email", recruiter), code=2)
+    assert "$.referee" in doc["error"]["message"]
+    assert not [
+        p
+        for p in (registry.data_dir / "outbox").glob("*.eml")
+        if recruiter in p.read_text(errors="replace")
+    ]
 
 
 @pytest.mark.parametrize(
