@@ -203,6 +203,7 @@ def test_ask_then_endorse_with_the_answer_prefilled(registry: LiveServer, tmp_pa
 def test_policy_and_standing_refusals(registry: LiveServer, tmp_path: Path) -> None:
     alice, alice_email = endorser(registry, tmp_path)
     asker, _ = endorser(registry, tmp_path, "Rita Recruiter")
+    candidate, candidate_email = endorser(registry, tmp_path, "Dan Brown")
     assert run("policy", "--show", "--key", str(alice)) == {"policy": None}
     made = run("policy", "--set", "--no-notify", "--key", str(alice))["policy"]
     assert made["refs"] == "signed-tokens-only" and made["notify"] is False
@@ -211,7 +212,24 @@ def test_policy_and_standing_refusals(registry: LiveServer, tmp_path: Path) -> N
     # A request naming her is answered at once with the policy: exit 1 (not a reference).
     status = run(*ask_args(alice_email, "erin@example.com", "--key", str(asker)), code=1)
     assert status["state"] == "answered" and status["answer"]["kind"] == "policy"
-    assert "come only as signed endorse tokens" in status["answer"]["message"]
+    message = status["answer"]["message"]
+    assert "come only as signed endorse tokens: ask the candidate for one" in message
+    # She asked not to be told, and is not: the requester must not read that she was.
+    assert "the referee asked not to be told of requests" in message
+    assert "has been told" not in message and "asked to be told" not in message
+    assert not [
+        p
+        for p in (registry.data_dir / "outbox").glob("*.eml")
+        if f"To: {alice_email}" in p.read_text() and "in your name" in p.read_text()
+    ]
+    # A candidate asking for themself is not told to "ask the candidate".
+    run("policy", "--set", "--notify", "--key", str(alice))
+    args = ask_args(alice_email, candidate_email, "--key", str(candidate))
+    message = run(*args, code=1)["answer"]["message"]
+    assert "ask Alice Smith for one yourself" in message and "the candidate" not in message
+    assert "the referee asked to be told of requests" in message
+    text = script(*args, code=1).stdout
+    assert "ask Alice Smith for one yourself (the referee asked to be told" in text
     assert run("policy", "--clear", "--key", str(alice)) == {"policy": None}
 
     dan = f"dan-{secrets.token_hex(4)}@example.com"
