@@ -222,14 +222,16 @@ def test_policy_and_standing_refusals(registry: LiveServer, tmp_path: Path) -> N
         for p in (registry.data_dir / "outbox").glob("*.eml")
         if f"To: {alice_email}" in p.read_text() and "in your name" in p.read_text()
     ]
-    # A candidate asking for themself is not told to "ask the candidate".
-    run("policy", "--set", "--notify", "--key", str(alice))
-    args = ask_args(alice_email, candidate_email, "--key", str(candidate))
+    # A candidate asking for themself is not told to "ask the candidate". (Another referee:
+    # a second policy of Alice's signed within the same second would be refused.)
+    bea, bea_email = endorser(registry, tmp_path, "Bea Smith")
+    run("policy", "--set", "--notify", "--key", str(bea))
+    args = ask_args(bea_email, candidate_email, "--key", str(candidate))
     message = run(*args, code=1)["answer"]["message"]
-    assert "ask Alice Smith for one yourself" in message and "the candidate" not in message
+    assert "ask Bea Smith for one yourself" in message and "the candidate" not in message
     assert "the referee asked to be told of requests" in message
     text = script(*args, code=1).stdout
-    assert "ask Alice Smith for one yourself (the referee asked to be told" in text
+    assert "ask Bea Smith for one yourself (the referee asked to be told" in text
     assert run("policy", "--clear", "--key", str(alice)) == {"policy": None}
 
     dan = f"dan-{secrets.token_hex(4)}@example.com"
