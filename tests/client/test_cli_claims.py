@@ -9,15 +9,20 @@ usage, 3 the registry refused."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sdk_helpers import CONFIRM_SUBJECT, LiveServer, code_from_outbox, live_registry
 from typer.testing import CliRunner
@@ -152,6 +157,10 @@ def test_ask_refuse_and_read_the_refusal_through_the_console_script(
     assert answer["claims"]["reason"] == "no_reference" and answer["claims"]["req"] == request_id
     shown = script("request", "--", request_id, code=1).stdout
     assert f"answer        refusal: ✗ refused — {sentence}" in shown
+    # The requester's page, as the answer's mail links it: the request and the answer.
+    page = f"{registry.url}/r#{seen['request_token']}~{answer['token']}"
+    assert f"  page          {page}\n" in shown
+    assert page in mail_to(registry, recruiter, "Your reference request has an answer")
 
     # endorse verify of the refusal token: ✗ with the sentence, exit 1, never "forged".
     verified = script("verify", answer["token"], code=1).stdout
@@ -194,6 +203,7 @@ def test_ask_then_endorse_with_the_answer_prefilled(registry: LiveServer, tmp_pa
 def test_policy_and_standing_refusals(registry: LiveServer, tmp_path: Path) -> None:
     alice, alice_email = endorser(registry, tmp_path)
     asker, _ = endorser(registry, tmp_path, "Rita Recruiter")
+    candidate, candidate_email = endorser(registry, tmp_path, "Dan Brown")
     assert run("policy", "--show", "--key", str(alice)) == {"policy": None}
     made = run("policy", "--set", "--no-notify", "--key", str(alice))["policy"]
     assert made["refs"] == "signed-tokens-only" and made["notify"] is False
@@ -202,7 +212,26 @@ def test_policy_and_standing_refusals(registry: LiveServer, tmp_path: Path) -> N
     # A request naming her is answered at once with the policy: exit 1 (not a reference).
     status = run(*ask_args(alice_email, "erin@example.com", "--key", str(asker)), code=1)
     assert status["state"] == "answered" and status["answer"]["kind"] == "policy"
-    assert "come only as signed endorse tokens" in status["answer"]["message"]
+    message = status["answer"]["message"]
+    assert "come only as signed endorse tokens: ask the candidate for one" in message
+    # She asked not to be told, and is not: the requester must not read that she was.
+    assert "the referee asked not to be told of requests" in message
+    assert "has been told" not in message and "asked to be told" not in message
+    assert not [
+        p
+        for p in (registry.data_dir / "outbox").glob("*.eml")
+        if f"To: {alice_email}" in p.read_text() and "in your name" in p.read_text()
+    ]
+    # A candidate asking for themself is not told to "ask the candidate". (Another referee:
+    # a second policy of Alice's signed within the same second would be refused.)
+    bea, bea_email = endorser(registry, tmp_path, "Bea Smith")
+    run("policy", "--set", "--notify", "--key", str(bea))
+    args = ask_args(bea_email, candidate_email, "--key", str(candidate))
+    message = run(*args, code=1)["answer"]["message"]
+    assert "ask Bea Smith for one yourself" in message and "the candidate" not in message
+    assert "the referee asked to be told of requests" in message
+    text = script(*args, code=1).stdout
+    assert "ask Bea Smith for one yourself (the referee asked to be told" in text
     assert run("policy", "--clear", "--key", str(alice)) == {"policy": None}
 
     dan = f"dan-{secrets.token_hex(4)}@example.com"
@@ -246,6 +275,24 @@ def test_usage_errors_exit_2_and_registry_refusals_exit_3(
     assert doc["error"]["status"] == 404
     doc = run(*ask_args("alice@example.com", "dan@example.com", "--expires", "2001-01-01"), code=2)
     assert doc["error"]["kind"] == "invalid_argument"
+    # A value the registry would refuse to sign is bad input, named before anything is sent
+    # (no code is mailed): not "the registry refused" (3).
+    recruiter = f"recruiter-{secrets.token_hex(4)}@example.com"
+    for bad, where in (
+        (("--audience", "Globex Hiring"), "$.aud"),
+        (("--name", "n" * 129), "$.by.name"),
+        (("--email", "not-an-address"), "$.by.email"),
+    ):
+        args = ask_args("alice@example.com", "dan@example.com", "--email", recruiter, *bad)
+        doc = run(*args, code=2)
+        assert where in doc["error"]["message"], doc
+    doc = run(*ask_args("not-an-address", "dan@example.com", "--email", recruiter), code=2)
+    assert "$.referee" in doc["error"]["message"]
+    assert not [
+        p
+        for p in (registry.data_dir / "outbox").glob("*.eml")
+        if recruiter in p.read_text(errors="replace")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -293,3 +340,74 @@ def test_verify_a_refusal_against_a_pinned_key_offline() -> None:
     assert "  reason" not in text.stdout and "standing      yes" in text.stdout
     # A refusal is checked offline only: not by the verification API, not with a proof.
     assert run("verify", "--online", "--", token, code=2)["error"]["kind"] == "usage"
+
+
+def mail_to(server: LiveServer, email: str, subject: str) -> str:
+    """The plain text of the one mail the registry's outbox holds to ``email`` about
+    ``subject``."""
+    found = []
+    for path in (server.data_dir / "outbox").glob("*.eml"):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        if message["To"] == email and message["Subject"] == subject:
+            body = message.get_body(preferencelist=("plain",))
+            assert body is not None
+            found.append(body.get_content())
+    assert len(found) == 1, found
+    return str(found[0])
+
+
+def test_a_stranger_follows_the_invitation_to_their_request(
+    registry: LiveServer, tmp_path: Path, endorse_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The invitation goes to someone who has no endorse client yet: the commands it shows,
+    # run as printed (its placeholders filled in), must get them to the request, with no
+    # registry configured and no key made beforehand.
+    recruiter, _ = endorser(registry, tmp_path, "Rita Recruiter")
+    stranger = f"stranger-{secrets.token_hex(4)}@example.org"
+    dan = f"dan-{secrets.token_hex(4)}@example.com"
+    asked = run(*ask_args(stranger, dan, "--key", str(recruiter)))
+    assert asked["state"] == "open"
+    invitation = mail_to(registry, stranger, "You were named as a reference")
+    commands = [
+        shlex.split(line)[1:] for line in invitation.splitlines() if line.startswith("    endorse ")
+    ]
+    assert commands, invitation
+    monkeypatch.delenv("ENDORSE_REGISTRY")
+    monkeypatch.setenv("ENDORSE_HOME", str(tmp_path / "stranger"))
+    filled = {"ADDRESS": stranger, "Your Name": "Sam Stranger"}
+    last: Any = None
+    for words in commands:
+        if "CODE" in words:
+            filled["CODE"] = code_from_outbox(registry, stranger, CONFIRM_SUBJECT)
+        last = run(*[filled.get(w, w) for w in words])
+        if isinstance(last, dict) and "pending" in last:
+            filled["PENDING"] = last["pending"]
+    assert [i["id"] for i in last["requests"]] == [asked["id"]]
+
+
+def test_the_referee_reads_that_their_own_mail_stop_made_a_request_unreachable(
+    registry: LiveServer, tmp_path: Path
+) -> None:
+    alice, alice_email = endorser(registry, tmp_path)
+    recruiter, _ = endorser(registry, tmp_path, "Rita Recruiter")
+    first = run(
+        *ask_args(alice_email, f"dan-{secrets.token_hex(4)}@example.com", "--key", str(recruiter))
+    )
+    alert = mail_to(registry, alice_email, "A reference in your name was asked about")
+    (link,) = re.findall(r"^    (http\S+/mail/stop\?t=\S+)$", alert, re.MULTILINE)
+    stopped = httpx.post(f"{registry.url}/mail/stop", data={"t": link.split("t=", 1)[1]})
+    assert stopped.status_code == 200
+    asked = run(
+        *ask_args(alice_email, f"eve-{secrets.token_hex(4)}@example.com", "--key", str(recruiter))
+    )
+    assert asked["state"] == "unreachable" and asked["id"] != first["id"]
+    # The requester reads that the referee cannot be reached ...
+    told = script("request", "--key", str(recruiter), "--", asked["id"]).stdout
+    assert "the referee cannot be reached" in told
+    # ... and the referee reads that their own address stopped the mail, not that someone
+    # else "cannot be reached".
+    inbox = runner.invoke(cli.app, ["requests", "--key", str(alice)])
+    assert inbox.exit_code == 0, inbox.stderr
+    (entry,) = [e for e in inbox.stdout.split("\n\n") if e.startswith(asked["id"])]
+    assert "your address stopped all mail from this registry" in entry
+    assert "the referee cannot be reached" not in entry

@@ -53,13 +53,16 @@ from endorse.protocol import (
     ReferenceRequest,
     Refusal,
     Relationship,
+    Requester,
     SigningKey,
     Subject,
     TrustedIssuer,
     Verdict,
     VerificationResult,
+    build_reference_request,
     check_purpose,
     decode_unverified,
+    sign,
     sign_policy,
     sign_refusal,
     verify_policy,
@@ -242,6 +245,24 @@ class Claiming(Verifying, Endorsing):
         exp = now + DEFAULT_ASK_DAYS * DAY if expires is None else expires
         if type(exp) is not int or not now < exp <= now + MAX_ASK_SECONDS:
             raise InvalidArgument("expires must be Unix seconds after now, at most 30 days on")
+        # What the registry will sign, checked here by the protocol's own rules first, so
+        # that a value it would refuse (an audience with a space, an address that is none)
+        # is the caller's error, named, not a registry refusal. The token is thrown away; a
+        # bound key's address, which only the registry knows, stands in as the referee's.
+        sign(
+            build_reference_request(
+                registry=self.registry,
+                requester=Requester(requester_email or referee, "email-code", name=requester_name),
+                referee=referee,
+                subject=subject,
+                relationship=relationship,
+                purpose=purpose,
+                now=now,
+                expires=exp,
+                audience=audience,
+            ),
+            key,
+        )
         requester = {"email": requester_email, "name": requester_name}
         body: dict[str, Any] = {
             "referee": referee,

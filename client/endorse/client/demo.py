@@ -699,7 +699,11 @@ def _claimed_reference(
     second = _ask(registry, recruiter, requester, ERIN, "team lead")
     policy = second.answer
     kind = None if policy is None else policy.kind
-    message = f"no answer yet ({second.state})" if policy is None else answer_sentence(policy)
+    message = (
+        f"no answer yet ({second.state})"
+        if policy is None
+        else answer_sentence(policy, second.request)
+    )
     say(f"    answer: {kind or 'none'} — {message}")
     if kind != "policy":
         say("    UNEXPECTED: the story expects Alice's signed policy here")

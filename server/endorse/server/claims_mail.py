@@ -174,8 +174,13 @@ def invitation(registry: str, request_id: str, payload: dict[str, Any], t: str) 
         "below. This is the only message about it you will get.\n\n"
         f"{_claim(payload)}\n\n"
         "If you want to answer (give the reference, or decline it with a signature), install\n"
-        "the endorse client, register this address with `endorse register --email`, then\n"
-        f"run `endorse requests`; the request's id is {request_id}.\n\n"
+        "the endorse client and run, with this address for ADDRESS and your own name:\n\n"
+        "    endorse key new\n"
+        f'    endorse register --registry {registry} --email ADDRESS --name "Your Name"\n'
+        f"    endorse confirm --registry {registry} --pending PENDING CODE\n"
+        f"    endorse requests --registry {registry}\n\n"
+        "(PENDING is what register prints, CODE what the registry mails you then);\n"
+        f"the request's id is {request_id}.\n\n"
         'If you do nothing, nothing happens: on the deadline the request ends as "no answer",\n'
         "never as a refusal, and the registry deletes this address.\n"
         f"{_footer(registry, t)}"

@@ -56,10 +56,7 @@ from endorse.protocol import (
 
 REASON_HELP = "Why, as one code (no free text): " + ", ".join(REFUSAL_REASONS) + "."
 ID_HELP = "; put -- before an id that starts with -."
-POLICY_SENTENCE = (
-    "references from {name} come only as signed endorse tokens: ask the candidate for one"
-    " (the referee has been told of this request)"
-)
+POLICY_SENTENCE = "references from {name} come only as signed endorse tokens: {ask} ({told})"
 
 # --- the requester's key ------------------------------------------------------------------
 
@@ -112,15 +109,34 @@ def _relationship_text(r: Relationship) -> str:
     return text
 
 
-def answer_sentence(answer: Answer) -> str:
-    """What the requester reads of an answer: the verdict's sentence, or the policy's."""
+def answer_sentence(answer: Answer, request: ReferenceRequest | None = None) -> str:
+    """What the requester reads of an answer: the verdict's sentence, or the policy's.
+
+    The policy's says only what the signed policy states: whether the referee wants to be
+    told of requests (the registry does not tell them when their mail is stopped or the
+    requester blocked, which the requester must not learn). A candidate who asked for
+    themself is not told to ask the candidate."""
     if answer.policy is not None:
-        return POLICY_SENTENCE.format(name=answer.policy.issuer_name)
+        name = answer.policy.issuer_name
+        own = (
+            request is not None
+            and request.subject.email is not None
+            and request.subject.email.lower() == request.requester.email.lower()
+        )
+        return POLICY_SENTENCE.format(
+            name=name,
+            ask=f"ask {name} for one yourself" if own else "ask the candidate for one",
+            told="the referee asked to be told of requests"
+            if answer.policy.notify
+            else "the referee asked not to be told of requests",
+        )
     assert answer.result is not None
     return answer.result.message
 
 
-def answer_json(answer: Answer | None) -> dict[str, Any] | None:
+def answer_json(
+    answer: Answer | None, request: ReferenceRequest | None = None
+) -> dict[str, Any] | None:
     if answer is None:
         return None
     doc: dict[str, Any] = {"kind": answer.kind, "token": answer.token, "standing": answer.standing}
@@ -136,7 +152,7 @@ def answer_json(answer: Answer | None) -> dict[str, Any] | None:
         doc.update(
             verdict=None,
             valid=False,
-            message=answer_sentence(answer),
+            message=answer_sentence(answer, request),
             claims=answer.policy.to_payload(),
         )
     return doc
@@ -152,7 +168,7 @@ def status_json(status: RequestStatus) -> dict[str, Any]:
         "state": status.state,
         "request": None if status.request is None else request_json(status.request),
         "request_token": status.token,
-        "answer": answer_json(status.answer),
+        "answer": answer_json(status.answer, status.request),
         "answered_at": status.answered_at,
     }
 
@@ -164,7 +180,7 @@ def item_json(item: InboxItem) -> dict[str, Any]:
         "blocked": item.blocked,
         "request": request_json(item.request),
         "request_token": item.token,
-        "answer": answer_json(item.answer),
+        "answer": answer_json(item.answer, item.request),
     }
 
 
@@ -184,7 +200,13 @@ def _print_request(r: ReferenceRequest) -> None:
     echo(f"  asked         {when(r.issued_at)}, answer by {when(r.expires)}")
 
 
-def _print_answer(answer: Answer | None, state: str) -> None:
+def _print_answer(
+    answer: Answer | None,
+    state: str,
+    request: ReferenceRequest | None = None,
+    *,
+    referee: bool = False,
+) -> None:
     if answer is None:
         no_answer = {
             "open": "none yet",
@@ -192,12 +214,17 @@ def _print_answer(answer: Answer | None, state: str) -> None:
             "unreachable": "none: the referee cannot be reached (their address stopped all mail"
             " from this registry)",
         }
+        if referee:  # the referee reads their own inbox: it was their address that stopped mail
+            no_answer["unreachable"] = (
+                "none: your address stopped all mail from this registry, so the requester was"
+                " told you cannot be reached; it can no longer be answered"
+            )
         echo(f"  answer        {no_answer.get(state, 'none')}")
         return
     mark = "✓" if answer.result is not None and answer.result.valid else "✗"
     label = answer.kind + (" (standing)" if answer.standing else "")
     verdict = "" if answer.result is None else f"{answer.result.verdict.value} — "
-    echo(f"  answer        {label}: {mark} {verdict}{answer_sentence(answer)}")
+    echo(f"  answer        {label}: {mark} {verdict}{answer_sentence(answer, request)}")
     if answer.kind == "endorsement":
         echo(f"  token         {answer.token}")
 
@@ -220,7 +247,12 @@ def _show_status(status: RequestStatus, as_json: bool, headline: str) -> None:
             echo("  (ended; the registry deleted the unregistered referee's address with it)")
         else:
             _print_request(status.request)
-        _print_answer(status.answer, status.state)
+        _print_answer(status.answer, status.state, status.request)
+        if status.request is not None and status.token is not None:
+            # The requester's page (spec §11.4): the request and its answer, checked in the
+            # browser; the mail brings it only once there is an answer.
+            answer = "" if status.answer is None else f"~{status.answer.token}"
+            echo(f"  page          {status.request.registry}/r#{status.token}{answer}")
     raise typer.Exit(_status_exit(status))
 
 
@@ -409,7 +441,7 @@ def requests_command(
         blocked = ", requester blocked" if item.blocked else ""
         echo(f"{item.id} — {item.state}{blocked}")
         _print_request(item.request)
-        _print_answer(item.answer, item.state)
+        _print_answer(item.answer, item.state, item.request, referee=True)
         if item.state == "open":
             echo(f"  to answer     endorse answer (--endorse | --refuse [--reason R]) -- {item.id}")
         echo("")
@@ -525,7 +557,7 @@ def answer_command(
     else:
         echo(f"✓ answered request {status.id} with a signed refusal")
         assert status.answer is not None
-        echo(f"  the requester reads: {answer_sentence(status.answer)}")
+        echo(f"  the requester reads: {answer_sentence(status.answer, status.request)}")
 
 
 @json_aware
