@@ -83,6 +83,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
     test's clients wait (retry backoffs, ``Retry-After``) on it, not on the wall clock."""
     c = VirtualClock()
     monkeypatch.setattr(_clock, "now", c.now)
+    monkeypatch.setattr(_clock, "monotonic", c.monotonic)
     monkeypatch.setattr(_clock, "sleep", c.sleep)
     monkeypatch.setattr(_clock, "asleep", c.asleep)
     return c

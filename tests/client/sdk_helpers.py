@@ -187,6 +187,9 @@ class VirtualClock:
     def now(self) -> int:
         return int(self.frozen if self.frozen is not None else time.time() + self.offset)
 
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
     def run_from(self, when: float) -> None:
         """Let the time run again, from ``when``."""
         self.frozen, self.offset = None, when - time.time()

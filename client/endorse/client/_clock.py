@@ -10,12 +10,18 @@ from __future__ import annotations
 import asyncio
 import time
 
-__all__ = ["asleep", "now", "sleep"]
+__all__ = ["asleep", "monotonic", "now", "sleep"]
 
 
 def now() -> int:
     """The current time in whole Unix seconds."""
     return int(time.time())
+
+
+def monotonic() -> float:
+    """A monotonic time in seconds, for a call's deadline: moved on by the waits below, so a
+    test that moves time moves the deadline's time with it."""
+    return time.monotonic()
 
 
 def sleep(seconds: float) -> None:

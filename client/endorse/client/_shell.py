@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ssl
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from endorse.client import keystore
+from endorse.client import _clock, keystore
 from endorse.client._core import Core, Response
 from endorse.client.cache import FactCache
 from endorse.client.errors import RegistryStatementInvalid, RegistryUnreachable
@@ -144,11 +143,11 @@ class Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.at = _clock.monotonic() + seconds
 
     def left(self) -> float:
         """Seconds left (0 or less: passed)."""
-        return self.at - time.monotonic()
+        return self.at - _clock.monotonic()
 
 
 _CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
