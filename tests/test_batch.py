@@ -14,15 +14,13 @@ from itertools import islice
 from typing import Any
 
 import pytest
+from _spec_inputs import trusted_issuers
 
 from endorse.protocol import (
     MIN_SIZE,
-    BadSignature,
     Bitstring,
     Expectations,
     InvalidArgument,
-    InvalidKey,
-    MalformedToken,
     PublicKey,
     Relationship,
     SigningKey,
@@ -41,8 +39,6 @@ from endorse.protocol import (
     verify_endorsement,
     verify_endorsement_with,
     verify_endorsements,
-    verify_key_binding,
-    verify_key_revocation,
     verify_registration,
     verify_status_list,
 )
@@ -78,25 +74,7 @@ def fields(r: VerificationResult) -> tuple[Any, ...]:
 
 
 def _vector_inputs(case: dict[str, Any]) -> tuple[dict[str, Any], Expectations, TrustedFacts]:
-    issuers = {
-        i["listed_as"]: TrustedIssuer(
-            key=i["key"], identity=i["identity"], revoked_from=i["revoked_from"]
-        )
-        for i in case["issuers"]
-    }
-    for entry in case["key_bindings"]:
-        # Spec §6.1 and §9: a binding (or a key revocation) that does not verify, or a pair
-        # whose keys differ, yields no trusted issuer; of several key revocations the earliest
-        # ``from`` counts.
-        try:
-            binding = verify_key_binding(entry["binding"], REGISTRY_KEY, VECTOR_REGISTRY)
-            revocations = [verify_key_revocation(t, REGISTRY_KEY) for t in entry["revocations"]]
-            earliest = min(revocations, key=lambda r: r.revoked_from, default=None)
-            for revocation in revocations:
-                TrustedIssuer.from_binding(binding, revocation)  # refuses another key's
-            issuers[binding.key] = TrustedIssuer.from_binding(binding, earliest)
-        except (MalformedToken, BadSignature, InvalidKey):
-            continue
+    issuers = trusted_issuers(case, REGISTRY_KEY, VECTOR_REGISTRY)
     lists = index_status_lists(
         verify_status_list(t, REGISTRY_KEY, VECTOR_REGISTRY) for t in case["status_lists"]
     )
