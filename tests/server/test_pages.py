@@ -5,8 +5,10 @@ of bad input. The browser's own checks are tested in ``tests/browser``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +23,7 @@ from endorse.protocol import (
     Endorsement,
     KeyRevocation,
     Subject,
+    Verdict,
     decode_unverified,
     sign,
     sign_policy,
@@ -29,6 +32,7 @@ from endorse.protocol import (
     verify_receipt,
     verify_status_list,
 )
+from endorse.protocol.vc import endorsement_credential
 from endorse.server import pages
 from endorse.server import settings as settings_module
 from endorse.server.app import create_app
@@ -932,3 +936,141 @@ def test_refusal_of_a_revoked_key_counts_for_nothing(client: TestClient) -> None
     assert "the referee revoked this key" in _refusal_rows(html)["refusal-identity"]
     statements = client.post("/api/v1/statements", json={"token": token}).json()
     assert statements["key_revocation"] == revocation
+
+
+# --- a pasted endorsement credential (spec §13) -------------------------------------------
+
+
+def _credential(alice: Endorser, token: str) -> dict[str, Any]:
+    """What ``endorse export TOKEN --vc`` writes for ``token``."""
+    return endorsement_credential(decode_unverified(token, Endorsement).object, alice.key)
+
+
+def _pasted(credential: object) -> str:
+    return json.dumps(credential, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_pasted_credential_is_verified_by_the_registry(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token, _ = alice.issue(statement="<script>alert(1)</script> & more")
+    status, html = _check(
+        client, token=_pasted(_credential(alice, token)), subject="bob@example.com"
+    )
+    assert status == 200
+    assert _attr(html, "data-verdict") == "valid"
+    assert 'aria-label="Valid reference">✓' in html
+    assert _text(html, "verdict-sentence") == Verdict.VALID.sentence
+    assert _text(html, "endorser") == "Alice Smith"
+    assert _text(html, "statement") == "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"
+    assert "<script>alert(1)" not in html
+    checked = _checks(html)
+    assert [c[0] for c in checked] == [
+        "format",
+        "signature",
+        "issuer",
+        "issuer_key",
+        "validity",
+        "subject",
+        "status",
+    ]
+    assert all(passed == "true" for _, passed, _ in checked)
+    assert "checked by this registry only" in html
+    # No receipt for a credential (a receipt's th is a token hash, spec §4.9), and why.
+    assert _text(html, "receipt-missing") == html_escape(pages.NO_CREDENTIAL_RECEIPT)
+    assert re.search(r'<div id="receipt-section"[^>]*hidden', html)
+    assert _text(html, "receipt") == ""
+    _readable(html)
+
+
+def test_pasted_credential_answers_json_when_asked(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token, _ = alice.issue()
+    r = client.post(
+        "/check",
+        content=urlencode({"token": _pasted(_credential(alice, token))}),
+        headers={**FORM, "accept": "application/json"},
+    )
+    assert r.status_code == 200
+    answer = r.json()
+    assert answer["verdict"] == "valid"
+    assert answer["receipt"] is None
+    assert answer["issuer"]["key"] == alice.did
+    assert answer["claims"]["subjectName"] == "Bob Jones"
+
+
+def test_pasted_credential_revoked_after_revoke(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token, answer = alice.issue()
+    pasted = _pasted(_credential(alice, token))
+    assert _attr(_check(client, token=pasted)[1], "data-verdict") == "valid"
+    r = alice.signed(
+        "POST",
+        f"/api/v1/endorsements/{answer['id']}/revoke",
+        {"revocation": alice.revocation(answer["id"])},
+    )
+    assert r.status_code == 200, r.text
+    status, html = _check(client, token=pasted)
+    assert status == 200
+    assert _attr(html, "data-verdict") == "revoked"
+    assert _text(html, "verdict-sentence") == Verdict.REVOKED.sentence
+    assert (
+        "status",
+        "false",
+        "Revocation checked with this registry: revoked by the endorser",
+    ) in _checks(html)
+
+
+def test_pasted_credential_tampered_is_bad_signature(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token, _ = alice.issue()
+    credential = _credential(alice, token)
+    credential["credentialSubject"]["subjectName"] = "Mallory Jones"
+    status, html = _check(client, token=_pasted(credential))
+    assert status == 200
+    assert _attr(html, "data-verdict") == "bad_signature"
+    assert "Mallory" not in _shown(html)
+    assert re.search(r'<dl id="facts"[^>]*hidden', html)
+    assert _text(html, "facts-withheld") == html_escape(
+        pages.CREDENTIAL_WITHHELD[Verdict.BAD_SIGNATURE]
+    )
+
+
+def test_pasted_credential_with_an_undefined_term_is_malformed(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    token, _ = alice.issue()
+    credential = _credential(alice, token)
+    credential["credentialSubject"]["<b>salary</b>"] = "high"
+    status, html = _check(client, token=_pasted(credential))
+    assert status == 200
+    assert _attr(html, "data-verdict") == "malformed"
+    assert "<b>salary" not in html
+    assert _checks(html)[0][:2] == ("format", "false")
+
+
+def test_pasted_credential_of_an_unbound_key_is_unknown_issuer(client: TestClient) -> None:
+    alice = Endorser(client, 1).bind()
+    slot = alice.slot()
+    stranger = Endorser(client, 2)
+    credential = _credential(stranger, stranger.token(slot))
+    status, html = _check(client, token=_pasted(credential))
+    assert status == 200
+    assert _attr(html, "data-verdict") == "unknown_issuer"
+    assert "Unconfirmed: the credential says it is from" in html
+
+
+@pytest.mark.parametrize(
+    ("pasted", "said"),
+    [
+        ('{"a": "' + "x" * (16 * 1024) + '"}', "too large to be a credential"),
+        ('{"type": ["VerifiableCredential", "EndorsementCredential"],', "not valid JSON"),
+        ("{}", "not an endorsement credential"),
+        ('{"type": "EndorsementCredential"}', "not an endorsement credential"),
+    ],
+)
+def test_pasted_json_that_cannot_be_checked_is_an_input_error(
+    client: TestClient, pasted: str, said: str
+) -> None:
+    status, html = _check(client, token=pasted)
+    assert status == 400
+    assert said in html
+    assert re.search(r'<section id="result"[^>]*hidden', html)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
 import segno
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,6 +42,7 @@ from endorse.protocol import (
     check_purpose,
     decode_unverified,
 )
+from endorse.protocol.vc import CredentialResult
 from endorse.server.verification import LRU, Outcome
 
 PAGE_PREFIXES = ("/v", "/check", "/static/", "/api/v1/qr")
@@ -62,6 +64,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 MAX_INPUT_CHARS = Endorsement.MAX_TOKEN_CHARS + 512
 """What the paste box takes: a token at its limit (spec §3.1) inside a verification URL."""
+MAX_CREDENTIAL_BYTES = 16 * 1024
+"""What the paste box takes as a pasted credential (spec §13; an exported one is ~2 KiB)."""
 MAX_SUBJECT_CHARS = 256
 MAX_PURPOSE_CHARS = 64
 """As ``POST /api/v1/verify`` bounds them (``VerifyRequest``)."""
@@ -116,6 +120,8 @@ class CheckInput:
     token: str
     subject: str | None
     purpose: str | None
+    credential: bytes | None = None
+    """A pasted endorsement credential (spec §13) as UTF-8 JSON; ``token`` is then empty."""
 
 
 def token_from_input(text: str) -> str:
@@ -209,9 +215,45 @@ def parse_check_form(body: bytes) -> tuple[CheckForm, CheckInput]:
         )
     try:
         purpose = _purpose(form)
+        pasted = form.token.strip(_OUTER_WHITESPACE)
+        if pasted.startswith("{"):
+            return form, CheckInput("", subject, purpose, credential_from_input(pasted))
         return form, CheckInput(token_from_input(form.token), subject, purpose)
     except InputError as e:
         raise InputError(e.message, e.status, form) from None
+
+
+def credential_from_input(text: str) -> bytes:
+    """A pasted JSON endorsement credential (spec §13), as UTF-8, once it is at most
+    :data:`MAX_CREDENTIAL_BYTES` of JSON naming the ``EndorsementCredential`` type. Whether it
+    is a well-formed one (exact members, defined terms) is the verification's to say
+    (``malformed``).
+
+    Raises:
+        InputError: too large, not JSON, or JSON that is no endorsement credential.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_CREDENTIAL_BYTES:
+        raise InputError(
+            f"That is too large to be a credential ({len(data)} bytes; an endorsement"
+            f" credential has at most {MAX_CREDENTIAL_BYTES // 1024} KiB). Paste only the"
+            " credential."
+        )
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise InputError(
+            "That starts like a credential but is not valid JSON: paste the whole file that"
+            " “endorse export --vc” wrote, unchanged."
+        ) from None
+    kinds = document.get("type") if type(document) is dict else None
+    if type(kinds) is not list or "EndorsementCredential" not in kinds:
+        raise InputError(
+            "That JSON is not an endorsement credential: one has “type”:"
+            " [“VerifiableCredential”, “EndorsementCredential”]. Paste a reference token, a"
+            " verification link or an exported credential."
+        )
+    return data
 
 
 def _purpose(form: CheckForm) -> str | None:
@@ -351,6 +393,8 @@ class ResultView:
     qr_svg: str | None
     qr_missing: str
     refusal: RefusalView | None = None
+    receipt_missing: str = ""
+    """Why there is no receipt (a pasted credential); empty when there is one."""
 
 
 WITHHELD = {
@@ -512,6 +556,153 @@ def _refusal_result(outcome: Outcome, checks: tuple[CheckLine, ...]) -> ResultVi
         qr_missing="",
         refusal=view,
     )
+
+
+NO_CREDENTIAL_RECEIPT = (
+    "No signed receipt: a receipt records a reference token by its fingerprint (spec §4.9),"
+    " and a credential is not a token. To keep a receipt, check the reference token the"
+    " credential was exported from."
+)
+CREDENTIAL_PROOF_NOTE = (
+    "Pasted as a credential: its proof (eddsa-jcs-2022) was checked by this registry only, not"
+    " by your browser."
+)
+CREDENTIAL_WITHHELD = {
+    Verdict.BAD_SIGNATURE: (
+        "What this credential says is not shown: its proof does not match, so anyone could"
+        " have written it."
+    ),
+    Verdict.MALFORMED: (
+        "What this credential says is not shown: it could not be read as an endorsement credential."
+    ),
+}
+
+
+def credential_view(result: CredentialResult) -> ResultView:
+    """The facts of a pasted credential's verification (spec §13.5), worded as a token's:
+    its claims only once its proof verified, the endorser's name only as far as confirmed,
+    and no receipt (:data:`NO_CREDENTIAL_RECEIPT`)."""
+    c = result.credential
+    valid = result.verdict is Verdict.VALID
+    checks = tuple(
+        CheckLine(x.name, x.passed, _credential_check_text(x.name, x.passed, result))
+        for x in result.checks
+    )
+    if c is None:
+        return ResultView(
+            verdict=result.verdict.value,
+            valid=valid,
+            sentence=result.message,
+            facts=False,
+            withheld=CREDENTIAL_WITHHELD.get(
+                result.verdict, "What this credential says is not shown: it could not be checked."
+            ),
+            facts_note=CREDENTIAL_PROOF_NOTE,
+            endorser="",
+            subject="",
+            relationship="",
+            purposes="",
+            validity="",
+            identity="",
+            status="",
+            statement=None,
+            checks=checks,
+            receipt="",
+            qr_svg=None,
+            qr_missing="",
+            receipt_missing=NO_CREDENTIAL_RECEIPT,
+        )
+    issuer = result.issuer
+    note = CREDENTIAL_PROOF_NOTE
+    if issuer is not None and issuer.identity is not None:
+        endorser = issuer.name or c.issuer.name
+        identity = _identity_text(issuer, "endorser")
+    else:
+        endorser = f"Unconfirmed: the credential says it is from “{c.issuer.name}”"
+        identity = "Not linked to a verified identity: who gave this reference is unknown."
+        note = f"{note} {UNCONFIRMED_NOTE}"
+    s = c.subject
+    relationship = f"{s.role} · {s.context}"
+    if s.organization is not None:
+        relationship += f" · {s.organization}"
+    if s.start is not None or s.end is not None:
+        relationship += f" · {s.start or '…'} to {s.end or '…'}"
+    status = result.status
+    if result.verdict is Verdict.REVOKED:
+        status_text = "Revoked: the endorser has withdrawn it."
+        if status is not None:
+            status_text = (
+                f"Revoked: the endorser has withdrawn it, as this registry's list of"
+                f" {utc(status.issued_at)} shows."
+            )
+    elif status is not None:
+        status_text = f"Not revoked as of {utc(status.issued_at)}"
+    elif result.verdict in _BEFORE_STATUS:
+        status_text = "Not checked: the credential failed an earlier check."
+    else:
+        status_text = "Could not be checked: this registry had no up-to-date list."
+    return ResultView(
+        verdict=result.verdict.value,
+        valid=valid,
+        sentence=result.message,
+        facts=True,
+        withheld="",
+        facts_note=note,
+        endorser=endorser,
+        subject=s.name,
+        relationship=relationship,
+        purposes=", ".join(s.purposes),
+        validity=f"{utc(c.not_before)} to {utc(c.expires)}",
+        identity=identity,
+        status=status_text,
+        statement=s.comment,
+        checks=checks,
+        receipt="",
+        qr_svg=None,
+        qr_missing="",
+        receipt_missing=NO_CREDENTIAL_RECEIPT,
+    )
+
+
+def _credential_check_text(name: str, passed: bool, result: CredentialResult) -> str:
+    """A credential's registry check in plain words: a token's, where the step is the same."""
+    c = result.credential
+    if name == "format":
+        found = (
+            "complete and readable"
+            if passed
+            else "damaged, incomplete, or with a member the credential format does not define"
+        )
+        return f"Credential read by this registry: {found}"
+    if name == "signature":
+        found = "genuine" if passed else "does not match, so it was altered or forged"
+        return f"Proof (eddsa-jcs-2022) checked by this registry only: {found}"
+    if name == "issuer":
+        found = "e-mail address confirmed" if passed else "not linked to a verified person"
+        return f"Endorser's identity checked with this registry: {found}"
+    if name == "issuer_key":
+        found = "not revoked" if passed else "revoked, so no credential signed with it counts"
+        return f"Endorser's key checked with this registry: {found}"
+    if name == "validity":
+        if passed:
+            found = "in force now"
+        elif c is not None and result.verdict is Verdict.NOT_YET_VALID:
+            found = f"not in force until {utc(c.not_before)}"
+        elif c is not None and result.verdict is Verdict.EXPIRED:
+            found = f"expired at {utc(c.expires)}"
+        else:
+            found = "not in force now"
+        return f"Dates checked by this registry: {found}"
+    if name == "status":
+        if result.verdict is Verdict.REVOKED:
+            found = "revoked by the endorser"
+        else:
+            found = "not revoked" if passed else "no up-to-date list available"
+        return f"Revocation checked with this registry: {found}"
+    words = _CHECK_WORDS.get(name)
+    if words is None:
+        return f"Checked by this registry: {name.replace('_', ' ')} {_PASSED[passed]}"
+    return f"{words[0]}: {words[1 if passed else 2]}"
 
 
 _BEFORE_STATUS = frozenset({Verdict.UNKNOWN_ISSUER, Verdict.ISSUER_KEY_REVOKED})

@@ -34,6 +34,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import msgspec
 import orjson
 
 from endorse.protocol import (
@@ -56,6 +57,7 @@ from endorse.protocol import (
     verify_registration,
 )
 from endorse.protocol.encoding import b64url_decode
+from endorse.protocol.vc import CredentialResult, verify_credential
 from endorse.server.ratelimit import BatchedLimiter, bucket_name, enforce
 
 if TYPE_CHECKING:
@@ -680,6 +682,85 @@ def verify_items(ctx: Context, items: Sequence[VerifyItem], client: str) -> list
             result = next(endorsements)
         outcomes.append(_counted(ctx, facts, _receipted(ctx, th, now, result), now))
     return outcomes
+
+
+def verify_credential_text(
+    ctx: Context, credential: bytes, subject: str | None, purpose: str | None, client: str
+) -> CredentialResult:
+    """Count one verification request of ``client``, then verify a pasted endorsement
+    credential (spec §13.5) with this registry's facts: the issuer's key binding and key state
+    and, when the credential's status entry names this registry, its own status list (blocking:
+    for the thread pool). No receipt: a receipt's ``th`` is a token hash (spec §4.9).
+
+    Raises:
+        TooManyRequests: the client is over ``limit_verify_per_client``.
+    """
+    count_request(ctx, client)
+    now = ctx.clock()
+    # A first pass with no facts reads the credential and checks its proof: only a credential
+    # signed by the key it names is worth a lookup (and a malformed one gets none).
+    first = verify_credential(credential, now=now, issuers={}, subject=subject, purpose=purpose)
+    c = first.credential
+    if c is None:
+        return _counted_verdict(ctx, first)
+    list_id = c.list_id if c.registry == ctx.registry else ""
+    with reading(ctx) as reader:
+        # No token hash can match "": a credential is no registered token (no registration).
+        row = reader.facts(c.issuer.id, list_id, "")
+        bits = None
+        if row[2] is not None:
+            bits = ctx.caches.bits.get((list_id, row[2]))
+            if bits is None:
+                bits = _bits_read(ctx, list_id, reader.bits(list_id))
+    facts = _facts(ctx, c.issuer.id, list_id, row, bits, now)
+    result = verify_credential(
+        credential,
+        now=now,
+        issuers=facts.issuers,
+        status_lists=facts.status_lists,
+        subject=subject,
+        purpose=purpose,
+    )
+    return _counted_verdict(ctx, result)
+
+
+def _counted_verdict(ctx: Context, result: CredentialResult) -> CredentialResult:
+    ctx.metrics.verdicts.labels(result.verdict.value).inc()
+    return result
+
+
+def credential_document(result: CredentialResult) -> dict[str, Any]:
+    """The JSON answer of a pasted credential's verification: :func:`outcome_document`'s
+    members, ``claims`` the credential's ``credentialSubject`` once its proof verified, and
+    ``receipt`` null (a receipt's ``th`` is a token hash, spec §4.9)."""
+    c = result.credential
+    issuer = result.issuer
+    status = result.status
+    return {
+        "verdict": result.verdict.value,
+        "message": result.message,
+        "detail": result.detail,
+        "checks": [{"name": x.name, "passed": x.passed, "detail": x.detail} for x in result.checks],
+        "claims": None if c is None else msgspec.to_builtins(c.subject),
+        "issuer": None
+        if issuer is None
+        else {
+            "key": issuer.key,
+            "email": issuer.identity,
+            "name": issuer.name,
+            "since": issuer.since,
+        },
+        "status": None
+        if status is None or c is None
+        else {
+            "list_id": status.list_id,
+            "index": c.index,
+            "checked_at": status.issued_at,
+            "fresh_until": status.fresh_until,
+        },
+        "checked_at": result.checked_at,
+        "receipt": None,
+    }
 
 
 def outcome_document(outcome: Outcome) -> dict[str, Any]:

@@ -13,7 +13,8 @@
   on an endorsement or refusal answer as on ``/v``. The server renders only the page.
 * ``GET /check`` and ``POST /check`` (a web form: ``token``, ``subject``, ``purpose``): the
   paste box, and the registry's verdict on what was pasted. With JavaScript the submit is
-  checked in the page instead.
+  checked in the page instead, except a pasted JSON endorsement credential (spec §13): the
+  registry verifies that one (its proof too) and renders the result, with no receipt.
 * ``POST /api/v1/qr`` (``{"token": …}``): the SVG QR code of the token's verification URL,
   for the script's result view (the server-rendered views carry it inline). Drawn only for a
   token this registry verifies as valid, in a worker thread, from a small cache when drawn
@@ -264,6 +265,8 @@ async def check_form(request: Request, ctx: Ctx) -> Response:
         form, checked = pages.parse_check_form(await request.body())
     except pages.InputError as e:
         return _page(request, "check.html", status=e.status, error=e.message, form=e.form)
+    if checked.credential is not None:
+        return await _check_credential(request, ctx, form, checked)
     item = verification.VerifyItem(
         token=checked.token, subject=checked.subject, purpose=checked.purpose
     )
@@ -273,6 +276,31 @@ async def check_form(request: Request, ctx: Ctx) -> Response:
         return _busy(request, "check.html", e, form)
     view = await _view(request, ctx, outcome)
     return _page(request, "check.html", view=view, form=form)
+
+
+async def _check_credential(
+    request: Request, ctx: Ctx, form: pages.CheckForm, checked: pages.CheckInput
+) -> Response:
+    """The registry's verdict on a pasted endorsement credential (spec §13.5), as a page or
+    (``Accept``) as JSON; without a receipt (a receipt's ``th`` is a token hash, spec §4.9)."""
+    assert checked.credential is not None
+    try:
+        result = await run_in_threadpool(
+            verification.verify_credential_text,
+            ctx,
+            checked.credential,
+            checked.subject,
+            checked.purpose,
+            _client(request),
+        )
+    except TooManyRequests as e:
+        return _busy(request, "check.html", e, form)
+    if _wants_json(request):
+        return Response(
+            orjson.dumps(verification.credential_document(result)),
+            media_type="application/json",
+        )
+    return _page(request, "check.html", view=pages.credential_view(result), form=form)
 
 
 class QrRequest(BaseModel):

@@ -770,6 +770,7 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
 
   $("next-steps").hidden = valid || refused;
   setText("receipt", server?.receipt ?? "");
+  $("receipt-missing").hidden = true;
   // A receipt proves the registry's answer; one that could not be trusted proves nothing.
   const trusted = !!server?.receipt && verdict !== "disagreement";
   setText("receipt-hint", trusted ? RECEIPT_HINT : UNTRUSTED_RECEIPT);
@@ -978,6 +979,9 @@ function fromForm() {
   const form = $("check-form");
   purposeChoice();
   form.addEventListener("submit", (event) => {
+    // A pasted JSON credential (spec §13) goes to the registry as the form posts it: its
+    // proof is checked there only, and the page it answers says so.
+    if (/^[ \t\r\n]*\{/.test($("token").value)) return;
     event.preventDefault();
     const button = $("check-button");
     if (button.disabled) return;
