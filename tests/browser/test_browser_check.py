@@ -3,10 +3,12 @@ purpose, keyboard-only use, bad input, and the form without JavaScript."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from _browser import (
+    BOB,
     EMPLOYMENT,
     MANAGER,
     LiveServer,
@@ -30,7 +32,8 @@ from _tabs import (
 from playwright.sync_api import Page, Route, expect
 
 from endorse.client import Client
-from endorse.protocol import Subject
+from endorse.protocol import Subject, Verdict
+from endorse.server import pages
 
 
 def check_url(seeded: Seeded) -> str:
@@ -453,3 +456,45 @@ def test_a_damaged_link_says_so_in_the_page(
     expect(tab.page.locator("#result")).to_be_hidden()
     screenshot(tab.page, tmp_path / "damaged-link.png")
     assert tab.page_errors == []
+
+
+def test_a_pasted_credential_is_checked_by_the_registry(
+    registry: LiveServer, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """An exported credential (``endorse export TOKEN --vc``) pasted into the box is posted to
+    the registry, which verifies it (its proof too) with the token's verdicts and sentences; the
+    page says the proof was checked by the registry only and why there is no receipt. Revoked,
+    it is revoked; altered by a letter, its facts are withheld."""
+    with Client(registry.url, pin_store=tmp_path / "pins.json") as client:
+        key, _ = new_endorser(client, registry.data_dir, "Alice Smith")
+        token = client.issue(
+            key, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], statement="<b>Kind</b> & able"
+        ).token
+        credential = client.export_vc(key, token)
+        tab = open_tab()
+        page = tab.page
+        page.goto(f"{registry.url}/check")
+        fill_and_check(page, json.dumps(credential, indent=2), "bob@example.com")
+        result = page.locator("#result")
+        expect(result).to_have_attribute("data-verdict", "valid")
+        screenshot(page, tmp_path / "credential.png")
+        expect(result.locator("#verdict-sentence")).to_have_text(Verdict.VALID.sentence)
+        expect(result.locator("#statement")).to_have_text("<b>Kind</b> & able")
+        expect(result.locator("#facts-note")).to_contain_text("checked by this registry only")
+        expect(result.locator("#receipt-missing")).to_have_text(pages.NO_CREDENTIAL_RECEIPT)
+        expect(result.locator("#receipt-section")).to_be_hidden()
+        expect(result.locator("#checks li[data-passed='false']")).to_have_count(0)
+        expect_readable(result)
+
+        client.revoke(key, token)
+        fill_and_check(page, json.dumps(credential), "")
+        expect(result).to_have_attribute("data-verdict", "revoked")
+        expect(result.locator("#verdict-sentence")).to_have_text(Verdict.REVOKED.sentence)
+        expect_not_valid(result)
+
+    credential["credentialSubject"]["subjectName"] = "Mallory Jones"
+    fill_and_check(page, json.dumps(credential), "")
+    expect(result).to_have_attribute("data-verdict", "bad_signature")
+    expect_claims_withheld(result, "Mallory")
+    expect(page.locator("#token")).to_have_value(json.dumps(credential))
+    tab.assert_quiet()
