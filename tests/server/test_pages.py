@@ -631,6 +631,25 @@ def test_the_page_asks_for_nothing_by_a_url_that_names_the_reference() -> None:
     assert '"/api/v1/statements"' in script
 
 
+def test_the_script_words_every_verdict_as_the_protocol_does() -> None:
+    """The page's script shows a sentence itself when the registry could not answer: each
+    one is the protocol's (spec §6.2), a refusal's scope verdicts the refusal's (§6.4)."""
+    from endorse.protocol.verdicts import REFUSAL_SENTENCES, SENTENCES
+
+    script = (Path(pages.__file__).parent / "static" / "endorse-check.js").read_text()
+
+    def table(name: str) -> dict[str, str]:
+        body = re.search(rf"const {name} = \{{\n(.*?)\n\}};", script, re.S)
+        assert body is not None, name
+        return dict(re.findall(r'^  (\w+): "([^"]*)",$', body.group(1), re.M))
+
+    words = table("SENTENCES")
+    for verdict, sentence in SENTENCES.items():
+        if verdict.value != "refused":  # the script names no referee it has not verified
+            assert words[verdict.value] == sentence, verdict
+    assert table("REFUSAL_SENTENCES") == {v.value: t for v, t in REFUSAL_SENTENCES.items()}
+
+
 @pytest.mark.parametrize("path", ["/v", "/check"])
 def test_head_answers_like_get_without_a_body(client: TestClient, path: str) -> None:
     r = client.head(path)

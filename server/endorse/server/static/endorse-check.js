@@ -44,6 +44,12 @@ const SENTENCES = {
   status_unavailable: "Whether the endorser has withdrawn this reference could not be checked; try again later or ask the endorser.",
   refused: "The referee states that they do not give a reference for this person.",
 };
+// A refusal checked for another subject or purpose (spec §6.4, verdicts.REFUSAL_SENTENCES):
+// the endorsement's sentences would speak of a consent a refusal never gave.
+const REFUSAL_SENTENCES = {
+  subject_mismatch: "This refusal is about someone other than the person asked about; it says nothing about them.",
+  purpose_not_allowed: "This refusal is for another purpose than the one asked about; it says nothing about this use.",
+};
 
 class Malformed extends Error {}
 class BadSignature extends Error {}
@@ -668,6 +674,12 @@ function shownFacts(browser, server) {
   return { e, issuer: e ? issuer : null };
 }
 
+// The sentence of a verdict on this token: a refusal's own for the scope verdicts.
+function sentenceOf(verdict, token) {
+  if (tokenKind(token) === "refusal" && REFUSAL_SENTENCES[verdict]) return REFUSAL_SENTENCES[verdict];
+  return SENTENCES[verdict];
+}
+
 function render(token, expect, browser, server, notes, serverProblem, nameOnly, pin) {
   const section = $("result");
   const serverVerdict = server?.verdict ?? "";
@@ -681,11 +693,11 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
   if (verdict === "disagreement") {
     sentence = "This reference could not be confirmed: your browser and the registry reached different verdicts.";
   } else if (nameOnly) {
-    sentence = SENTENCES.subject_mismatch;
+    sentence = sentenceOf("subject_mismatch", token);
   } else if (verdict === "refused" && !server) {
     sentence = refusalSentence(browser.r);
   } else {
-    sentence = server?.message ?? SENTENCES[verdict];
+    sentence = server?.message ?? sentenceOf(verdict, token);
   }
   const valid = verdict === "valid";
   const refused = verdict === "refused";
