@@ -64,8 +64,9 @@ MAX_INPUT_CHARS = Endorsement.MAX_TOKEN_CHARS + 512
 """What the paste box takes: a token at its limit (spec §3.1) inside a verification URL."""
 MAX_SUBJECT_CHARS = 256
 MAX_PURPOSE_CHARS = 64
+MAX_AUDIENCE_CHARS = 256
 """As ``POST /api/v1/verify`` bounds them (``VerifyRequest``)."""
-_FIELDS = frozenset({"token", "subject", "purpose", "purpose_other"})
+_FIELDS = frozenset({"token", "subject", "purpose", "purpose_other", "audience"})
 _OUTER_WHITESPACE = " \t\r\n"
 OTHER_PURPOSE = "other"
 """The purpose menu's choice for a purpose of the endorser's own (``x-…``), typed in
@@ -95,6 +96,7 @@ class CheckForm:
     subject: str = ""
     purpose: str = ""
     purpose_other: str = ""
+    audience: str = ""
 
 
 class InputError(Exception):
@@ -116,6 +118,9 @@ class CheckInput:
     token: str
     subject: str | None
     purpose: str | None
+    audience: str | None = None
+    """Who the recruiter is, for a reference given for a named recipient (spec §6.3 step
+    8d): as the endorser wrote it, e.g. the recruiter's e-mail address."""
 
 
 def token_from_input(text: str) -> str:
@@ -207,9 +212,15 @@ def parse_check_form(body: bytes) -> tuple[CheckForm, CheckInput]:
             f"The candidate's name or e-mail may have at most {MAX_SUBJECT_CHARS} characters.",
             form=form,
         )
+    audience = form.audience.strip(_OUTER_WHITESPACE) or None
+    if audience is not None and len(audience) > MAX_AUDIENCE_CHARS:
+        raise InputError(
+            f"Who you are (the recipient) may have at most {MAX_AUDIENCE_CHARS} characters.",
+            form=form,
+        )
     try:
         purpose = _purpose(form)
-        return form, CheckInput(token_from_input(form.token), subject, purpose)
+        return form, CheckInput(token_from_input(form.token), subject, purpose, audience)
     except InputError as e:
         raise InputError(e.message, e.status, form) from None
 

@@ -874,14 +874,17 @@ function hideQr() {
 }
 
 // The QR code of a valid reference's link; resolves once it is shown, or its absence said.
-async function showQr(token) {
+// A reference given for a named recipient is valid only for them: the registry draws its
+// QR code for the audience the page checked it for (spec §11.3 item 10).
+async function showQr(token, audience) {
   const figure = $("qr");
   const caption = $("qr-caption");
   let failure = "No QR code: it could not be loaded.";
   try {
     const r = await fetch("/api/v1/qr", {
       method: "POST", credentials: "omit", referrerPolicy: "no-referrer",
-      headers: { "content-type": "application/json" }, body: JSON.stringify({ token }),
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(audience ? { token, audience } : { token }),
     });
     if (r.status === 429) failure = QR_BUSY;
     if (r.status === 422 && String((await r.json()).type).endsWith(":qr-too-long")) failure = QR_TOO_LONG;
@@ -958,7 +961,7 @@ async function check(token, expect) {
   } else {
     const valid = render(token, expect, browser, server, notes, serverProblem, nameOnly, pin);
     // A QR code invites sharing: only for a valid reference (as the server-rendered view).
-    if (valid) await showQr(token); else hideQr();
+    if (valid) await showQr(token, expect.audience ?? null); else hideQr();
   }
   // Done only once everything the result shows is there.
   $("loading")?.setAttribute("hidden", "");
@@ -1003,6 +1006,8 @@ function fromForm() {
     }
     const subject = $("subject").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
     if (subject.length > 256) { showInputError("The candidate's name or e-mail may have at most 256 characters."); return; }
+    const audience = $("audience").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    if (audience.length > 256) { showInputError("Who you are (the recipient) may have at most 256 characters."); return; }
     let purpose;
     try { purpose = chosenPurpose(); } catch (e) {
       if (!(e instanceof InputError)) throw e;
@@ -1016,7 +1021,7 @@ function fromForm() {
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     button.textContent = "Checking…";
-    check(token, { subject: subject || null, purpose }).finally(() => {
+    check(token, { subject: subject || null, purpose, audience: audience || null }).finally(() => {
       button.disabled = false;
       button.removeAttribute("aria-busy");
       button.textContent = label;
@@ -1428,7 +1433,31 @@ function main() {
     return;
   }
   $("loading")?.removeAttribute("hidden");
-  check(token, { subject: null, purpose: null });
+  check(token, { subject: null, purpose: null }).then(() => askAudience(token));
+}
+
+// A reference given for a named recipient (its aud) is valid only for them (spec §6.3 step
+// 8d): the link alone cannot say who opened it, so the recruiter says who they are and the
+// reference is checked again with that audience, the QR code too.
+function askAudience(token) {
+  const form = $("audience-form");
+  if (!form || typeof tokenPayloadMember(token, "aud") !== "string") return;
+  form.hidden = false;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const button = $("audience-button");
+    if (button.disabled) return;
+    const audience = $("audience").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    if (!audience) { showInputError("Type who you are as the endorser wrote it, e.g. your e-mail address."); $("audience").focus(); return; }
+    if (audience.length > 256) { showInputError("Who you are (the recipient) may have at most 256 characters."); return; }
+    showInputError("");
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    check(token, { subject: null, purpose: null, audience }).finally(() => {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }).then(() => $("result").focus());
+  });
 }
 
 main();
