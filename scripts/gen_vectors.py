@@ -2398,6 +2398,17 @@ REFUSAL_SENTENCE = (
     "Alice Example states that they do not give a reference for Bob Jones for employment-reference."
 )
 STANDING_SENTENCE = "Alice Example states that they do not give a reference for Bob Jones."
+REFUSAL_SCOPE_SENTENCES = {
+    "subject_mismatch": (
+        "This refusal is about someone other than the person asked about;"
+        " it says nothing about them."
+    ),
+    "purpose_not_allowed": (
+        "This refusal is for another purpose than the one asked about;"
+        " it says nothing about this use."
+    ),
+}
+"""Spec §6.4: a refusal failing step 7 has its own sentence, not the endorsement's."""
 
 
 def refusal_payload(**changes: Any) -> dict[str, Any]:
@@ -2421,6 +2432,7 @@ def refusal_case(
     expected_error: str | None = None,
 ) -> dict[str, Any]:
     assert (sentence is not None) is (verdict == "refused"), name
+    sentence = REFUSAL_SCOPE_SENTENCES.get(verdict, sentence)
     assert (expected_error is not None) is (verdict in {"malformed", "bad_signature"}), name
     return {
         "name": name,
@@ -2984,7 +2996,8 @@ def claims_file() -> dict[str, Any]:
             " verify_refusal: rebuild the trusted issuers as for verification.json ('issuers'"
             " listed under 'listed_as'; 'key_bindings' checked with the registry key), pass"
             " 'expect' (subject, purpose), 'now' and 'clock_skew', and compare the verdict;"
-            " for 'refused' the sentence (§6.4) must equal 'expected_sentence'. Where"
+            " for 'refused', 'subject_mismatch' and 'purpose_not_allowed' the sentence (§6.4)"
+            " must equal 'expected_sentence' (null for the other verdicts). Where"
             " 'expected_error' is set, verify_token(token, refusal) must raise exactly that"
             " exception class. 'decoding' cases call verify_reference_request (token,"
             " registry, registry_key) or verify_policy (token, issuers as in refusal_cases)"

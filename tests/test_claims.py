@@ -56,6 +56,7 @@ from endorse.protocol.encoding import b64url_decode, b64url_encode
 from endorse.protocol.keys import SigningKey
 from endorse.protocol.objects import DAY, MAX_REQUEST_DURATION, OBJECT_TYPES, SignedObject
 from endorse.protocol.requests import REQUEST_CONTEXT, ROTATION_CONSENT_CONTEXT
+from endorse.protocol.verdicts import REFUSAL_SENTENCES
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -431,7 +432,9 @@ def test_verify_refusal(name: str, token: object, kwargs: dict[str, Any], verdic
         result.raise_for_verdict()
     if verdict is not Verdict.REFUSED:
         assert not result.checks[-1].passed
-        assert result.message == verdict.sentence
+        # A refusal out of scope is still a refusal: its own sentence, never one about an
+        # endorser's consent (spec §6.4).
+        assert result.message == REFUSAL_SENTENCES.get(verdict, verdict.sentence)
 
 
 def test_refused_result_names_who_refuses_for_whom_and_what() -> None:

@@ -382,7 +382,7 @@ def verify_refusal(
     purpose: str | None,
     clock_skew: int,
 ) -> tuple[str, str | None]:
-    """The verdict of §6.4 and, for ``refused``, its sentence."""
+    """The verdict of §6.4 and, for ``refused`` and the step 7 verdicts, its sentence."""
     try:
         r, payload, signature = open_token(token, "refusal")  # steps 1-2
         check_refusal(r)
@@ -402,9 +402,15 @@ def verify_refusal(
     if subject is not None:  # step 7a
         names = [r["sub"][m] for m in ("name", "email", "handle") if m in r["sub"]]
         if normalise(subject) not in {normalise(n) for n in names}:
-            return "subject_mismatch", None
+            return "subject_mismatch", (
+                "This refusal is about someone other than the person asked about;"
+                " it says nothing about them."
+            )
     if purpose is not None and "purpose" in r and r["purpose"] != purpose:  # step 7b
-        return "purpose_not_allowed", None
+        return "purpose_not_allowed", (
+            "This refusal is for another purpose than the one asked about;"
+            " it says nothing about this use."
+        )
     scope = f" for {r['purpose']}" if "purpose" in r else ""
     sentence = (
         f"{r['iss_name']} states that they do not give a reference for {r['sub']['name']}{scope}."

@@ -324,7 +324,12 @@ def test_refusal_case(case: dict[str, Any]) -> None:
         assert result.refusal is not None
         assert all(check.passed for check in result.checks)
     else:
-        assert case["expected_sentence"] is None
+        # A refusal for another subject or purpose has a refusal's sentence (§6.4); the
+        # other verdicts keep §6.2's.
+        if case["expected_verdict"] in {"subject_mismatch", "purpose_not_allowed"}:
+            assert result.message == case["expected_sentence"]
+        else:
+            assert case["expected_sentence"] is None
         assert not result.checks[-1].passed
         # The refusal is known exactly when its signature verified.
         signature_ok = case["expected_verdict"] not in {"malformed", "bad_signature"}

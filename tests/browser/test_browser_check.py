@@ -190,6 +190,9 @@ def test_keyboard_only(key: str, seeded: Seeded, open_tab: OpenTab, tmp_path: Pa
     # "Other…" not chosen: its text field is hidden, and Tab skips it.
     expect(page.locator("#purpose-other")).to_be_hidden()
     page.keyboard.press("Tab")
+    assert focused_id(page) == "audience"  # optional: this reference names no recipient
+    assert_focus_visible(page)
+    page.keyboard.press("Tab")
     assert focused_id(page) == "check-button"
     assert_focus_visible(page)
     page.keyboard.press(key)

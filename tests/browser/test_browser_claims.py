@@ -34,6 +34,7 @@ from _tabs import (
     expect_claims_withheld,
     expect_no_qr,
     expect_readable,
+    qr_shown,
     verdicts,
 )
 from playwright.sync_api import Locator, Page, expect
@@ -63,6 +64,8 @@ HOSTILE_SUBJECT = Subject('Bob "><img src=x onerror="window.__pwned=1">', handle
 HOSTILE_RELATIONSHIP = Relationship(
     f"work {SCRIPT_MARKUP}", f"boss {IMG_MARKUP}", org=f"Evil {SCRIPT_MARKUP} Corp"
 )
+RECRUITER = "recruiter@example.com"
+"""The requester, and the audience of an endorsement given in answer to them."""
 HOSTILE_REQUESTER = Requester(email="recruiter@example.com", method="email-code", name=HOSTILE_NAME)
 
 
@@ -76,6 +79,8 @@ class Claims:
     alice_email: str
     endorsement: str
     """A registered endorsement of Bob by Alice, for employment references."""
+    bound: str
+    """The same, given for one recipient only: :data:`RECRUITER` (``aud``)."""
 
     def request(
         self,
@@ -134,7 +139,10 @@ def claims(registry: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Cl
     with Client(registry.url, pin_store=work / "pins.json") as client:
         alice, email = new_endorser(client, registry.data_dir, "Alice Smith")
         endorsement = client.issue(alice, "Alice Smith", BOB, MANAGER, [EMPLOYMENT]).token
-    return Claims(registry.url, registry_key, alice, email, endorsement)
+        bound = client.issue(
+            alice, "Alice Smith", BOB, MANAGER, [EMPLOYMENT], audience=RECRUITER
+        ).token
+    return Claims(registry.url, registry_key, alice, email, endorsement, bound)
 
 
 def checked_request(page: Page) -> Locator:
@@ -261,6 +269,68 @@ def test_requester_page_with_an_endorsement(
     assert verdicts(result) == ("valid", "valid", "valid")
     expect(result.locator("#endorser")).to_have_text("Alice Smith")
     expect(tab.page.locator("#policy-answer")).to_be_hidden()
+    tab.assert_quiet()
+
+
+def recheck(page: Page, audience: str) -> tuple[str | None, str | None, str | None]:
+    """The verdicts of checking again as ``audience`` on ``/v`` (the check has begun once
+    the registry was asked: the page marks it so before it asks)."""
+    page.fill("#audience", audience)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/verify")):
+        page.click("#audience-button")
+    return verdicts(wait_checked(page))
+
+
+def test_requester_page_with_an_audience_bound_endorsement(
+    claims: Claims, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """The answer to a request that named an audience is given for that audience: valid on
+    the requester's page, its QR code drawn for the same audience (spec §11.4 item 4)."""
+    request, _ = claims.request(audience=RECRUITER)
+    tab = open_tab()
+    tab.page.goto(claims.page(request, claims.bound))
+    checked_request(tab.page)
+    result = wait_checked(tab.page)
+    screenshot(tab.page, tmp_path / "request-endorsed-for-audience.png")
+    assert verdicts(result) == ("valid", "valid", "valid")
+    expect(tab.page.locator("#qr-caption")).not_to_contain_text("could not be loaded")
+    assert qr_shown(tab.page)
+    tab.assert_quiet()
+
+
+def test_audience_bound_reference_on_the_verification_page(
+    claims: Claims, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    """``/v#<token>`` of a reference given for a named recipient: ✗ until the recruiter
+    says who they are; someone else stays ✗ with no QR code, the recipient gets ✓ and it."""
+    tab = open_tab()
+    tab.page.goto(f"{claims.url}/v#{claims.bound}")
+    result = wait_checked(tab.page)
+    assert verdicts(result) == ("audience_mismatch",) * 3
+    form = tab.page.locator("#audience-form")
+    expect(form).to_be_visible()
+    expect(tab.page.locator("#audience")).to_have_value("")  # never filled from the token
+    expect_no_qr(tab)
+    assert recheck(tab.page, "someone@else.example") == ("audience_mismatch",) * 3
+    expect_no_qr(tab)
+    assert recheck(tab.page, f" {RECRUITER} ") == ("valid", "valid", "valid")
+    screenshot(tab.page, tmp_path / "verify-as-audience.png")
+    expect(tab.page.locator("#qr-caption")).not_to_contain_text("could not be loaded")
+    assert qr_shown(tab.page)
+    tab.assert_quiet()
+
+
+def test_audience_bound_reference_on_the_check_page(
+    claims: Claims, open_tab: OpenTab, tmp_path: Path
+) -> None:
+    tab = open_tab()
+    tab.page.goto(f"{claims.url}/check")
+    tab.page.fill("#token", f"{claims.url}/v#{claims.bound}")
+    tab.page.fill("#audience", RECRUITER)
+    tab.page.click("#check-button")
+    result = wait_checked(tab.page)
+    assert verdicts(result) == ("valid", "valid", "valid")
+    assert qr_shown(tab.page)
     tab.assert_quiet()
 
 

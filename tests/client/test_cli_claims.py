@@ -411,3 +411,17 @@ def test_the_referee_reads_that_their_own_mail_stop_made_a_request_unreachable(
     (entry,) = [e for e in inbox.stdout.split("\n\n") if e.startswith(asked["id"])]
     assert "your address stopped all mail from this registry" in entry
     assert "the referee cannot be reached" not in entry
+
+
+def test_a_key_that_is_not_registered_is_exit_2_for_every_verb_of_the_endorser(
+    registry: LiveServer, tmp_path: Path
+) -> None:
+    """A key not bound to an identity is the person's mistake (the wrong --key, or not yet
+    registered): exit 2 alike from policy --set, requests and checks (README, exit codes)."""
+    stray = tmp_path / "stray.pem"
+    run("key", "new", "--out", str(stray))
+    for verb in (("policy", "--set"), ("requests",), ("checks",)):
+        done = script(*verb, "--key", str(stray), "--json", code=2)
+        error = json.loads(done.stdout)["error"]
+        assert error["exit_code"] == 2, (verb, error)
+        assert "is not bound to an identity" in error["message"], (verb, error)

@@ -520,6 +520,45 @@ def test_qr_only_for_a_reference_valid_here(client: TestClient, no_qr_cache: Non
     assert len(pages._QR_CACHE) == 0
 
 
+def test_an_audience_bound_reference_is_valid_and_drawn_for_its_audience(
+    client: TestClient, no_qr_cache: None
+) -> None:
+    """A reference given for a named recipient (§6.3 step 8d): the check form and the QR
+    endpoint take the recipient's audience, so the recruiter it was given for sees ✓ and
+    gets its QR code; anyone else, or no audience, is audience_mismatch and no QR code."""
+    token, _ = Endorser(client, 1).bind().issue(audience="hiring@globex.example")
+    for audience, status in ((None, 422), ("someone@else.example", 422)):
+        body = {"token": token} if audience is None else {"token": token, "audience": audience}
+        r = client.post("/api/v1/qr", json=body)
+        assert r.status_code == status, r.text
+        assert r.json()["type"].endswith("not-valid")
+        assert "audience_mismatch" in r.json()["detail"]
+    r = client.post("/api/v1/qr", json={"token": token, "audience": "hiring@globex.example"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/svg+xml"
+    too_long = client.post("/api/v1/qr", json={"token": token, "audience": "a" * 257})
+    assert too_long.status_code == 422
+    for audience, verdict in (
+        ("", "audience_mismatch"),
+        ("someone@else.example", "audience_mismatch"),
+        ("  hiring@globex.example ", "valid"),
+    ):
+        html = client.post(
+            "/check", content=urlencode({"token": token, "audience": audience}), headers=FORM
+        ).text
+        assert _attr(html, "data-verdict") == verdict, audience
+    assert 'value="  hiring@globex.example "' in html  # the form again, as typed
+    long = client.post(
+        "/check", content=urlencode({"token": token, "audience": "a" * 257}), headers=FORM
+    )
+    assert long.status_code == 400
+    assert "at most 256 characters" in _text(long.text, "input-error")
+    # The verification page offers the field for the script to fill in (it shows it only
+    # for a token with aud).
+    page = client.get("/v").text
+    assert '<form id="audience-form" hidden' in page and 'id="audience"' in page
+
+
 def test_qr_is_drawn_off_the_event_loop(
     client: TestClient, no_qr_cache: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -633,6 +672,25 @@ def test_the_page_asks_for_nothing_by_a_url_that_names_the_reference() -> None:
     assert "/api/v1/registrations/" not in script
     assert "/api/v1/status-lists/" not in script
     assert '"/api/v1/statements"' in script
+
+
+def test_the_script_words_every_verdict_as_the_protocol_does() -> None:
+    """The page's script shows a sentence itself when the registry could not answer: each
+    one is the protocol's (spec §6.2), a refusal's scope verdicts the refusal's (§6.4)."""
+    from endorse.protocol.verdicts import REFUSAL_SENTENCES, SENTENCES
+
+    script = (Path(pages.__file__).parent / "static" / "endorse-check.js").read_text()
+
+    def table(name: str) -> dict[str, str]:
+        body = re.search(rf"const {name} = \{{\n(.*?)\n\}};", script, re.S)
+        assert body is not None, name
+        return dict(re.findall(r'^  (\w+): "([^"]*)",$', body.group(1), re.M))
+
+    words = table("SENTENCES")
+    for verdict, sentence in SENTENCES.items():
+        if verdict.value != "refused":  # the script names no referee it has not verified
+            assert words[verdict.value] == sentence, verdict
+    assert table("REFUSAL_SENTENCES") == {v.value: t for v, t in REFUSAL_SENTENCES.items()}
 
 
 @pytest.mark.parametrize("path", ["/v", "/check"])

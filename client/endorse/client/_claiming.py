@@ -103,6 +103,17 @@ class Claiming(Verifying, Endorsing):
             raise InvalidArgument(f"{key.did} is not bound to an identity at {self.registry}")
         return issuer.name
 
+    def _as_own_key(
+        self, key: SigningKey, method: str, path: str, body: Any, now: int
+    ) -> Flow[Response]:
+        """One request signed by the referee's or endorser's own ``key``. A key the registry
+        binds to no identity is the caller's mistake (the wrong key, or not registered yet),
+        said as :meth:`_own_name` says it, not a registry refusal (README, exit codes)."""
+        response = yield from self._one(self._signed(key, method, path, body, now))
+        if response.status == 403 and self.problem(response).slug == "issuer-not-bound":
+            raise InvalidArgument(f"{key.did} is not bound to an identity at {self.registry}")
+        return response
+
     def _from_referee(self, issuer: TrustedIssuer | None, request: ReferenceRequest) -> None:
         if issuer is None or issuer.identity is None:
             raise RegistryStatementInvalid(
@@ -306,7 +317,7 @@ class Claiming(Verifying, Endorsing):
     def inbox(self, key: SigningKey, *, now: int) -> Flow[list[InboxItem]]:
         """Every request naming the referee's verified address, newest first."""
         yield from self.contact(strict=True)
-        response = yield from self._one(self._signed(key, "GET", "/api/v1/inbox", None, now))
+        response = yield from self._as_own_key(key, "GET", "/api/v1/inbox", None, now)
         out = self._decode(self._expect(response, 200), InboxOut, "an inbox")
         items: list[tuple[InboxItemOut, ReferenceRequest]] = []
         for item in out.requests:
@@ -329,7 +340,7 @@ class Claiming(Verifying, Endorsing):
         self, key: SigningKey, request_id: str, body: dict[str, str], now: int
     ) -> Flow[RequestStatus]:
         path = f"/api/v1/requests/{request_id}/answer"
-        response = yield from self._one(self._signed(key, "POST", path, body, now))
+        response = yield from self._as_own_key(key, "POST", path, body, now)
         return (yield from self._record(response, 200, now))
 
     def _name(self, key: SigningKey, given: str | None, now: int) -> Flow[str]:
@@ -399,7 +410,7 @@ class Claiming(Verifying, Endorsing):
         path = f"/api/v1/requests/{_id(request_id)}/block"
         yield from self.contact(strict=True)
         method = "DELETE" if undo else "POST"
-        response = yield from self._one(self._signed(key, method, path, None, now))
+        response = yield from self._as_own_key(key, method, path, None, now)
         self._expect(response, 204)
 
     def mute(self, key: SigningKey, muted: bool, *, now: int) -> Flow[bool]:
@@ -407,8 +418,9 @@ class Claiming(Verifying, Endorsing):
         if type(muted) is not bool:
             raise InvalidArgument("muted must be a bool")
         yield from self.contact(strict=True)
-        request = self._signed(key, "PUT", "/api/v1/inbox/settings", {"muted": muted}, now)
-        response = yield from self._one(request)
+        response = yield from self._as_own_key(
+            key, "PUT", "/api/v1/inbox/settings", {"muted": muted}, now
+        )
         return self._decode(self._expect(response, 200), MutedOut, "inbox settings").muted
 
     # --- the endorser's standing statements ----------------------------------------------------
@@ -423,8 +435,7 @@ class Claiming(Verifying, Endorsing):
         yield from self.contact(strict=True)
         name = yield from self._name(key, issuer_name, now)
         token = sign_policy(key, name, now=now, notify=notify)
-        request = self._signed(key, "PUT", "/api/v1/policy", {"policy": token}, now)
-        response = yield from self._one(request)
+        response = yield from self._as_own_key(key, "PUT", "/api/v1/policy", {"policy": token}, now)
         out = self._decode(self._expect(response, 200), PolicyOut, "a policy")
         return (yield from self._own_policy(out.policy, key, now))
 
@@ -441,7 +452,7 @@ class Claiming(Verifying, Endorsing):
     def policy(self, key: SigningKey, *, now: int) -> Flow[Policy | None]:
         """The endorser's policy as the registry keeps it, or None."""
         yield from self.contact(strict=True)
-        response = yield from self._one(self._signed(key, "GET", "/api/v1/policy", None, now))
+        response = yield from self._as_own_key(key, "GET", "/api/v1/policy", None, now)
         if response.status == 404:
             return None
         out = self._decode(self._expect(response, 200), PolicyOut, "a policy")
@@ -450,7 +461,7 @@ class Claiming(Verifying, Endorsing):
     def clear_policy(self, key: SigningKey, *, now: int) -> Flow[None]:
         """Withdraw the endorser's policy."""
         yield from self.contact(strict=True)
-        response = yield from self._one(self._signed(key, "DELETE", "/api/v1/policy", None, now))
+        response = yield from self._as_own_key(key, "DELETE", "/api/v1/policy", None, now)
         self._expect(response, 204, 200)
 
     def refuse_standing(
@@ -474,8 +485,9 @@ class Claiming(Verifying, Endorsing):
         yield from self.contact(strict=True)
         name = yield from self._name(key, issuer_name, now)
         token = _sign_refusal(key, name, subject, purpose, reason, None, now, expires)
-        request = self._signed(key, "POST", "/api/v1/standing-refusals", {"refusal": token}, now)
-        response = yield from self._one(request)
+        response = yield from self._as_own_key(
+            key, "POST", "/api/v1/standing-refusals", {"refusal": token}, now
+        )
         # 200: the same refusal was stored already.
         answered = self._expect(response, 201, 200)
         out = self._decode(answered, StandingIdOut, "a standing refusal")
@@ -487,8 +499,7 @@ class Claiming(Verifying, Endorsing):
     def standing_refusals(self, key: SigningKey, *, now: int) -> Flow[list[StandingRefusal]]:
         """The endorser's own standing refusals (nobody else can list them)."""
         yield from self.contact(strict=True)
-        request = self._signed(key, "GET", "/api/v1/standing-refusals", None, now)
-        response = yield from self._one(request)
+        response = yield from self._as_own_key(key, "GET", "/api/v1/standing-refusals", None, now)
         out = self._decode(self._expect(response, 200), StandingListOut, "standing refusals")
         listed = []
         for item in out.refusals:
@@ -507,13 +518,13 @@ class Claiming(Verifying, Endorsing):
         """Delete one of the endorser's standing refusals."""
         path = f"/api/v1/standing-refusals/{_id(refusal_id)}"
         yield from self.contact(strict=True)
-        response = yield from self._one(self._signed(key, "DELETE", path, None, now))
+        response = yield from self._as_own_key(key, "DELETE", path, None, now)
         self._expect(response, 204, 200)
 
     def checks(self, key: SigningKey, *, now: int) -> Flow[list[CheckCounts]]:
         """How often each of the endorser's endorsements was checked online, per day."""
         yield from self.contact(strict=True)
-        response = yield from self._one(self._signed(key, "GET", "/api/v1/checks", None, now))
+        response = yield from self._as_own_key(key, "GET", "/api/v1/checks", None, now)
         out = self._decode(self._expect(response, 200), ChecksOut, "check counts")
         return [
             CheckCounts(e.id, tuple((d.day, d.count) for d in e.days)) for e in out.endorsements

@@ -79,6 +79,20 @@ VALID_UNREGISTERED_SENTENCE = (
 """The sentence of ``valid`` when the verifier waived the status check (spec §6.2)."""
 
 
+REFUSAL_SENTENCES: dict[Verdict, str] = {
+    Verdict.SUBJECT_MISMATCH: (
+        "This refusal is about someone other than the person asked about;"
+        " it says nothing about them."
+    ),
+    Verdict.PURPOSE_NOT_ALLOWED: (
+        "This refusal is for another purpose than the one asked about;"
+        " it says nothing about this use."
+    ),
+}
+"""The sentences of a refusal that fails the scope (spec §6.4 step 7): the endorsement's
+would blame an endorser's consent that a refusal never gave."""
+
+
 def refusal_sentence(issuer_name: str, subject_name: str, purpose: str | None) -> str:
     """The sentence of a genuine refusal, naming who refuses, for whom, and for what.
 

@@ -42,7 +42,12 @@ from endorse.protocol.steps import (
 )
 from endorse.protocol.token import token_hash
 from endorse.protocol.trust import TrustedIssuer
-from endorse.protocol.verdicts import VALID_UNREGISTERED_SENTENCE, Verdict, refusal_sentence
+from endorse.protocol.verdicts import (
+    REFUSAL_SENTENCES,
+    VALID_UNREGISTERED_SENTENCE,
+    Verdict,
+    refusal_sentence,
+)
 
 DEFAULT_CLOCK_SKEW = 300
 """Seconds of clock difference tolerated on validity windows (spec §6.3)."""
@@ -194,11 +199,14 @@ class VerificationResult:
         A ``valid`` token whose revocation status was waived (no status entry, verified with
         :meth:`TrustedFacts.unsafe_without_status` or ``require_status=False``) must not claim
         it "has not been withdrawn": it gets its own sentence. A genuine refusal names who
-        refuses, for whom and for what (spec §6.4).
+        refuses, for whom and for what, and one checked for another subject or purpose says
+        so in a refusal's words (spec §6.4).
         """
         if self.verdict is Verdict.REFUSED and self.refusal is not None:
             r = self.refusal
             return refusal_sentence(r.issuer_name, r.subject.name, r.purpose)
+        if self.refusal is not None and self.verdict in REFUSAL_SENTENCES:
+            return REFUSAL_SENTENCES[self.verdict]
         if self.verdict is Verdict.VALID and not self.revocation_checked:
             return VALID_UNREGISTERED_SENTENCE
         return self.verdict.sentence

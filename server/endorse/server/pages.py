@@ -68,8 +68,9 @@ MAX_CREDENTIAL_BYTES = 16 * 1024
 """What the paste box takes as a pasted credential (spec §13; an exported one is ~2 KiB)."""
 MAX_SUBJECT_CHARS = 256
 MAX_PURPOSE_CHARS = 64
+MAX_AUDIENCE_CHARS = 256
 """As ``POST /api/v1/verify`` bounds them (``VerifyRequest``)."""
-_FIELDS = frozenset({"token", "subject", "purpose", "purpose_other"})
+_FIELDS = frozenset({"token", "subject", "purpose", "purpose_other", "audience"})
 _OUTER_WHITESPACE = " \t\r\n"
 OTHER_PURPOSE = "other"
 """The purpose menu's choice for a purpose of the endorser's own (``x-…``), typed in
@@ -99,6 +100,7 @@ class CheckForm:
     subject: str = ""
     purpose: str = ""
     purpose_other: str = ""
+    audience: str = ""
 
 
 class InputError(Exception):
@@ -120,6 +122,9 @@ class CheckInput:
     token: str
     subject: str | None
     purpose: str | None
+    audience: str | None = None
+    """Who the recruiter is, for a reference given for a named recipient (spec §6.3 step
+    8d): as the endorser wrote it, e.g. the recruiter's e-mail address."""
     credential: bytes | None = None
     """A pasted endorsement credential (spec §13) as UTF-8 JSON; ``token`` is then empty."""
 
@@ -213,12 +218,18 @@ def parse_check_form(body: bytes) -> tuple[CheckForm, CheckInput]:
             f"The candidate's name or e-mail may have at most {MAX_SUBJECT_CHARS} characters.",
             form=form,
         )
+    audience = form.audience.strip(_OUTER_WHITESPACE) or None
+    if audience is not None and len(audience) > MAX_AUDIENCE_CHARS:
+        raise InputError(
+            f"Who you are (the recipient) may have at most {MAX_AUDIENCE_CHARS} characters.",
+            form=form,
+        )
     try:
         purpose = _purpose(form)
         pasted = form.token.strip(_OUTER_WHITESPACE)
         if pasted.startswith("{"):
-            return form, CheckInput("", subject, purpose, credential_from_input(pasted))
-        return form, CheckInput(token_from_input(form.token), subject, purpose)
+            return form, CheckInput("", subject, purpose, audience, credential_from_input(pasted))
+        return form, CheckInput(token_from_input(form.token), subject, purpose, audience)
     except InputError as e:
         raise InputError(e.message, e.status, form) from None
 

@@ -2,7 +2,9 @@
 
 * ``GET /v`` — the verification page for ``/v#<token>``: the token stays in the fragment, so
   the server never sees it; the page's script (``/static/endorse-check.js``) reads it, checks
-  the token in the browser and asks ``POST /api/v1/verify`` for the registry's verdict.
+  the token in the browser and asks ``POST /api/v1/verify`` for the registry's verdict. A
+  reference given for a named recipient (``aud``) gets a field for the recruiter to say who
+  they are, and is checked again with that audience (spec §11.3 item 11).
   Without JavaScript the page says so and links to ``/check``.
 * ``GET /v/<token>`` — the same page with the registry's verdict rendered by the server
   (works without JavaScript); with ``Accept: application/json`` the JSON answer of
@@ -11,14 +13,16 @@
   token>`` (spec §11.4): both tokens stay in the fragment; the page's script checks the
   registry's signature on the request and the answer's, and asks the registry for its verdict
   on an endorsement or refusal answer as on ``/v``. The server renders only the page.
-* ``GET /check`` and ``POST /check`` (a web form: ``token``, ``subject``, ``purpose``): the
-  paste box, and the registry's verdict on what was pasted. With JavaScript the submit is
-  checked in the page instead, except a pasted JSON endorsement credential (spec §13): the
-  registry verifies that one (its proof too) and renders the result, with no receipt.
-* ``POST /api/v1/qr`` (``{"token": …}``): the SVG QR code of the token's verification URL,
-  for the script's result view (the server-rendered views carry it inline). Drawn only for a
-  token this registry verifies as valid, in a worker thread, from a small cache when drawn
-  before, and counted against a QR limit of its own (``limit_qr_per_client``).
+* ``GET /check`` and ``POST /check`` (a web form: ``token``, ``subject``, ``purpose``,
+  ``audience``): the paste box, and the registry's verdict on what was pasted. With
+  JavaScript the submit is checked in the page instead, except a pasted JSON endorsement
+  credential (spec §13): the registry verifies that one (its proof too) and renders the
+  result, with no receipt.
+* ``POST /api/v1/qr`` (``{"token": …}``, and ``"audience"`` for a reference given for a named
+  recipient): the SVG QR code of the token's verification URL, for the script's result view
+  (the server-rendered views carry it inline). Drawn only for a token this registry verifies
+  as valid (for that audience), in a worker thread, from a small cache when drawn before,
+  and counted against a QR limit of its own (``limit_qr_per_client``).
 * ``POST /api/v1/statements`` (``{"token": …}``): what the registry has signed about the
   token's issuer and status, for the script's own verification. The token goes in a body so
   that no request line names the issuer or the token (spec §11.2).
@@ -268,7 +272,10 @@ async def check_form(request: Request, ctx: Ctx) -> Response:
     if checked.credential is not None:
         return await _check_credential(request, ctx, form, checked)
     item = verification.VerifyItem(
-        token=checked.token, subject=checked.subject, purpose=checked.purpose
+        token=checked.token,
+        subject=checked.subject,
+        purpose=checked.purpose,
+        audience=checked.audience,
     )
     try:
         outcome = await _verify(request, item)
@@ -307,6 +314,9 @@ class QrRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     token: str = Field(max_length=pages.MAX_INPUT_CHARS)
+    audience: str | None = Field(None, max_length=pages.MAX_AUDIENCE_CHARS)
+    """The recipient the page checked the reference for (spec §6.3 step 8d): a reference
+    given for a named recipient is valid, and gets its QR code, only for them."""
 
 
 @api.post(
@@ -330,7 +340,8 @@ async def qr(body: Annotated[QrRequest, Body()], request: Request, ctx: Ctx) -> 
         await run_in_threadpool(_count_qr, ctx, client)
     # The verification behind it counts like any other: a cached drawing must not make this
     # an unlimited verification service.
-    outcome = await verify_counted(request.app, verification.VerifyItem(token=body.token), client)
+    item = verification.VerifyItem(token=body.token, audience=body.audience)
+    outcome = await verify_counted(request.app, item, client)
     if outcome.result.verdict is not Verdict.VALID or url is None:
         raise NotValidForQr(f"this registry's verdict on it is {outcome.result.verdict.value}")
     svg = await _drawn(request, url, inline=False)

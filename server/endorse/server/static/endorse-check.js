@@ -44,6 +44,12 @@ const SENTENCES = {
   status_unavailable: "Whether the endorser has withdrawn this reference could not be checked; try again later or ask the endorser.",
   refused: "The referee states that they do not give a reference for this person.",
 };
+// A refusal checked for another subject or purpose (spec §6.4, verdicts.REFUSAL_SENTENCES):
+// the endorsement's sentences would speak of a consent a refusal never gave.
+const REFUSAL_SENTENCES = {
+  subject_mismatch: "This refusal is about someone other than the person asked about; it says nothing about them.",
+  purpose_not_allowed: "This refusal is for another purpose than the one asked about; it says nothing about this use.",
+};
 
 class Malformed extends Error {}
 class BadSignature extends Error {}
@@ -668,6 +674,12 @@ function shownFacts(browser, server) {
   return { e, issuer: e ? issuer : null };
 }
 
+// The sentence of a verdict on this token: a refusal's own for the scope verdicts.
+function sentenceOf(verdict, token) {
+  if (tokenKind(token) === "refusal" && REFUSAL_SENTENCES[verdict]) return REFUSAL_SENTENCES[verdict];
+  return SENTENCES[verdict];
+}
+
 function render(token, expect, browser, server, notes, serverProblem, nameOnly, pin) {
   const section = $("result");
   const serverVerdict = server?.verdict ?? "";
@@ -681,11 +693,11 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
   if (verdict === "disagreement") {
     sentence = "This reference could not be confirmed: your browser and the registry reached different verdicts.";
   } else if (nameOnly) {
-    sentence = SENTENCES.subject_mismatch;
+    sentence = sentenceOf("subject_mismatch", token);
   } else if (verdict === "refused" && !server) {
     sentence = refusalSentence(browser.r);
   } else {
-    sentence = server?.message ?? SENTENCES[verdict];
+    sentence = server?.message ?? sentenceOf(verdict, token);
   }
   const valid = verdict === "valid";
   const refused = verdict === "refused";
@@ -863,14 +875,17 @@ function hideQr() {
 }
 
 // The QR code of a valid reference's link; resolves once it is shown, or its absence said.
-async function showQr(token) {
+// A reference given for a named recipient is valid only for them: the registry draws its
+// QR code for the audience the page checked it for (spec §11.3 item 11).
+async function showQr(token, audience) {
   const figure = $("qr");
   const caption = $("qr-caption");
   let failure = "No QR code: it could not be loaded.";
   try {
     const r = await fetch("/api/v1/qr", {
       method: "POST", credentials: "omit", referrerPolicy: "no-referrer",
-      headers: { "content-type": "application/json" }, body: JSON.stringify({ token }),
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(audience ? { token, audience } : { token }),
     });
     if (r.status === 429) failure = QR_BUSY;
     if (r.status === 422 && String((await r.json()).type).endsWith(":qr-too-long")) failure = QR_TOO_LONG;
@@ -947,7 +962,7 @@ async function check(token, expect) {
   } else {
     const valid = render(token, expect, browser, server, notes, serverProblem, nameOnly, pin);
     // A QR code invites sharing: only for a valid reference (as the server-rendered view).
-    if (valid) await showQr(token); else hideQr();
+    if (valid) await showQr(token, expect.audience ?? null); else hideQr();
   }
   // Done only once everything the result shows is there.
   $("loading")?.setAttribute("hidden", "");
@@ -995,6 +1010,8 @@ function fromForm() {
     }
     const subject = $("subject").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
     if (subject.length > 256) { showInputError("The candidate's name or e-mail may have at most 256 characters."); return; }
+    const audience = $("audience").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    if (audience.length > 256) { showInputError("Who you are (the recipient) may have at most 256 characters."); return; }
     let purpose;
     try { purpose = chosenPurpose(); } catch (e) {
       if (!(e instanceof InputError)) throw e;
@@ -1008,7 +1025,7 @@ function fromForm() {
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     button.textContent = "Checking…";
-    check(token, { subject: subject || null, purpose }).finally(() => {
+    check(token, { subject: subject || null, purpose, audience: audience || null }).finally(() => {
       button.disabled = false;
       button.removeAttribute("aria-busy");
       button.textContent = label;
@@ -1420,7 +1437,31 @@ function main() {
     return;
   }
   $("loading")?.removeAttribute("hidden");
-  check(token, { subject: null, purpose: null });
+  check(token, { subject: null, purpose: null }).then(() => askAudience(token));
+}
+
+// A reference given for a named recipient (its aud) is valid only for them (spec §6.3 step
+// 8d): the link alone cannot say who opened it, so the recruiter says who they are and the
+// reference is checked again with that audience, the QR code too.
+function askAudience(token) {
+  const form = $("audience-form");
+  if (!form || typeof tokenPayloadMember(token, "aud") !== "string") return;
+  form.hidden = false;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const button = $("audience-button");
+    if (button.disabled) return;
+    const audience = $("audience").value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    if (!audience) { showInputError("Type who you are as the endorser wrote it, e.g. your e-mail address."); $("audience").focus(); return; }
+    if (audience.length > 256) { showInputError("Who you are (the recipient) may have at most 256 characters."); return; }
+    showInputError("");
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    check(token, { subject: null, purpose: null, audience }).finally(() => {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }).then(() => $("result").focus());
+  });
 }
 
 main();
