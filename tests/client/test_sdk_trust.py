@@ -198,7 +198,8 @@ def test_problem_documents_become_registry_errors(
         return None
 
     fake.override = refuse
-    client = pinned(connect, fake)
+    # The waits count against the call's deadline: 30 s leaves room for both of them.
+    client = pinned(connect, fake, timeout=30)
     with pytest.raises(RegistryError) as refused:
         client.verify(fake.token(ALICE))
     error = refused.value
