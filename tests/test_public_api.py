@@ -118,6 +118,7 @@ EXPECTED_CLIENT_API = {
     # subjects
     "verification_url",
     "token_from_url",
+    "registry_of",
     "qr_png",
     "qr_svg",
     "qr_text",

@@ -45,6 +45,7 @@ from endorse.client.share import (
     qr_png,
     qr_svg,
     qr_text,
+    registry_of,
     token_from_url,
     verification_url,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "qr_png",
     "qr_svg",
     "qr_text",
+    "registry_of",
     "token_from_url",
     "verification_url",
     "write_key",

@@ -15,6 +15,7 @@ from endorse.client.cache import FactCache
 from endorse.client.errors import RegistryStatementInvalid, RegistryUnreachable
 from endorse.client.models import VerifyItem
 from endorse.client.pins import PinStore, default_pin_store
+from endorse.client.share import token_from_url
 from endorse.protocol import InvalidArgument, SigningKey
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -106,7 +107,10 @@ def item(
     presentation: str | None,
     nonce: str | None,
 ) -> VerifyItem:
-    return VerifyItem(token, subject, purpose, audience, presentation, nonce)
+    # A pasted link or wrapped token is read as every front end reads it (spec §11.5).
+    # A non-str token is left for the verification to report, as before.
+    text = token_from_url(token) if type(token) is str else token
+    return VerifyItem(text, subject, purpose, audience, presentation, nonce)
 
 
 def unreachable(core: Core, error: httpx.HTTPError) -> RegistryUnreachable:

@@ -25,6 +25,7 @@ import time
 import segno
 
 from endorse.protocol import (
+    EndorseError,
     Endorsement,
     InvalidArgument,
     InvalidKey,
@@ -37,8 +38,17 @@ from endorse.protocol import (
     verify_token,
 )
 from endorse.protocol.objects import check_registry
+from endorse.protocol.paste import UnreadablePaste, read_paste
 
-__all__ = ["present", "qr_png", "qr_svg", "qr_text", "token_from_url", "verification_url"]
+__all__ = [
+    "present",
+    "qr_png",
+    "qr_svg",
+    "qr_text",
+    "registry_of",
+    "token_from_url",
+    "verification_url",
+]
 
 VERIFY_PATH = "/v"
 """The check page's path; the token follows in the fragment."""
@@ -60,7 +70,12 @@ def verification_url(registry: str, token: str) -> str:
 
 
 def token_from_url(text: str) -> str:
-    """The token in a verification URL (or ``text`` itself, stripped, when it is no URL).
+    """The token in what a person pasted: a token or a verification link of either form
+    (``/v#…``, ``/v/…``), wrapped across lines, in angle brackets or quotes, followed by
+    punctuation, with quoted-printable soft line breaks: read by the rule of spec §11.5
+    (:func:`endorse.protocol.paste.read_paste`), which changes nothing inside the token.
+    Text that cannot be read so is given back stripped, to be verified as it is (and found
+    ``malformed``).
 
     Nothing is checked: verify the token as any other.
 
@@ -69,11 +84,31 @@ def token_from_url(text: str) -> str:
     """
     if type(text) is not str:
         raise MalformedToken("a token or verification URL is text")
-    text = text.strip()
-    head, sep, fragment = text.partition("#")
-    if sep and head.endswith(VERIFY_PATH) and "://" in head:
-        return fragment
-    return text
+    try:
+        return read_paste(text).token
+    except UnreadablePaste:
+        return text.strip()
+
+
+def registry_of(text: str) -> str | None:
+    """The registry a pasted link or token names, or None: the link's registry (spec §11.5
+    step 5), else the registry of the token's ``status`` member. Nothing is verified: use it
+    to choose where to verify (trusting that registry's key on first use), never as proof.
+
+    >>> registry_of("<https://registry.example/v#endorsement-v1.e30.c2ln>")
+    'https://registry.example'
+    """
+    try:
+        read = read_paste(text)
+    except UnreadablePaste:
+        return None
+    if read.registry is not None:
+        return read.registry
+    try:
+        status = decode_unverified(read.token, Endorsement).object.status
+    except EndorseError:
+        return None
+    return None if status is None else status.registry
 
 
 def _qr(url: str, error: str = "m") -> segno.QRCode:

@@ -124,4 +124,8 @@ KeyFileOption = Annotated[
 """``--key FILE``: the endorser's key file (default: the key directory's ``default.pem``)."""
 
 
-TOKEN_OR_URL_HELP = "The token, its verification URL, or - to read either from stdin."  # noqa: S105
+_PASTED = (
+    "; as pasted from a mail or chat: line breaks a mail client added, <angle brackets>,"
+    " quotes and trailing punctuation are taken off (spec §11.5)."
+)
+TOKEN_OR_URL_HELP = "The token, its verification URL (/v#… or /v/…), or - for stdin" + _PASTED

@@ -13,8 +13,15 @@ from endorse.client.cli._output import (
     reported,
 )
 from endorse.client.client import Client
-from endorse.client.config import CONFIG_ENV, REGISTRY_ENV, RegistryChoice, choose_registry
+from endorse.client.config import (
+    CONFIG_ENV,
+    REGISTRY_ENV,
+    NoRegistryConfigured,
+    RegistryChoice,
+    choose_registry,
+)
 from endorse.client.pins import default_pin_store
+from endorse.protocol.errors import EndorseError
 
 
 def registry_choice(option: str | None, key_option: str | None) -> RegistryChoice:
@@ -22,6 +29,34 @@ def registry_choice(option: str | None, key_option: str | None) -> RegistryChoic
     with reported():
         choice = choose_registry(option, key_option)
     return choice
+
+
+def registry_for(named: str | None, option: str | None, key_option: str | None) -> RegistryChoice:
+    """Where to check a reference that names the registry ``named`` (its link's, else its
+    status list's; None when it names none), spec §11.5: with no registry configured, the
+    one it names (its key trusted on first use, shown by :func:`connected`); with another
+    registry configured, still the one it names, since no other registry knows its endorser
+    or its revocation; each said on stderr."""
+    try:
+        choice = choose_registry(option, key_option)
+    except NoRegistryConfigured as e:
+        if named is None:
+            with reported():
+                raise NoRegistryConfigured(
+                    f"{e} (a verification link names its registry: pass the whole link)"
+                ) from None
+        echo_err(f"endorse: no registry configured: checking at {named}, the registry it names")
+        return RegistryChoice(named, None, named=True)
+    except EndorseError:
+        with reported():
+            raise
+    if named is None or named == choice.url:
+        return choice
+    echo_err(
+        f"endorse: this reference belongs to the registry {named}, not to {choice.url}"
+        f" (configured): checking it at {named}"
+    )
+    return RegistryChoice(named, None, named=True)
 
 
 @contextlib.contextmanager

@@ -40,10 +40,11 @@ from endorse.client.cli._registry import (
     TimeoutOption,
     connected,
     registry_choice,
+    registry_for,
 )
 from endorse.client.config import RegistryChoice
 from endorse.client.models import OnlineResult
-from endorse.client.share import token_from_url
+from endorse.client.share import registry_of, token_from_url
 from endorse.protocol.errors import EndorseError
 from endorse.protocol.objects import (
     Endorsement,
@@ -191,8 +192,9 @@ def verify_command(
         )
         _show_result(result, as_json, pinned=trusted.key)
         raise typer.Exit(verdict_exit(result.verdict))
-    choice = registry_choice(registry, registry_key)
-    text = token_arg(token)
+    pasted = read_token(token)
+    text = token_from_url(pasted)
+    choice = registry_for(registry_of(pasted), registry, registry_key)
     with connected(choice, timeout) as client:
         if online:
             answer = client.verify_online(
@@ -212,6 +214,8 @@ def verify_command(
                 presentation=presentation,
                 nonce=nonce,
             )
+        if choice.named and not client.first_contact:  # a first contact shows it anyway
+            echo_err(f"endorse: {client.registry}'s key {client.registry_key} (pinned before)")
     if online:
         _show_online(answer, as_json)
         raise typer.Exit(verdict_exit(answer.verdict))

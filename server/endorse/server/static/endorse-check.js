@@ -581,31 +581,63 @@ function utc(t) {
 }
 
 function tokenFromInput(raw) {
-  const textValue = raw.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
-  if (!textValue) throw new InputError("Paste a reference token or a verification link.");
-  if (textValue.length > MAX_INPUT) {
-    throw new InputError(`That is too long to be a reference (${textValue.length} characters; a reference has at most 8192).`);
+  const tooLong = (n) => new InputError(`That is too long to be a reference (${n} characters; a reference has at most 8192).`);
+  if (raw.length > 2 * MAX_INPUT) throw tooLong(raw.length);
+  let read;
+  try { read = readPaste(raw); } catch (e) {
+    // A long paste of no token: its length is the news (as on the server, pages.py).
+    if (e instanceof InputError && raw.length > MAX_INPUT) throw tooLong(raw.length);
+    throw e;
   }
-  if (!/^https?:\/\//i.test(textValue)) return tokenShaped(textValue);
-  let url;
-  try { url = new URL(textValue); } catch (e) { throw new InputError("That link cannot be read; paste the whole verification link."); }
-  const hash = textValue.indexOf("#");
-  if (hash >= 0 && hash < textValue.length - 1) return tokenShaped(textValue.slice(hash + 1));
-  const m = /\/v\/([^/]+)$/.exec(url.pathname);
-  if (m) return tokenShaped(m[1]);
-  throw new InputError("That link holds no reference; a verification link ends in /v#… or /v/… and the reference after it.");
+  if (read.token.length > MAX_INPUT) throw tooLong(read.token.length);
+  return read.token;
 }
+
+// --- Reading a paste (spec §11.5) -----------------------------------------------------------
+// The same rule as endorse.protocol.paste.read_paste, step for step, checked against
+// spec/vectors/paste.json in the browser tests: take off what mail and chat add around and
+// inside a token or link (soft line breaks, wrapping, brackets, quotes, the sentence's
+// punctuation), and change nothing else. Returns {token, registry} (registry null for a bare
+// token); throws InputError with a sentence for the person.
+const MAX_PASTE = 2 * 262144;
+const PASTE_SOFT_BREAK = /=(?:\r\n|\r|\n)/g;
+const PASTE_WRAP = /[ \t]*(?:\r\n|\r|\n)[ \t\r\n]*/g;
+const PASTE_AROUND = new Set(" \t\r\n<>\"'()[]{}.,;:!?\u201c\u201d\u2018\u2019\u00ab\u00bb");
+const PASTE_TOKEN = /^[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+const PASTE_LINK = /^(https?:\/\/[^/?#]+(?:\/[^?#]*)?)\/v(?:#|\/)([^/?#]+)$/i;
+
+function readPaste(raw) {
+  if (raw.length > MAX_PASTE) {
+    throw new InputError(`That is too long to be a reference (${raw.length} characters; a reference has at most 8192).`);
+  }
+  let text = raw.replace(PASTE_SOFT_BREAK, "").replace(PASTE_WRAP, "");
+  let start = 0;
+  let end = text.length;
+  while (start < end && PASTE_AROUND.has(text[start])) start++;
+  while (end > start && PASTE_AROUND.has(text[end - 1])) end--;
+  text = text.slice(start, end);
+  if (!text) throw new InputError("Paste a reference token or a verification link.");
+  if (!/^https?:\/\//i.test(text)) {
+    if (!PASTE_TOKEN.test(text)) throw new InputError(NOT_A_REFERENCE);
+    return { token: text, registry: null };
+  }
+  const m = PASTE_LINK.exec(text);
+  if (!m) throw new InputError("That link holds no reference; a verification link ends in /v#… or /v/… and the reference after it.");
+  // Scheme and host are case-insensitive in a URL, lower-case in a registry id.
+  const [scheme, rest] = [m[1].slice(0, m[1].indexOf("://")), m[1].slice(m[1].indexOf("://") + 3)];
+  const slash = rest.indexOf("/");
+  const host = slash < 0 ? rest : rest.slice(0, slash);
+  const registry = `${scheme.toLowerCase()}://${host.toLowerCase()}${slash < 0 ? "" : rest.slice(slash)}`;
+  if (!RE.registry.test(registry)) {
+    throw new InputError(`That link is not a registry's: ${m[1]} is not an https address (http only on this computer).`);
+  }
+  if (!PASTE_TOKEN.test(m[2])) throw new InputError("That link's reference is damaged: a reference is letters, digits, - and _ in three parts separated by dots. Paste the whole link again.");
+  return { token: m[2], registry };
+}
+
+const NOT_A_REFERENCE = "That is not a reference: a reference is one line like “endorsement-v1.…” (letters, digits, - and _ in three parts separated by dots), or a verification link.";
 
 class InputError extends Error {}
-
-// Prose, markup and the like cannot be a token at all: an input error, as on the server.
-// Anything of a token's outline is verified, and a defective one is "malformed".
-function tokenShaped(value) {
-  if (!/^[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(value)) {
-    throw new InputError("That is not a reference: a reference is one line like “endorsement-v1.…” (letters, digits, - and _ in three parts separated by dots), or a verification link.");
-  }
-  return value;
-}
 
 function showInputError(message) {
   const p = $("input-error");
