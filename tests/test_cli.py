@@ -565,9 +565,15 @@ def test_token_with_status_entry_is_status_unavailable_offline(
         status=StatusRef("https://registry.example", "list-1", 42),
     )
     code, doc = verify_json(token, "--issuer", did)
-    assert (code, doc["verdict"]) == (1, "status_unavailable")
+    assert (code, doc["verdict"], doc["outcome"]) == (
+        1,
+        "status_unavailable",
+        "signature_and_scope_valid",
+    )
+    # Its own outcome, never "valid": revocation was not checked (README, verify --issuer).
     human = run("verify", token, "--issuer", did)
-    assert human.stdout.startswith("✗ status_unavailable — ")
+    assert human.stdout.startswith("~ signature_and_scope_valid — ")
+    assert "revocation NOT checked" in human.stdout.splitlines()[0]
     assert "https://registry.example" in human.stdout
 
 

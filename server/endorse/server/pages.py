@@ -40,6 +40,7 @@ from endorse.protocol import (
     check_purpose,
     decode_unverified,
 )
+from endorse.protocol.findings import NOT_CHECKED_SENTENCES, findings
 from endorse.protocol.paste import UnreadablePaste, read_paste
 from endorse.server.verification import LRU, Outcome
 
@@ -344,6 +345,9 @@ class ResultView:
     qr_svg: str | None
     qr_missing: str
     refusal: RefusalView | None = None
+    name_warning: str = ""
+    contact: str = ""
+    not_compared: tuple[str, ...] = ()
 
 
 WITHHELD = {
@@ -426,6 +430,9 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
         relationship += f" · {rel.org}"
     if rel.start is not None or rel.end is not None:
         relationship += f" · {rel.start or '…'} to {rel.end or '…'}"
+    found = findings(result)
+    if rel.org is not None and issuer is not None and issuer.identity is not None:
+        relationship += f" (their verified e-mail is at {issuer.identity.rpartition('@')[2]})"
     return ResultView(
         verdict=result.verdict.value,
         valid=valid,
@@ -445,7 +452,26 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
         receipt=outcome.receipt,
         qr_svg=qr,
         qr_missing=qr_missing,
+        name_warning="" if found.name_mismatch is None else name_warning(*found.name_mismatch),
+        contact=CONTACT[e.contact],
+        not_compared=tuple(NOT_CHECKED_SENTENCES[n] for n in found.not_checked),
     )
+
+
+def name_warning(signed: str, verified: str) -> str:
+    """The warning for an endorser who signed another name than the one verified (spec §6.5;
+    the script words it alike)."""
+    return (
+        f"The endorser signed as “{signed}”, but this registry verified their key as"
+        f" “{verified}”: only the verified name is confirmed."
+    )
+
+
+CONTACT = {
+    True: "Yes: the endorser agrees to be contacted about this reference",
+    False: "No: the endorser has not agreed to be contacted",
+}
+"""The "May be contacted" row (the script words it alike)."""
 
 
 def _identity_text(issuer: TrustedIssuer, role: str) -> str:

@@ -46,10 +46,12 @@ from endorse.client.config import RegistryChoice
 from endorse.client.models import OnlineResult
 from endorse.client.share import registry_of, token_from_url
 from endorse.protocol.errors import EndorseError
+from endorse.protocol.findings import NOT_CHECKED_SENTENCES, Findings, findings, findings_of
 from endorse.protocol.objects import (
     Endorsement,
     check_purpose,
 )
+from endorse.protocol.token import decode_unverified
 from endorse.protocol.token import inspect as inspect_token
 from endorse.protocol.trust import TrustedIssuer
 from endorse.protocol.verdicts import Verdict
@@ -217,7 +219,7 @@ def verify_command(
         if choice.named and not client.first_contact:  # a first contact shows it anyway
             echo_err(f"endorse: {client.registry}'s key {client.registry_key} (pinned before)")
     if online:
-        _show_online(answer, as_json)
+        _show_online(answer, text, as_json)
         raise typer.Exit(verdict_exit(answer.verdict))
     _show_result(result, as_json, pinned=None)
     raise typer.Exit(verdict_exit(result.verdict))
@@ -286,15 +288,58 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
         yield bar.update
 
 
+PINNED_OUTCOME = "signature_and_scope_valid"
+PINNED_SENTENCE = (
+    "the pinned key signed it, and it is in force and in scope; revocation NOT checked"
+    " (--issuer is offline: whether it was withdrawn needs the registry, so run verify"
+    " without --issuer)"
+)
+"""``verify --issuer``'s outcome for a registered token that passes every check it can
+make: distinct from ``valid`` (exit 1 all the same), since its status list was not read."""
+
+
+def _only_revocation_unchecked(result: VerificationResult) -> bool:
+    failed = [c.name for c in result.checks if not c.passed]
+    return result.verdict is Verdict.STATUS_UNAVAILABLE and failed == ["status"]
+
+
 def _show_result(result: VerificationResult, as_json: bool, *, pinned: str | None) -> None:
     if as_json:
-        echo(json_document(_result_json(result)))
+        doc = _result_json(result)
+        if pinned is not None:
+            unchecked = _only_revocation_unchecked(result)
+            doc["outcome"] = PINNED_OUTCOME if unchecked else result.verdict.value
+        echo(json_document(doc))
     else:
         _print_result(result, pinned)
 
 
-def _show_online(answer: OnlineResult, as_json: bool) -> None:
+def _online_claims(
+    answer: OnlineResult, token: str
+) -> tuple[Endorsement | None, TrustedIssuer | None]:
+    """The claims and the issuer's verified identity behind a registry's verdict, to show the
+    same facts as an offline check. The claims are read from the token only when the
+    registry found its signature good (its receipt, verified, stands behind that verdict)."""
+    if answer.verdict in (Verdict.MALFORMED, Verdict.BAD_SIGNATURE):
+        return None, None
+    try:
+        e = decode_unverified(token, Endorsement).object
+    except EndorseError:
+        return None, None
+    i = answer.issuer
+    vouched = None
+    if i is not None and i.email is not None:
+        vouched = TrustedIssuer(
+            i.key, identity=i.email, name=i.name, since=i.since, registry=answer.receipt.registry
+        )
+    return e, vouched
+
+
+def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
     receipt = answer.receipt
+    e, vouched = _online_claims(answer, token)
+    verified = None if vouched is None else (vouched.key, vouched.name)
+    found = findings_of(e, answer.checks, verified)
     if as_json:
         echo(
             json_document(
@@ -315,12 +360,15 @@ def _show_online(answer: OnlineResult, as_json: bool) -> None:
                         "checked_at": receipt.checked_at,
                     },
                     "receipt_token": answer.receipt_token,
+                    **_findings_json(found),
                 }
             )
         )
         return
     echo(f"{'✓' if answer.valid else '✗'} {answer.verdict.value} — {answer.message}")
-    if answer.issuer is not None:
+    if e is not None:
+        _print_claims(e, None, vouched, found)
+    elif answer.issuer is not None:
         who = answer.issuer.name or "?"
         email = f" <{answer.issuer.email}>" if answer.issuer.email else " (identity unknown)"
         echo(f"  issuer        {who}{email}, key {answer.issuer.key}")
@@ -328,6 +376,7 @@ def _show_online(answer: OnlineResult, as_json: bool) -> None:
     failed = next((c for c in answer.checks if not c.passed), None)
     if failed is not None and failed.detail != answer.detail:
         echo(f"  failed check  {failed.name}: {failed.detail}")
+    _print_scope(found)
     echo(
         f"  receipt       signed by {receipt.registry} at {when(receipt.checked_at)}"
         f" (token hash {receipt.token_hash})"
@@ -347,23 +396,40 @@ def _result_json(result: VerificationResult) -> dict[str, Any]:
         "revocation_checked": result.revocation_checked,
         "checked_at": result.checked_at,
         "token_hash": result.token_hash,
+        **_findings_json(findings(result)),
+    }
+
+
+def _findings_json(found: Findings) -> dict[str, Any]:
+    """What was compared and what not (spec §6.5), and the name warning, for ``--json``."""
+    warnings = []
+    if found.name_mismatch is not None:
+        signed, verified = found.name_mismatch
+        warnings.append({"kind": "name_mismatch", "signed_name": signed, "verified_name": verified})
+    return {
+        "expectations": {"compared": list(found.checked), "not_compared": list(found.not_checked)},
+        "warnings": warnings,
     }
 
 
 def _print_result(result: VerificationResult, pinned: str | None) -> None:
     """The verdict line, then the claims and what was checked; ``pinned`` is the key given
     with ``--issuer`` (offline), None when the registry vouched for the issuer."""
-    mark = "✓" if result.valid else "✗"
-    echo(f"{mark} {result.verdict.value} — {result.message}")
+    if pinned is not None and _only_revocation_unchecked(result):
+        echo(f"~ {PINNED_OUTCOME} — {PINNED_SENTENCE}")
+    else:
+        echo(f"{'✓' if result.valid else '✗'} {result.verdict.value} — {result.message}")
     e = result.endorsement
+    found = findings(result)
     if e is not None:
-        _print_claims(e, pinned, None if pinned is not None else result.issuer)
+        _print_claims(e, pinned, None if pinned is not None else result.issuer, found)
     echo(f"  detail        {result.detail}")
     failed = next((c for c in result.checks if not c.passed), None)
     if failed is not None and failed.detail != result.detail:
         echo(f"  failed check  {failed.name}: {failed.detail}")
     if e is None:
         return
+    _print_scope(found)
     if result.verdict is Verdict.UNKNOWN_ISSUER and pinned is not None:
         echo(f"note: signed by {e.issuer}, not by the --issuer key {pinned}")
     if e.status is None:
@@ -377,13 +443,40 @@ def _print_result(result: VerificationResult, pinned: str | None) -> None:
         )
 
 
-def _print_claims(e: Endorsement, pinned: str | None, vouched: TrustedIssuer | None) -> None:
-    """The claims; ``vouched`` is the issuer as the registry knows it (its verified identity)."""
+_NO_CONTACT = "no, the endorser has not agreed to be contacted"
+
+_HOW_TO_COMPARE = {
+    "subject": " (--subject WHO)",
+    "purpose": " (--purpose PURPOSE)",
+    "holder": " (--presentation and --nonce)",
+}
+
+
+def _print_scope(found: Findings) -> None:
+    """Which expectations were compared, and for each one that was not, what to do."""
+    if found.checked:
+        echo(f"  compared      {', '.join(found.checked)}")
+    for name in found.not_checked:
+        echo(f"  NOT compared  {NOT_CHECKED_SENTENCES[name]}{_HOW_TO_COMPARE[name]}")
+
+
+def _print_claims(
+    e: Endorsement, pinned: str | None, vouched: TrustedIssuer | None, found: Findings
+) -> None:
+    """The claims; ``vouched`` is the issuer as the registry knows it (its verified identity).
+    What the endorser states about the relationship is labelled so (spec §6.5)."""
     mark = " (the pinned --issuer key)" if e.issuer == pinned else ""
     echo(f"  issuer        {e.issuer_name} <{e.issuer}>{mark}")
     if vouched is not None and vouched.identity is not None:
         since = "" if vouched.since is None else f" since {when(vouched.since)}"
-        echo(f"  identity      {vouched.identity}, verified by {vouched.registry}{since}")
+        who = f"{vouched.name} <{vouched.identity}>" if vouched.name else vouched.identity
+        echo(f"  identity      {who}, verified by {vouched.registry}{since}")
+    if found.name_mismatch is not None:
+        signed, verified = found.name_mismatch
+        echo(
+            f"  ⚠ WARNING     the endorser signed as “{signed}”, but the registry verified this"
+            f" key as “{verified}”: the signed name is not checked"
+        )
     s = e.subject
     ids = ", ".join(x for x in (s.email, s.handle) if x is not None)
     echo(f"  subject       {s.name}" + (f" ({ids})" if ids else ""))
@@ -394,11 +487,15 @@ def _print_claims(e: Endorsement, pinned: str | None, vouched: TrustedIssuer | N
     if r.start or r.end:
         rel += f", {r.start or '…'}..{r.end or '…'}"
     echo(f"  relationship  {rel}")
+    stated = "                as stated by the endorser (not verified)"
+    if r.org and vouched is not None and vouched.identity is not None:
+        stated += f"; their verified e-mail is at {vouched.identity.rpartition('@')[2]}"
+    echo(stated)
     echo(f"  purposes      {', '.join(e.purposes)}")
     if e.audience is not None:
         echo(f"  audience      {e.audience}")
     echo(f"  in force      {when(e.not_before)} .. {when(e.expires)}")
     echo(f"  issued        {when(e.issued_at)}")
-    echo(f"  contact       {'yes, the endorser may be contacted' if e.contact else 'no'}")
+    echo(f"  contact       {'yes, the endorser may be contacted' if e.contact else _NO_CONTACT}")
     if e.statement is not None:
         echo("  statement     " + e.statement.replace("\n", "\n                "))

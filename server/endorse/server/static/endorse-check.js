@@ -768,6 +768,7 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
     setRow("status", statusText(e, verdict, browser, server));
     setRow("statement", e.stmt ?? "");
   }
+  showStatedAndNotCompared(e, issuer, expect);
   showRefusal(refusal, browser, server, verdict);
 
   const checks = $("checks");
@@ -803,6 +804,41 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
   $("receipt-section").hidden = !server?.receipt;
   section.hidden = false;
   return valid;
+}
+
+// --- What the endorser only states, and what the check did not compare (spec §6.5) ---------
+// Worded as the server words them (pages.name_warning, pages.CONTACT, findings.py).
+const NOT_COMPARED = {
+  subject: "The candidate was not compared: check that the name and e-mail in it are theirs.",
+  purpose: "The purpose was not compared: check that it allows what you will use it for.",
+  holder: "The candidate did not prove that they hold the key this reference names: ask them to answer a challenge.",
+};
+
+function showStatedAndNotCompared(e, issuer, expect) {
+  const warning = e && issuer && issuer.name && normalizeName(issuer.name) !== normalizeName(e.iss_name)
+    ? `The endorser signed as “${e.iss_name}”, but this registry verified their key as “${issuer.name}”: only the verified name is confirmed.`
+    : "";
+  setNote("name-warning", warning);
+  if (e && e.rel.org !== undefined && issuer && issuer.email) {
+    const rel = $("relationship");
+    rel.textContent += ` (their verified e-mail is at ${issuer.email.slice(issuer.email.lastIndexOf("@") + 1)})`;
+  }
+  setRow("contact", !e ? "" : (e.contact
+    ? "Yes: the endorser agrees to be contacted about this reference"
+    : "No: the endorser has not agreed to be contacted"));
+  const missing = [];
+  if (e) {
+    if (!expect.subject) missing.push("subject");
+    if (e.sub.key !== undefined && !expect.presentation) missing.push("holder");
+    if (!expect.purpose) missing.push("purpose");
+  }
+  const list = $("not-compared");
+  list.replaceChildren(...missing.map((name) => {
+    const li = document.createElement("li");
+    li.textContent = NOT_COMPARED[name];
+    return li;
+  }));
+  list.hidden = missing.length === 0;
 }
 
 function setNote(id, message) {
