@@ -121,6 +121,7 @@ def test_with_no_registry_configured_the_link_names_it(
     assert bare.returncode == 0, bare.stdout + bare.stderr
     assert json.loads(bare.stdout)["verdict"] == "valid"
     assert f"{registry.url}'s key did:key:" in bare.stderr  # pinned now, still shown
+    assert "key None" not in run.stderr + bare.stderr
     # With nothing named, the message says where the registry comes from.
     nothing = endorse("verify", "endorsement-v1.e30.c2ln", home=recruiter)
     assert nothing.returncode == 2
@@ -128,18 +129,28 @@ def test_with_no_registry_configured_the_link_names_it(
     assert "pass the whole link" in nothing.stderr
 
 
-def test_a_reference_of_another_registry_is_checked_at_its_own(
+def test_a_reference_of_another_registry_is_said_to_be_so(
     registry: LiveServer, other: LiveServer, issued: dict[str, Any], tmp_path: Path
 ) -> None:
-    run = endorse("verify", issued["url"], home=tmp_path / "recruiter", registry=other.url)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.startswith("✓ valid — ")
-    assert "unknown_issuer" not in run.stdout
-    assert (
-        f"this reference belongs to the registry {registry.url}, not to {other.url}"
-        f" (configured): checking it at {registry.url}"
-    ) in run.stderr
-    assert f"first contact with {registry.url}: trusting its key did:key:" in run.stderr
+    """The configured registry trusts its own keys only: a reference of another one is
+    neither checked there silently (unknown_issuer, blaming the endorser) nor elsewhere
+    without being asked, but said to belong to its registry, with the command to check it."""
+    home = tmp_path / "recruiter"
+    for pasted in (issued["url"], issued["token"]):
+        run = endorse("verify", pasted, home=home, registry=other.url)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "unknown_issuer" not in run.stdout + run.stderr
+        assert (
+            f"this reference belongs to the registry {registry.url}, not to {other.url}"
+            f" (configured), which does not know its endorser or its status: check it there"
+            f" with --registry {registry.url}"
+        ) in run.stderr
+    doc = json.loads(
+        endorse("verify", issued["url"], "--json", home=home, registry=other.url).stdout
+    )
+    assert (doc["error"]["kind"], doc["error"]["registry"]) == ("other_registry", registry.url)
+    there = endorse("verify", issued["url"], "--registry", registry.url, home=home)
+    assert there.returncode == 0, there.stdout + there.stderr
 
 
 def test_the_sdk_reads_pastes_alike(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,12 +22,15 @@ from endorse.client.cli._input import (
     token_arg,
 )
 from endorse.client.cli._output import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VERDICT,
     JsonOption,
     echo,
     echo_err,
+    iso,
+    iso_times,
     json_aware,
     json_document,
     reported,
@@ -39,6 +44,7 @@ from endorse.client.cli._registry import (
     RegistryOption,
     TimeoutOption,
     connected,
+    other_registry,
     registry_choice,
     registry_for,
 )
@@ -89,6 +95,19 @@ def inspect_command(
 
 # --- endorse verify ------------------------------------------------------------------------
 
+
+_CHECK_TIME = re.compile(r"\b(list of|not before|expired at) ([0-9]{1,12})\b")
+"""The times a check's detail names in Unix seconds (the protocol's words, spec §6.3)."""
+
+
+def readable(detail: str) -> str:
+    """A check's detail with its times in ISO 8601 UTC ("revoked (list of 2026-…Z)")."""
+    return _CHECK_TIME.sub(lambda m: f"{m[1]} {when(int(m[2]))}", detail)
+
+
+_NOT_VOUCHED = (Verdict.UNKNOWN_ISSUER, Verdict.STATUS_UNAVAILABLE)
+"""What a registry answers for a reference of another registry: it knows neither its
+endorser nor its status list."""
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """The largest file of tokens ``verify --file`` reads (about 30,000 tokens of 2 KiB)."""
@@ -218,6 +237,10 @@ def verify_command(
             )
         if choice.named and not client.first_contact:  # a first contact shows it anyway
             echo_err(f"endorse: {client.registry}'s key {client.registry_key} (pinned before)")
+    named = registry_of(pasted)
+    verdict = answer.verdict if online else result.verdict
+    if named not in (None, choice.url) and verdict in _NOT_VOUCHED:
+        other_registry(named, choice.url)
     if online:
         _show_online(answer, text, as_json)
         raise typer.Exit(verdict_exit(answer.verdict))
@@ -235,27 +258,87 @@ def _verify_file(
     audience: str | None,
 ) -> NoReturn:
     """``verify --file``: one line per token, all with the same expectations; exit 0 when
-    all are valid, else 1."""
+    all are valid, else 1.
+
+    Each batch's results are written (and flushed) as soon as they are known, so a run cut
+    short keeps every line already written. On Ctrl-C it says how far it got and exits 130;
+    with ``--json`` the one document is still closed (``"interrupted": true``)."""
     lines = _read_token_lines(file)
     if not lines:
         usage_error(f"{file}: no tokens in it")
-    results: list[VerificationResult] = []
-    with connected(choice, timeout) as client, _progress(len(lines)) as advance:
+    done = valid = 0
+    with (
+        _interruptible() as interrupted,
+        connected(choice, timeout) as client,
+        _progress(len(lines)) as advance,
+    ):
+        out = _JsonStream() if as_json else None
         for i in range(0, len(lines), BATCH):
-            chunk = [t for _, t in lines[i : i + BATCH]]
-            results += client.verify_many(
-                chunk, subject=subject, purpose=purpose, audience=audience
+            batch = lines[i : i + BATCH]
+            results = client.verify_many(
+                [t for _, t in batch], subject=subject, purpose=purpose, audience=audience
             )
-            advance(len(chunk))
-    valid = sum(r.valid for r in results)
-    if as_json:
-        docs = [{"line": n, **_result_json(r)} for (n, _), r in zip(lines, results, strict=True)]
-        echo(json_document({"total": len(results), "valid": valid, "results": docs}))
-    else:
-        for (n, _), r in zip(lines, results, strict=True):
-            echo(f"line {n}: {'✓' if r.valid else '✗'} {r.verdict.value} — {r.message}")
-        echo_err(f"{len(results)} tokens: {valid} valid, {len(results) - valid} not valid")
-    raise typer.Exit(EXIT_OK if valid == len(results) else EXIT_VERDICT)
+            for (n, _), r in zip(batch, results, strict=True):
+                if out is not None:
+                    out.item({"line": n, **_result_json(r)})
+                else:
+                    echo(f"line {n}: {'✓' if r.valid else '✗'} {r.verdict.value} — {r.message}")
+            done += len(batch)
+            valid += sum(r.valid for r in results)
+            advance(len(batch))
+            if interrupted():
+                break
+    if out is not None:
+        out.close(total=done, valid=valid, interrupted=done < len(lines))
+    if done < len(lines):
+        echo_err(
+            f"endorse: interrupted after {done} of {len(lines)} tokens ({valid} valid); the"
+            f" results written are complete, the other {len(lines) - done} were not verified"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if out is None:
+        echo_err(f"{done} tokens: {valid} valid, {done - valid} not valid")
+    raise typer.Exit(EXIT_OK if valid == done else EXIT_VERDICT)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C asks ``verify --file`` to stop after the batch in hand, whose results are then
+    written whole (an exception in the middle of writing could not tell how far it got); a
+    second Ctrl-C stops at once, as usual."""
+    asked: list[bool] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(True)
+        echo_err("endorse: stopping after this batch (Ctrl-C again to stop now)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: bool(asked)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _JsonStream:
+    """``verify --file --json``: one JSON document, written a result at a time, so what was
+    written before an interruption is kept and the document can still be closed."""
+
+    def __init__(self) -> None:
+        self._first = True
+        echo("{")
+        echo('  "results": [')
+
+    def item(self, doc: dict[str, Any]) -> None:
+        text = json_document(doc).replace("\n", "\n    ")
+        echo(("    " if self._first else "  , ") + text)
+        self._first = False
+
+    def close(self, *, total: int, valid: int, interrupted: bool) -> None:
+        echo("  ],")
+        echo(f'  "total": {total}, "valid": {valid}, "interrupted": {json.dumps(interrupted)}')
+        echo("}")
 
 
 def _read_token_lines(file: Path) -> list[tuple[int, str]]:
@@ -348,16 +431,23 @@ def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
                     "valid": answer.valid,
                     "message": answer.message,
                     "detail": answer.detail,
-                    "checks": [c._asdict() for c in answer.checks],
+                    "checks": [
+                        {"name": c.name, "passed": c.passed, "detail": readable(c.detail)}
+                        for c in answer.checks
+                    ],
                     "claims": answer.claims,
-                    "issuer": None if answer.issuer is None else dataclasses.asdict(answer.issuer),
-                    "status": None if answer.status is None else dataclasses.asdict(answer.status),
-                    "checked_at": answer.checked_at,
+                    "issuer": None
+                    if answer.issuer is None
+                    else iso_times(dataclasses.asdict(answer.issuer), "since"),
+                    "status": None
+                    if answer.status is None
+                    else iso_times(dataclasses.asdict(answer.status), "checked_at", "fresh_until"),
+                    "checked_at": iso(answer.checked_at),
                     "receipt": {
                         "registry": receipt.registry,
                         "token_hash": receipt.token_hash,
                         "verdict": receipt.verdict,
-                        "checked_at": receipt.checked_at,
+                        "checked_at": iso(receipt.checked_at),
                     },
                     "receipt_token": answer.receipt_token,
                     **_findings_json(found),
@@ -375,7 +465,7 @@ def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
     echo(f"  detail        {answer.detail}")
     failed = next((c for c in answer.checks if not c.passed), None)
     if failed is not None and failed.detail != answer.detail:
-        echo(f"  failed check  {failed.name}: {failed.detail}")
+        echo(f"  failed check  {failed.name}: {readable(failed.detail)}")
     _print_scope(found)
     echo(
         f"  receipt       signed by {receipt.registry} at {when(receipt.checked_at)}"
@@ -390,11 +480,16 @@ def _result_json(result: VerificationResult) -> dict[str, Any]:
         "valid": result.valid,
         "message": result.message,
         "detail": result.detail,
-        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+        "checks": [
+            {"name": c.name, "passed": c.passed, "detail": readable(c.detail)}
+            for c in result.checks
+        ],
         "claims": None if e is None else e.to_payload(),
-        "issuer": None if result.issuer is None else dataclasses.asdict(result.issuer),
+        "issuer": None
+        if result.issuer is None
+        else iso_times(dataclasses.asdict(result.issuer), "since", "revoked_from"),
         "revocation_checked": result.revocation_checked,
-        "checked_at": result.checked_at,
+        "checked_at": iso(result.checked_at),
         "token_hash": result.token_hash,
         **_findings_json(findings(result)),
     }
@@ -426,7 +521,7 @@ def _print_result(result: VerificationResult, pinned: str | None) -> None:
     echo(f"  detail        {result.detail}")
     failed = next((c for c in result.checks if not c.passed), None)
     if failed is not None and failed.detail != result.detail:
-        echo(f"  failed check  {failed.name}: {failed.detail}")
+        echo(f"  failed check  {failed.name}: {readable(failed.detail)}")
     if e is None:
         return
     _print_scope(found)
