@@ -123,6 +123,7 @@ EXPECTED_CLIENT_API = {
     "qr_svg",
     "qr_text",
     "present",
+    "new_challenge",
     # keys and pins
     "default_key_path",
     "load_key",

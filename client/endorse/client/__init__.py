@@ -41,6 +41,7 @@ from endorse.client.models import (
 )
 from endorse.client.pins import default_pin_store
 from endorse.client.share import (
+    new_challenge,
     present,
     qr_png,
     qr_svg,
@@ -72,6 +73,7 @@ __all__ = [
     "default_key_path",
     "default_pin_store",
     "load_key",
+    "new_challenge",
     "present",
     "qr_png",
     "qr_svg",

@@ -20,6 +20,8 @@ b'\\x89PNG\\r\\n\\x1a\\n'
 from __future__ import annotations
 
 import io
+import os
+import re
 import time
 
 import segno
@@ -37,10 +39,16 @@ from endorse.protocol import (
     token_hash,
     verify_token,
 )
+from endorse.protocol.encoding import b64url_encode
 from endorse.protocol.objects import check_registry
 from endorse.protocol.paste import UnreadablePaste, read_paste
 
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
 __all__ = [
+    "check_challenge",
+    "check_presentation",
+    "new_challenge",
     "present",
     "qr_png",
     "qr_svg",
@@ -156,6 +164,47 @@ def qr_text(url: str) -> str:
     return out.getvalue()
 
 
+CHALLENGE_RULE = "16-128 characters of A-Z a-z 0-9 - _ (make one with endorse verify --challenge)"
+
+
+def new_challenge() -> str:
+    """A fresh challenge for holder binding (spec §4.8): the nonce a verifier gives the
+    candidate to sign with :func:`present`; 128 random bits, base64url (22 characters).
+
+    >>> len(new_challenge()), new_challenge() != new_challenge()
+    (22, True)
+    """
+    return b64url_encode(os.urandom(16))
+
+
+def check_challenge(nonce: object) -> str:
+    """``nonce`` if it can be a challenge (16-128 base64url characters).
+
+    Raises:
+        MalformedToken: anything else, with the rule in words.
+    """
+    if type(nonce) is not str or _NONCE.fullmatch(nonce) is None:
+        raise MalformedToken(f"a challenge (nonce) is {CHALLENGE_RULE}")
+    return nonce
+
+
+def check_presentation(presentation: object) -> Presentation:
+    """The presentation a candidate sent (as pasted: spec §11.5), decoded but NOT verified
+    (verification checks its signature, key, token, challenge and age).
+
+    Raises:
+        MalformedToken: it is no presentation token, with what to ask the candidate for.
+    """
+    text = token_from_url(presentation) if type(presentation) is str else presentation
+    try:
+        return decode_unverified(text, Presentation).object
+    except EndorseError as e:
+        raise MalformedToken(
+            f"that is not a presentation ({e}): ask the candidate for exactly what"
+            " endorse present printed"
+        ) from e
+
+
 def present(
     subject_key: SigningKey,
     token: str,
@@ -178,6 +227,7 @@ def present(
         raise InvalidArgument("a presentation is signed with the subject's SigningKey")
     if now is not None and type(now) is not int:
         raise InvalidArgument("now must be Unix seconds (int) or None")
+    check_challenge(nonce)
     e = verify_token(token, Endorsement).object
     if e.subject.key is None:
         raise InvalidKey("this endorsement names no subject key, so it cannot be presented")

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -50,7 +51,13 @@ from endorse.client.cli._registry import (
 )
 from endorse.client.config import RegistryChoice
 from endorse.client.models import OnlineResult
-from endorse.client.share import registry_of, token_from_url
+from endorse.client.share import (
+    check_challenge,
+    check_presentation,
+    new_challenge,
+    registry_of,
+    token_from_url,
+)
 from endorse.protocol.errors import EndorseError
 from endorse.protocol.findings import NOT_CHECKED_SENTENCES, Findings, findings, findings_of
 from endorse.protocol.objects import (
@@ -158,6 +165,14 @@ def verify_command(
         str | None,
         typer.Option("--nonce", metavar="NONCE", help="The nonce you gave the subject."),
     ] = None,
+    challenge: Annotated[
+        bool,
+        typer.Option(
+            "--challenge",
+            help="Make a fresh challenge (nonce) for the candidate to answer with endorse"
+            " present, and print what to do with it; verifies nothing.",
+        ),
+    ] = False,
     online: Annotated[
         bool,
         typer.Option(
@@ -180,8 +195,19 @@ def verify_command(
 ) -> None:
     """Verify a reference: the signature, the scope you give, the issuer's verified identity
     and whether it was withdrawn (offline-first: the registry is asked for facts only)."""
+    if challenge:
+        _print_challenge(token, as_json)
+        return
     if (presentation is None) != (nonce is None):
-        usage_error("--presentation and --nonce go together")
+        usage_error(
+            "--presentation and --nonce go together (make a challenge with verify --challenge)"
+        )
+    if presentation is not None:
+        with reported("--nonce: "):
+            check_challenge(nonce)
+        with reported("--presentation: "):
+            check_presentation(presentation)
+        presentation = token_from_url(presentation)
     if purpose is not None:
         with reported("--purpose: "):
             check_purpose(purpose)
@@ -246,6 +272,22 @@ def verify_command(
         raise typer.Exit(verdict_exit(answer.verdict))
     _show_result(result, as_json, pinned=None)
     raise typer.Exit(verdict_exit(result.verdict))
+
+
+def _print_challenge(token: str | None, as_json: bool) -> None:
+    """``verify --challenge``: a fresh nonce, and the two commands that use it."""
+    nonce = new_challenge()
+    link = "TOKEN_OR_URL" if token is None else shlex.quote(token)
+    present = f"endorse present {link} --nonce {nonce}"
+    verify = f"endorse verify {link} --nonce {nonce} --presentation PRESENTATION"
+    if as_json:
+        echo(json_document({"nonce": nonce, "present": present, "verify": verify}))
+        return
+    echo(f"challenge     {nonce}")
+    echo("  1. send the candidate this challenge; they run (with their own key):")
+    echo(f"       {present}")
+    echo("  2. check what they send back (within 5 minutes of their signing it):")
+    echo(f"       {verify}")
 
 
 def _verify_file(
@@ -466,7 +508,7 @@ def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
     failed = next((c for c in answer.checks if not c.passed), None)
     if failed is not None and failed.detail != answer.detail:
         echo(f"  failed check  {failed.name}: {readable(failed.detail)}")
-    _print_scope(found)
+    _print_scope(found, e)
     echo(
         f"  receipt       signed by {receipt.registry} at {when(receipt.checked_at)}"
         f" (token hash {receipt.token_hash})"
@@ -524,7 +566,7 @@ def _print_result(result: VerificationResult, pinned: str | None) -> None:
         echo(f"  failed check  {failed.name}: {readable(failed.detail)}")
     if e is None:
         return
-    _print_scope(found)
+    _print_scope(found, e)
     if result.verdict is Verdict.UNKNOWN_ISSUER and pinned is not None:
         echo(f"note: signed by {e.issuer}, not by the --issuer key {pinned}")
     if e.status is None:
@@ -543,14 +585,20 @@ _NO_CONTACT = "no, the endorser has not agreed to be contacted"
 _HOW_TO_COMPARE = {
     "subject": " (--subject WHO)",
     "purpose": " (--purpose PURPOSE)",
-    "holder": " (--presentation and --nonce)",
+    "holder": " (verify --challenge)",
 }
 
 
-def _print_scope(found: Findings) -> None:
-    """Which expectations were compared, and for each one that was not, what to do."""
+def _print_scope(found: Findings, e: Endorsement | None = None) -> None:
+    """Which expectations were compared, and for each one that was not, what to do; what a
+    presentation proved."""
     if found.checked:
         echo(f"  compared      {', '.join(found.checked)}")
+    if "holder" in found.checked and e is not None:
+        echo(
+            "  holder        proven: whoever sent the presentation holds the subject key this"
+            f" reference names ({e.subject.key}), signed over your challenge"
+        )
     for name in found.not_checked:
         echo(f"  NOT compared  {NOT_CHECKED_SENTENCES[name]}{_HOW_TO_COMPARE[name]}")
 

@@ -544,6 +544,11 @@ async function browserVerify(token, expect, pin, notes, statements) {
     const names = [e.sub.name, e.sub.email, e.sub.handle].filter((n) => n !== undefined).map(normalizeName);
     if (!names.includes(wanted)) return out("subject_mismatch", "subject differs", { e, issuer, list });
   }
+  if (expect.presentation) {
+    const problem = await holderProblem(expect.presentation, expect.nonce, e, token, now);
+    if (problem) return out("subject_mismatch", problem, { e, issuer, list });
+    notes.push(["browser-holder", "Candidate's key checked by your browser: whoever sent the answer holds the key this reference names, and signed your challenge"]);
+  }
   if (expect.purpose !== null && !e.purposes.includes(expect.purpose)) return out("purpose_not_allowed", "purpose not allowed", { e, issuer, list });
   if (e.aud !== undefined && e.aud !== expect.audience) return out("audience_mismatch", "the audience differs from the page's", { e, issuer, list });
   // Step 9.
@@ -897,6 +902,7 @@ async function serverVerify(token, expect) {
   if (expect.subject !== null) body.subject = expect.subject;
   if (expect.purpose !== null) body.purpose = expect.purpose;
   if (expect.audience) body.audience = expect.audience;
+  if (expect.presentation) { body.presentation = expect.presentation; body.nonce = expect.nonce; }
   const answer = await postJson("/api/v1/verify", body);
   if (!answer || !VERDICTS.has(answer.verdict)) throw new Error("its answer holds no verdict");
   return answer;
@@ -1039,6 +1045,7 @@ function chosenPurpose() {
 function fromForm() {
   const form = $("check-form");
   purposeChoice();
+  challengeForm();
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const button = $("check-button");
@@ -1066,12 +1073,66 @@ function fromForm() {
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     button.textContent = "Checking…";
-    check(token, { subject: subject || null, purpose }).finally(() => {
+    let holder;
+    try { holder = challengeAnswer(); } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      showInputError(e.message);
+      $("presentation").focus();
+      return;
+    }
+    check(token, { subject: subject || null, purpose, ...holder }).finally(() => {
       button.disabled = false;
       button.removeAttribute("aria-busy");
       button.textContent = label;
     }).then(() => $("result").focus());
   });
+}
+
+// --- The candidate's key: a challenge made here, answered with endorse present (spec §4.8) -
+let challengeNonce = null;
+
+function challengeForm() {
+  $("challenge-field").hidden = false;
+  $("make-challenge").addEventListener("click", () => {
+    challengeNonce = b64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
+    $("challenge-command").textContent = `endorse present THEIR-LINK --nonce ${challengeNonce}`;
+    $("challenge").hidden = false;
+    $("presentation").focus();
+  });
+}
+
+// The answer pasted, read as any paste (§11.5) and parsed: {presentation, nonce}, or {}.
+function challengeAnswer() {
+  const raw = $("presentation").value;
+  if (!raw.trim()) return {};
+  if (challengeNonce === null) throw new InputError("Make a challenge first and send it to the candidate: their answer must sign it.");
+  let presentation;
+  try {
+    presentation = readPaste(raw).token;
+    parseToken(presentation, "presentation");
+  } catch (e) {
+    if (!(e instanceof InputError) && !(e instanceof Malformed)) throw e;
+    throw new InputError("That answer is not a presentation: ask the candidate for exactly what endorse present printed.");
+  }
+  return { presentation, nonce: challengeNonce };
+}
+
+// Spec §6.3 step 8b in the browser: the subject key signed this challenge over this token.
+async function holderProblem(presentation, nonce, e, token, now) {
+  if (e.sub.key === undefined) return "the reference names no candidate key, so nothing can be proven with it";
+  let parsed;
+  try { parsed = parseToken(presentation, "presentation"); } catch (err) { return `presentation: ${err.message}`; }
+  const p = parsed.value;
+  if (p.key !== e.sub.key) return "the answer was signed by another key than the candidate's";
+  try { await verifySignature(parsed, didKeyBytes(e.sub.key, "sub.key")); } catch (err) {
+    if (err instanceof Unsupported) throw err;
+    return "the answer's signature does not verify";
+  }
+  if (p.th !== await sha256b64(token)) return "the answer is for another reference";
+  if (p.nonce !== nonce) return "the answer signs another challenge";
+  if (p.aud !== undefined) return "the answer is for another verifier";
+  if (typeof p.iat !== "number" || Math.abs(now - p.iat) > CLOCK_SKEW) return "the answer is too old or from the future";
+  return null;
 }
 
 function copyReceipt() {
