@@ -126,9 +126,13 @@ def test_present_refuses_a_made_up_nonce_plainly(
         "present", issued["url"], "--nonce", "n-12345", "--key", str(bob), home=endorse_home
     )
     assert run.returncode == 2
-    assert (
-        "a challenge (nonce) is 16-128 characters of A-Z a-z 0-9 - _ (make one with" in run.stderr
+    assert run.stderr.startswith(
+        "endorse: error: --nonce: a challenge (nonce) is 16-128 characters of A-Z a-z 0-9 - _"
+        " (make one with endorse verify --challenge)"
     )
+    # Refused before the key is read: a missing key file is not what is reported.
+    nokey = endorse("present", issued["url"], "--nonce", "n-12345", home=endorse_home)
+    assert nokey.returncode == 2 and "--nonce: a challenge" in nokey.stderr
 
 
 def test_the_sdk_challenge(
