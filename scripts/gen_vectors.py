@@ -33,7 +33,7 @@ import sys
 import zlib
 from typing import Any
 
-from endorse.protocol import canonical
+from endorse.protocol import canonical, vc
 from endorse.protocol.encoding import b58_encode, b64url_encode
 from endorse.protocol.keys import SigningKey
 from endorse.protocol.objects import (
@@ -68,6 +68,7 @@ NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 IAT = NOW - 30 * DAY  # when the ordinary vector endorsements were issued
 YEAR = 365 * DAY
 SKEW = 300
+PRESENTATION_AGE = 300  # spec §6.3 step 8b: |now - iat| <= 300, clock_skew not applied
 REGISTRY = "https://registry.example"
 LIST_ID = "vectors-1"
 LIST_SIZE = 131_072
@@ -180,6 +181,25 @@ def gzip_fixed(data: bytes) -> bytes:
     return out
 
 
+FHCRC, FNAME = 0x02, 0x08
+"""gzip header flags (RFC 1952 §2.3.1): a header CRC-16 follows; a file name follows."""
+
+
+def gzip_header_variant(
+    gz: bytes, flags: int, *, name: bytes = b"", crc: int | None = None
+) -> bytes:
+    """``gz`` (from :func:`gzip_fixed`) with header flags ``flags``: a zero-terminated file
+    ``name`` when FNAME is set, then, when FHCRC is set, the header CRC-16 (the low 16 bits of
+    the CRC-32 of the header bytes before it), or ``crc`` instead when given."""
+    header = bytearray(gz[:10])
+    header[3] = flags
+    if flags & FNAME:
+        header += name + b"\0"
+    if flags & FHCRC:
+        header += (zlib.crc32(header) & 0xFFFF if crc is None else crc).to_bytes(2, "little")
+    return bytes(header) + gz[10:]
+
+
 def bitstring(size: int, indexes: tuple[int, ...]) -> bytes:
     """Bits in W3C order: index 0 is the most significant bit of the first byte."""
     out = bytearray(size // 8)
@@ -274,8 +294,11 @@ def status_list_token(
     indexes: tuple[int, ...] = REVOKED_INDEXES,
     *,
     list_id: str = LIST_ID,
+    gzip_flags: int = 0,
 ) -> str:
     gzipped = gzip_fixed(bitstring(LIST_SIZE, indexes))
+    if gzip_flags:
+        gzipped = gzip_header_variant(gzipped, gzip_flags, name=b"bits")
     return sign(status_list_object(issued_at, ttl, gzipped, list_id=list_id), REG)
 
 
@@ -307,13 +330,20 @@ def revocation_object(
     )
 
 
-def key_revocation_object(by: SigningKey, *, reason: str | None = None) -> KeyRevocation:
-    """Alice's key revoked from ten days before NOW, stated nine days before NOW."""
+def key_revocation_object(
+    by: SigningKey,
+    *,
+    reason: str | None = None,
+    revoked_from: int = NOW - 10 * DAY,
+    key: SigningKey = ALICE,
+) -> KeyRevocation:
+    """``key`` (Alice's) revoked from ``revoked_from`` (ten days before NOW), stated a day
+    after that."""
     return KeyRevocation(
-        key=ALICE.did,
-        revoked_from=NOW - 10 * DAY,
+        key=key.did,
+        revoked_from=revoked_from,
         by=by.did,
-        issued_at=NOW - 9 * DAY,
+        issued_at=revoked_from + DAY,
         reason=reason,
     )
 
@@ -647,7 +677,7 @@ def case(
     now: int = NOW,
     clock_skew: int = SKEW,
     issuers: list[dict[str, Any]] | None = None,
-    key_bindings: list[dict[str, str | None]] | None = None,
+    key_bindings: list[dict[str, Any]] | None = None,
     status_lists: list[str] | None = None,
     subject: str | None = None,
     purpose: str | None = None,
@@ -739,13 +769,15 @@ def verification_cases() -> list[dict[str, Any]]:
             "The issuer is trusted through a registry-signed key binding, not pinned.",
             issuers=[],
             key_bindings=[
-                {"binding": key_binding(ALICE, ISSUER_EMAIL, "Alice Example"), "revocation": None}
+                {"binding": key_binding(ALICE, ISSUER_EMAIL, "Alice Example"), "revocations": []}
             ],
         )
     )
 
     # Canonical JSON (spec §2.2): each payload correctly signed, only its encoding is wrong.
     text = json.dumps(bp, sort_keys=True, separators=(", ", ": "), ensure_ascii=False)
+    zero_index = jcs(endorsement("defects", status=status_ref(0)).to_payload())
+    assert zero_index.count(b'"idx":0') == 1
     json_cases: list[tuple[str, bytes, str, str]] = [
         ("json_whitespace", text.encode(), "NonCanonicalEncoding", "whitespace after , and :"),
         (
@@ -789,6 +821,24 @@ def verification_cases() -> list[dict[str, Any]]:
             bb.replace(b'"Bob Jones"', b'"Bob \xffJones"'),
             "MalformedToken",
             "the byte 0xFF inside a string (not UTF-8)",
+        ),
+        (
+            "json_negative_zero",
+            zero_index.replace(b'"idx":0', b'"idx":-0'),
+            "NonCanonicalEncoding",
+            "status.idx written -0: valid JSON, a second spelling of the integer 0",
+        ),
+        (
+            "json_leading_zero",
+            zero_index.replace(b'"idx":0', b'"idx":00'),
+            "MalformedToken",
+            "status.idx written 00: not JSON at all (RFC 8259 forbids leading zeros)",
+        ),
+        (
+            "json_exponent_integer",
+            bb.replace(b'"iat":%d' % IAT, b'"iat":%dE1' % (IAT // 10)),
+            "MalformedToken",
+            "iat written with an exponent (176463360E1): a floating-point number",
         ),
         (
             "json_nesting_too_deep",
@@ -1611,7 +1661,7 @@ def verification_cases() -> list[dict[str, Any]]:
             after,
             "issuer_key_revoked",
             "binding plus a key revocation signed by the key itself",
-            {"issuers": [], "key_bindings": [{"binding": binding, "revocation": self_rev}]},
+            {"issuers": [], "key_bindings": [{"binding": binding, "revocations": [self_rev]}]},
         ),
         (
             "issuer_key_revoked_registered_before",
@@ -1620,7 +1670,7 @@ def verification_cases() -> list[dict[str, Any]]:
             "key revoked (registry-signed) after the registry recorded the token",
             {
                 "issuers": [],
-                "key_bindings": [{"binding": binding, "revocation": reg_rev}],
+                "key_bindings": [{"binding": binding, "revocations": [reg_rev]}],
                 "registration": registration(good, NOW - 11 * DAY),
             },
         ),
@@ -1629,7 +1679,7 @@ def verification_cases() -> list[dict[str, Any]]:
             good,
             "issuer_key_revoked",
             "iat before revoked_from, but no registration: a stolen key can backdate iat",
-            {"issuers": [], "key_bindings": [{"binding": binding, "revocation": reg_rev}]},
+            {"issuers": [], "key_bindings": [{"binding": binding, "revocations": [reg_rev]}]},
         ),
         (
             "issuer_key_revoked_registered_after",
@@ -1665,6 +1715,281 @@ def verification_cases() -> list[dict[str, Any]]:
     ]
     for name, token, verdict, what, kw in kw_cases_3:
         add(case(name, token, verdict, f"Issuer: {what}.", **kw))
+
+    # Both sides of every boundary (spec §6.3 steps 7, 8, 9): each case next to the one an
+    # implementation off by one second, or matching by prefix, would get wrong.
+    def listed(iat: int, ttl: int = 3600) -> list[str]:
+        return [status_list_token(iat, ttl)]
+
+    custom = sign(endorsement("custom-purpose", purposes=("x-board-reference",)), ALICE)
+    boundary_cases: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        (
+            "time_not_yet_valid_one_second_beyond_skew",
+            timed("future-beyond", NOW + SKEW + 1, NOW + YEAR),
+            "not_yet_valid",
+            "nbf 301 s ahead: now + skew < nbf by one second",
+            {},
+        ),
+        (
+            "time_expired_one_second_within_skew",
+            timed("expired-within", IAT - YEAR, NOW - SKEW + 1),
+            "valid",
+            "exp 299 s ago: now - skew < exp by one second",
+            {},
+        ),
+        ("subject_prefix_of_name", good, "subject_mismatch", "'Bob', a prefix", {"subject": "Bob"}),
+        (
+            "subject_substring_of_name",
+            good,
+            "subject_mismatch",
+            "'ob Jone', a part of the name",
+            {"subject": "ob Jone"},
+        ),
+        (
+            "subject_name_is_prefix",
+            good,
+            "subject_mismatch",
+            "'Bob Jones Jr', of which the name is a prefix",
+            {"subject": "Bob Jones Jr"},
+        ),
+        (
+            "subject_email_prefix",
+            good,
+            "subject_mismatch",
+            "'bob@example', a prefix of the e-mail address",
+            {"subject": "bob@example"},
+        ),
+        (
+            "subject_empty_string",
+            good,
+            "subject_mismatch",
+            "the empty string, which is an expectation (matching nothing), not an absent one",
+            {"subject": ""},
+        ),
+        (
+            "subject_unassigned_in_unicode_14",
+            good,
+            "subject_mismatch",
+            "'Bob Jones' followed by U+1F6DC (assigned in Unicode 15.0, Cn in 14.0): a subject"
+            " holding a code point unassigned in 14.0 matches no name, on every runtime",
+            {"subject": "Bob Jones\U0001f6dc"},
+        ),
+        (
+            "purpose_prefix_of_allowed",
+            custom,
+            "purpose_not_allowed",
+            "'x-board', a prefix of the allowed 'x-board-reference'",
+            {"purpose": "x-board"},
+        ),
+        (
+            "purpose_extends_allowed",
+            custom,
+            "purpose_not_allowed",
+            "'x-board-reference-2', of which the allowed purpose is a prefix",
+            {"purpose": "x-board-reference-2"},
+        ),
+        (
+            "purpose_custom_allowed",
+            custom,
+            "valid",
+            "'x-board-reference', exactly the allowed custom purpose",
+            {"purpose": "x-board-reference"},
+        ),
+        (
+            "purpose_empty_string",
+            good,
+            "purpose_not_allowed",
+            "the empty string, which is an expectation (allowed by no token), not an absent one",
+            {"purpose": ""},
+        ),
+        (
+            "purpose_not_a_purpose",
+            good,
+            "purpose_not_allowed",
+            "'Employment-Reference', not a purpose of §4.2: compared exactly, never case-folded",
+            {"purpose": "Employment-Reference"},
+        ),
+        (
+            "audience_empty_string",
+            aud_token,
+            "audience_mismatch",
+            "the token has aud; the verifier's audience is the empty string",
+            {"audience": ""},
+        ),
+        (
+            "status_list_fresh_until_now",
+            good,
+            "valid",
+            "the list's iat + ttl is exactly now: not yet stale",
+            {"status_lists": listed(NOW - 3600)},
+        ),
+        (
+            "status_list_stale_by_one_second",
+            good,
+            "status_unavailable",
+            "the list's iat + ttl is one second before now; clock_skew does not extend it",
+            {"status_lists": listed(NOW - 3601)},
+        ),
+        (
+            "status_list_stale_at_tolerance",
+            good,
+            "valid",
+            "stale for exactly max_status_staleness (a day)",
+            {"status_lists": listed(NOW - 3600 - DAY), "max_status_staleness": DAY},
+        ),
+        (
+            "status_list_stale_one_second_beyond_tolerance",
+            good,
+            "status_unavailable",
+            "stale for max_status_staleness (a day) and one second",
+            {"status_lists": listed(NOW - 3601 - DAY), "max_status_staleness": DAY},
+        ),
+        (
+            "status_list_dated_at_skew",
+            good,
+            "valid",
+            "the list's iat is now + clock_skew: not in the future",
+            {"status_lists": listed(NOW + SKEW)},
+        ),
+        (
+            "status_list_dated_one_second_beyond_skew",
+            good,
+            "status_unavailable",
+            "the list's iat is now + clock_skew + 1: dated in the future",
+            {"status_lists": listed(NOW + SKEW + 1)},
+        ),
+        (
+            "status_list_gzip_header_crc_and_name",
+            good,
+            "valid",
+            "the list's gzip header has a file name and a correct header CRC-16 (FNAME, FHCRC):"
+            " both allowed and without meaning (§5)",
+            {"status_lists": [status_list_token(NOW - 600, 3600, gzip_flags=FHCRC | FNAME)]},
+        ),
+    ]
+    for name, token, verdict, what, kw in boundary_cases:
+        add(case(name, token, verdict, f"Boundary: {what}.", **kw))
+
+    # Holder binding: a presentation's iat within 300 s either way, and one second beyond.
+    for name, offset, verdict in (
+        ("presentation_at_age_limit", -PRESENTATION_AGE, "valid"),
+        ("presentation_dated_at_future_limit", PRESENTATION_AGE, "valid"),
+        ("presentation_dated_in_the_future", PRESENTATION_AGE + 1, "subject_mismatch"),
+    ):
+        pres = sign(
+            Presentation(
+                key=BOB.did, token_hash=token_hash(good), nonce=NONCE, issued_at=NOW + offset
+            ),
+            BOB,
+        )
+        add(
+            case(
+                name,
+                good,
+                verdict,
+                f"Presentation made at now {offset:+d} s (|now - iat| <= 300 s).",
+                presentation=pres,
+                nonce=NONCE,
+            )
+        )
+
+    # Trusted inputs (spec §6.1): what a verifier builds its issuers from.
+    other_registry_binding = sign(
+        replace(
+            binding_object(ALICE, ISSUER_EMAIL, "Alice Example"),
+            registry="https://other-registry.example",
+        ),
+        REG,
+    )
+    carol_rev = sign(key_revocation_object(CAROL, key=CAROL), CAROL)
+    late_rev = sign(key_revocation_object(ALICE, revoked_from=NOW - 10 * DAY), ALICE)
+    early_rev = sign(key_revocation_object(REG, revoked_from=NOW - 20 * DAY), REG)
+    trust_cases: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        (
+            "issuer_key_binding_bad_signature",
+            good,
+            "unknown_issuer",
+            "the only key binding is signed by another key than the registry's: it vouches for"
+            " nothing",
+            {
+                "issuers": [],
+                "key_bindings": [
+                    {
+                        "binding": sign(
+                            binding_object(ALICE, ISSUER_EMAIL, "Alice Example"), CAROL
+                        ),
+                        "revocations": [],
+                    }
+                ],
+            },
+        ),
+        (
+            "issuer_key_binding_other_registry",
+            good,
+            "unknown_issuer",
+            "the only key binding is signed by the registry key but names another registry",
+            {
+                "issuers": [],
+                "key_bindings": [{"binding": other_registry_binding, "revocations": []}],
+            },
+        ),
+        (
+            "issuer_key_revocation_of_another_key",
+            good,
+            "unknown_issuer",
+            "Alice's binding comes with a key revocation of Carol's key: the pair is refused"
+            " whole, so no trusted issuer comes of it",
+            {"issuers": [], "key_bindings": [{"binding": binding, "revocations": [carol_rev]}]},
+        ),
+        (
+            "issuer_key_revocations_earliest_from_counts",
+            good,
+            "issuer_key_revoked",
+            "two key revocations of Alice's key, from 10 and from 20 days ago; the token was"
+            " registered 15 days ago: the earliest from counts",
+            {
+                "issuers": [],
+                "key_bindings": [{"binding": binding, "revocations": [late_rev, early_rev]}],
+                "registration": registration(good, NOW - 15 * DAY),
+            },
+        ),
+        (
+            "issuer_key_revocations_earliest_from_counts_listed_first",
+            good,
+            "issuer_key_revoked",
+            "as issuer_key_revocations_earliest_from_counts, the revocations in the other order",
+            {
+                "issuers": [],
+                "key_bindings": [{"binding": binding, "revocations": [early_rev, late_rev]}],
+                "registration": registration(good, NOW - 15 * DAY),
+            },
+        ),
+        (
+            "issuer_key_revocations_registered_before_both",
+            good,
+            "valid",
+            "two key revocations, from 10 and 20 days ago; the token was registered 21 days ago",
+            {
+                "issuers": [],
+                "key_bindings": [{"binding": binding, "revocations": [late_rev, early_rev]}],
+                "registration": registration(good, NOW - 21 * DAY),
+            },
+        ),
+    ]
+    for name, token, verdict, what, kw in trust_cases:
+        add(case(name, token, verdict, f"Trusted inputs: {what}.", **kw))
+
+    # Text rules under Unicode 14.0.0 (spec §2.3).
+    add(
+        case(
+            "text_unassigned_in_unicode_14",
+            signed(jcs({**bp, "sub": {**bp["sub"], "name": "Bob Jones \U0001f6dc"}})),
+            "malformed",
+            "Text: sub.name ends in U+1F6DC WIRELESS, assigned in Unicode 15.0 and so"
+            " unassigned (Cn) in 14.0.0: refused by every implementation, whatever its runtime.",
+            expected_error="MalformedToken",
+        )
+    )
 
     # Not a token at all.
     add(
@@ -1980,6 +2305,42 @@ def decoding_cases() -> list[dict[str, Any]]:
         registry=REGISTRY,
     )
     add(
+        "key_binding_other_registry_and_wrong_key",
+        "verify_key_binding",
+        "BadSignature",
+        "A key binding of another registry, signed by another key than the registry's: the"
+        " signature is checked first (spec §6.1), so the error is the signature's.",
+        token=sign(
+            replace(
+                binding_object(ALICE, ISSUER_EMAIL, "Alice Example"),
+                registry="https://other-registry.example",
+            ),
+            CAROL,
+        ),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    for bit in (5, 6, 7):
+        add(
+            f"status_list_gzip_reserved_flag_{bit}",
+            "verify_status_list",
+            "MalformedToken",
+            f"gzip header flag bit {bit} (reserved, RFC 1952 §2.3.1) set.",
+            token=status(gzip_header_variant(good_gzip, 1 << bit)),
+            registry_key=REG.did,
+            registry=REGISTRY,
+        )
+    header_crc = zlib.crc32(good_gzip[:3] + bytes((FHCRC,)) + good_gzip[4:10]) & 0xFFFF
+    add(
+        "status_list_gzip_header_crc_wrong",
+        "verify_status_list",
+        "MalformedToken",
+        "gzip header with FHCRC whose CRC-16 does not match the header bytes.",
+        token=status(gzip_header_variant(good_gzip, FHCRC, crc=header_crc ^ 1)),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
         "key_binding_unknown_method",
         "verify_key_binding",
         "MalformedToken",
@@ -2003,16 +2364,11 @@ def decoding_cases() -> list[dict[str, Any]]:
 def verification_file() -> dict[str, Any]:
     return {
         "description": (
-            "Cases for verify_endorsement. Rebuild the trusted inputs from each case alone:"
-            " 'issuers' are trusted issuer keys as given (identity, revoked_from), each"
-            " listed in the verifier's issuers mapping under the did:key 'listed_as' (its"
-            " own 'key' except in issuer_entry_key_differs);"
-            " 'key_bindings' are registry-signed key-binding tokens, each with an optional"
-            " key-revocation token, checked with the registry key; 'status_lists' are"
-            " status-list tokens checked with the registry key (newest per list id wins)."
-            " 'expect' holds the verifier's expectations. Where 'expected_error' is set,"
-            " verify_token(token, endorsement) must raise exactly that exception class."
-            " 'decoding' cases call the named function with 'args' and expect the exception."
+            "Cases for verify_endorsement (spec §6.3) and, under 'decoding', for the decoding"
+            " and trust functions (spec §3.4, §6.1). The format, including how to rebuild the"
+            " trusted inputs of each case from 'issuers', 'key_bindings' (a binding and its"
+            " key revocations), 'status_lists' (newest per list id wins) and 'registration',"
+            " is defined in spec/protocol.md §9."
         ),
         "registry": {"url": REGISTRY, "key": REG.did},
         "verdicts": sorted(
@@ -2091,7 +2447,7 @@ def refusal_cases() -> list[dict[str, Any]]:
     def crafted(payload: dict[str, Any], key: SigningKey = ALICE, **kw: Any) -> str:
         return raw_token(jcs(payload), key, type_name="refusal", **kw)
 
-    binding = {"binding": key_binding(ALICE, ISSUER_EMAIL, "Alice Example"), "revocation": None}
+    binding = {"binding": key_binding(ALICE, ISSUER_EMAIL, "Alice Example"), "revocations": []}
     tampered = jcs(refusal_payload(iss_name="Alice Exampie"))
     flipped_sig = b64url_decode_fixed(answer_sig)
     flipped_sig = flipped_sig[:10] + bytes([flipped_sig[10] ^ 1]) + flipped_sig[11:]
@@ -2713,6 +3069,172 @@ def paste_file() -> dict[str, Any]:
     }
 
 
+# --- the portable form (spec §13) -----------------------------------------------------------
+
+
+def vc_case(
+    name: str, credential: Any, verdict: str, description: str, **options: Any
+) -> dict[str, Any]:
+    """A credential verification case (spec §13.5); the trusted facts are those of
+    :func:`case`: Alice bound, the fresh status list of ``vectors-1``."""
+    return {
+        "name": name,
+        "description": description,
+        "credential": credential,
+        "now": options.pop("now", NOW),
+        "clock_skew": SKEW,
+        "issuers": options.pop("issuers", [issuer_entry()]),
+        "status_lists": options.pop("status_lists", [FRESH_LIST]),
+        "expect": {
+            "subject": options.pop("subject", None),
+            "purpose": options.pop("purpose", None),
+            "audience": options.pop("audience", None),
+        },
+        "expected_verdict": verdict,
+    }
+
+
+def vc_file() -> dict[str, Any]:
+    full_token = sign(ENDORSEMENT_FULL, ALICE)
+    full = vc.endorsement_credential(ENDORSEMENT_FULL, ALICE)
+    unsigned = {k: v for k, v in full.items() if k != "proof"}
+    options = {k: v for k, v in full["proof"].items() if k != "proofValue"}
+    email_only = endorsement("vc-email", subject=Subject(name="Bob Jones", email="bob@example.com"))
+    email_token = sign(email_only, ALICE)
+    by_email = vc.endorsement_credential(email_only, ALICE)
+    revoked = endorsement("vc-revoked", status=status_ref(INDEX_REVOKED))
+    revoked_credential = vc.endorsement_credential(revoked, ALICE)
+    # The endorser's status list credential: its bits by the script's own deflate (§9).
+    list_url = vc.status_list_url(REGISTRY, ALICE.did, LIST_ID)
+    gzipped = gzip_fixed(bitstring(LIST_SIZE, (INDEX_REVOKED,)))
+    status_credential = vc.sign_jcs(
+        {
+            "@context": [vc.VC_CONTEXT],
+            "id": list_url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": ALICE.did,
+            "validFrom": vc.date_time(NOW - 600),
+            "credentialSubject": {
+                "id": list_url + "#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": "revocation",
+                "encodedList": "u" + b64url_encode(gzipped),
+            },
+        },
+        ALICE,
+        created=vc.date_time(NOW - 600),
+    )
+    tampered = json.loads(json.dumps(full))
+    tampered["credentialSubject"]["allowedPurposes"] = ["employment-reference", "x-other"]
+    undefined = json.loads(json.dumps(unsigned))
+    undefined["credentialSubject"]["subjectNme"] = undefined["credentialSubject"].pop("subjectName")
+    undefined = vc.sign_jcs(undefined, ALICE, created=full["proof"]["created"])
+    by_carol = vc.sign_jcs(unsigned, CAROL, created=full["proof"]["created"])
+    minute = 60
+    cases = [
+        vc_case("vc_valid_full", full, "valid", "every optional member", audience=AUDIENCE),
+        vc_case(
+            "vc_valid_subject_by_email_digest",
+            by_email,
+            "valid",
+            "no subject key: the expected address matches the salted digest",
+            subject="BOB@example.com",
+        ),
+        vc_case(
+            "vc_subject_mismatch",
+            by_email,
+            "subject_mismatch",
+            "another address does not match the digest",
+            subject="carol@example.com",
+        ),
+        vc_case("vc_revoked", revoked_credential, "revoked", "bit 42 of vectors-1 is set"),
+        vc_case(
+            "vc_tampered",
+            tampered,
+            "bad_signature",
+            "a purpose added after signing",
+            audience=AUDIENCE,
+        ),
+        vc_case("vc_undefined_term", undefined, "malformed", "subjectNme: no context defines it"),
+        vc_case(
+            "vc_wrong_issuer",
+            by_carol,
+            "bad_signature",
+            "names Alice, proof by Carol's key",
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_expired",
+            full,
+            "expired",
+            "past validUntil (beyond the clock skew)",
+            now=ENDORSEMENT_FULL.expires + SKEW + minute,
+            status_lists=[status_list_token(ENDORSEMENT_FULL.expires + SKEW, 3600)],
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_not_yet_valid",
+            full,
+            "not_yet_valid",
+            "before validFrom",
+            now=IAT,
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_unknown_issuer",
+            full,
+            "unknown_issuer",
+            "Alice not trusted",
+            issuers=[],
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_purpose_not_allowed",
+            full,
+            "purpose_not_allowed",
+            "tenancy is not among its purposes",
+            purpose="tenancy-reference",
+            audience=AUDIENCE,
+        ),
+        vc_case("vc_audience_mismatch", full, "audience_mismatch", "no audience given"),
+        vc_case(
+            "vc_status_unavailable",
+            full,
+            "status_unavailable",
+            "only a stale list",
+            status_lists=[STALE_LIST],
+            audience=AUDIENCE,
+        ),
+    ]
+    return {
+        "description": (
+            "Portable form (spec §13): EndorsementCredentials made from the vector endorsements"
+            " by the issuer key of keys.json, the eddsa-jcs-2022 intermediate values of the"
+            " full one, the endorser's status list credential, and verification cases with the"
+            " trusted facts of verification.json (registry, issuer entries, status list tokens)."
+        ),
+        "registry": REGISTRY,
+        "context": vc.ENDORSE_CONTEXT,
+        "full": {
+            "token": full_token,
+            "credential": full,
+            "canonical_document": vc.jcs(unsigned).decode(),
+            "canonical_proof_options": vc.jcs(options).decode(),
+            "hash_data_hex": (
+                hashlib.sha256(vc.jcs(options)).digest() + hashlib.sha256(vc.jcs(unsigned)).digest()
+            ).hex(),
+        },
+        "subject_digest": {
+            "token": email_token,
+            "credential_id": by_email["id"],
+            "identifier": "bob@example.com",
+            "digest": by_email["credentialSubject"]["id"],
+        },
+        "status_list_credential": {"credential": status_credential, "revoked": [INDEX_REVOKED]},
+        "cases": cases,
+    }
+
+
 # --- driver ---------------------------------------------------------------------------------
 
 
@@ -2727,6 +3249,7 @@ def build() -> dict[str, str]:
         "valid.json": render(valid_file()),
         "verification.json": render(verification_file()),
         "claims.json": render(claims_file()),
+        "vc.json": render(vc_file()),
         "paste.json": render(paste_file()),
     }
 

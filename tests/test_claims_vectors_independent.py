@@ -359,7 +359,7 @@ def trusted_issuers(case: dict[str, Any]) -> dict[str, Trusted]:
         i["listed_as"]: Trusted(i["key"], i["identity"], i["revoked_from"]) for i in case["issuers"]
     }
     for entry in case["key_bindings"]:
-        assert entry["revocation"] is None  # no claims vector combines a key revocation
+        assert entry["revocations"] == []  # no claims vector combines a key revocation
         binding = key_binding(entry["binding"])
         issuers[binding.key] = binding
     return issuers

@@ -23,13 +23,22 @@ from typer.testing import CliRunner, Result
 
 from endorse.client import Client, cli, demo, token_from_url
 
-VERDICTS = ["valid", "bad_signature", "subject_mismatch", "purpose_not_allowed", "revoked"]
+VERDICTS = [
+    "valid",
+    "bad_signature",
+    "subject_mismatch",
+    "purpose_not_allowed",
+    "revoked",
+    "refused",
+]
 VERDICT_LINES = [
     "✓ valid — ",
     "✗ bad_signature — ",
     "✗ subject_mismatch — ",
     "✗ purpose_not_allowed — ",
     "✗ revoked — ",
+    "✗ refused — Alice Smith states that they do not give a reference for Dan Brown",
+    "answer: policy — references from Alice Smith come only as signed endorse tokens",
 ]
 STARTED = re.compile(r"at (http://127\.0\.0\.1:[0-9]+) \(process ([0-9]+)\), .* in (\S+)\.$", re.M)
 
@@ -113,6 +122,9 @@ def test_demo_tells_the_whole_story(
     assert token != url and token.count(".") == 2
     assert "▀" in out or "▄" in out, "no QR code was printed"
     assert "endorse qr --png" not in out
+    # The second half: Alice was told by mail that she was named, and by whom.
+    assert "   mail          'A reference in your name was asked about'" in out
+    assert "   asked by      recruiter@example.com (verified)" in out
     assert result.stderr == ""
     assert_all_gone(registries)
     assert not home.exists(), "the demo wrote into the user's ENDORSE_HOME"
@@ -132,6 +144,11 @@ def test_demo_json_is_one_document_with_every_verdict(
     assert doc["registry_key"].startswith("did:key:z")
     assert doc["endorser"]["email"] == "alice@example.com"
     assert doc["verification_url"].startswith(f"{doc['registry']}/v#endorsement-v1.")
+    claimed = doc["claimed"]
+    assert claimed["alert"] == "A reference in your name was asked about"
+    assert claimed["refusal"]["verdict"] == "refused" and claimed["refusal"]["ok"]
+    assert claimed["policy"]["answer"] == "policy" and claimed["policy"]["ok"]
+    assert claimed["request"] != claimed["policy"]["request"]
     assert "serving" not in doc
     assert result.stderr == ""
     assert_all_gone(registries)
@@ -242,7 +259,7 @@ def test_a_registry_that_dies_once_ready_is_not_used(
 ) -> None:
     script = "print('ready, then gone')"
     monkeypatch.setattr(
-        demo.DemoRegistry, "_command", lambda self, fd: [sys.executable, "-c", script]
+        demo.DemoRegistry, "_command", lambda self, *fds: [sys.executable, "-c", script]
     )
 
     def answered_then_died(self: demo.DemoRegistry) -> bool:
@@ -264,7 +281,7 @@ def test_a_registry_that_cannot_start_shows_its_log(
 ) -> None:
     script = "import sys; print('cannot open the database: disk on fire'); sys.exit(1)"
     monkeypatch.setattr(
-        demo.DemoRegistry, "_command", lambda self, fd: [sys.executable, "-c", script]
+        demo.DemoRegistry, "_command", lambda self, *fds: [sys.executable, "-c", script]
     )
     result = invoke()
     assert result.exit_code == 3, result.output
@@ -388,3 +405,62 @@ def test_keep_serving_until_the_terminal_closes(signum: signal.Signals) -> None:
         process.stderr.close()
     assert errors == ""
     assert_gone(pid, directory)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (an exited one nobody reaped yet, a zombie, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_killed_demo_leaves_no_registry_behind() -> None:
+    # SIGKILL: the demo cannot stop its registry; the registry sees its lifeline close. (A
+    # process that exited holds no socket: its port is not probed, which another process on
+    # this shared machine may have bound meanwhile.)
+    process = subprocess.Popen(
+        [_endorse(), "demo", "--keep-serving"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()])
+    reader.start()
+    try:
+        started = STARTED.search("".join(_lines(lines, "Press Ctrl-C")))
+        assert started is not None
+        pid, directory = int(started.group(2)), Path(started.group(3))
+        assert _running(pid) and directory.is_dir()
+        process.kill()
+        process.wait(timeout=30)
+        killed = time.monotonic()
+        while _running(pid) and time.monotonic() - killed < demo.ORPHAN_GRACE + 25:
+            time.sleep(0.05)
+        assert not _running(pid), "the registry outlived the demo"
+        # It stopped, however slowly the machine runs, within its grace (plus scheduling).
+        assert time.monotonic() - killed < demo.ORPHAN_GRACE + 25
+        assert not directory.exists(), "the orphaned registry left its directory"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+        process.stdout.close()
+
+
+def test_the_registry_stops_promptly_on_sigterm() -> None:
+    registry = demo.DemoRegistry().start()
+    try:
+        with httpx.Client(timeout=10) as client:  # a kept-alive connection does not hold it
+            assert client.get(f"{registry.url}/readyz").status_code == 200
+            assert registry.process is not None
+            os.kill(registry.pid, signal.SIGTERM)
+            registry.process.wait(timeout=10)
+    finally:
+        registry.stop()
+    assert registry.directory is not None
+    assert_gone(registry.pid, registry.directory)

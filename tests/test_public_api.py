@@ -90,6 +90,12 @@ EXPECTED_PROTOCOL_API = {
     "index_status_lists",
     "verify_endorsement",
     "verify_endorsement_strict",
+    "verify_endorsement_with",
+    "Expectations",
+    "TrustedFacts",
+    "verify_endorsements",
+    "VerificationCancelled",
+    "default_workers",
 }
 
 
@@ -108,11 +114,18 @@ EXPECTED_CLIENT_API = {
     "Revoked",
     "RegistryInfo",
     "CacheStats",
+    # claimed references
+    "RequestStatus",
+    "Answer",
+    "InboxItem",
+    "StandingRefusal",
+    "CheckCounts",
     # errors
     "RegistryError",
     "RegistryUnreachable",
     "PinMismatch",
     "RegistryStatementInvalid",
+    "StatusBitCleared",
     "PinStoreError",
     "ConfigError",
     # subjects

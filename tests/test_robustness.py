@@ -34,6 +34,7 @@ from endorse.protocol import (
     Check,
     EndorseError,
     Endorsement,
+    Expectations,
     InvalidArgument,
     KeyBinding,
     KeyRevocation,
@@ -55,6 +56,7 @@ from endorse.protocol import (
     StatusListToken,
     StatusRef,
     Subject,
+    TrustedFacts,
     TrustedIssuer,
     Unverified,
     Verdict,
@@ -69,6 +71,7 @@ from endorse.protocol import (
     check_purpose,
     check_signature,
     decode_unverified,
+    default_workers,
     index_status_lists,
     inspect,
     issue,
@@ -81,6 +84,8 @@ from endorse.protocol import (
     token_hash,
     verify_endorsement,
     verify_endorsement_strict,
+    verify_endorsement_with,
+    verify_endorsements,
     verify_key_binding,
     verify_key_revocation,
     verify_policy,
@@ -160,6 +165,8 @@ REFUSAL = build_refusal(ALICE, "Alice", BOB, **REFUSAL_KW)
 REFUSAL_TOKEN = sign(REFUSAL, ALICE)
 POLICY = build_policy(ALICE, "Alice", now=NOW, notify=True)
 POLICY_TOKEN = sign(POLICY, ALICE)
+EXPECTED = Expectations(NOW, "Bob Jones", EMPLOYMENT, None, PRESENTATION, NONCE, 300)
+TRUSTED = TrustedFacts(trusted_alice(), {(REGISTRY, "list-1"): LIST}, None, 0)
 REQUEST_HEADERS = requests.sign_request(ALICE, REGISTRY, "POST", "/x", b"{}", now=NOW)
 PEM = ALICE.to_pem()
 ENCRYPTED_PEM = ALICE.to_pem(b"pw")
@@ -274,7 +281,24 @@ CALLS: dict[str, Call] = {
     "VerificationFailed": c(VerificationFailed, RESULT),
     "index_status_lists": c(index_status_lists, [LIST]),
     "verify_endorsement": c(verify_endorsement, TOKEN, **VERIFY_KW),
-    "verify_endorsement_strict": c(verify_endorsement_strict, TOKEN, **VERIFY_KW),
+    "verify_endorsement_strict": c(verify_endorsement_strict, TOKEN, EXPECTED, TRUSTED),
+    "verify_endorsement_with": c(verify_endorsement_with, TOKEN, EXPECTED, TRUSTED),
+    # the generator is drained: its checks of the items run as they are read
+    "verify_endorsements": c(
+        lambda *args, **kwargs: list(verify_endorsements(*args, **kwargs)),
+        [(TOKEN, EXPECTED)] * 20,
+        TRUSTED,
+        workers=2,
+        chunk_size=8,
+        executor=None,
+        cancel=None,
+    ),
+    "default_workers": c(default_workers),
+    "Expectations": c(Expectations, NOW, "Bob Jones", EMPLOYMENT, None, PRESENTATION, NONCE, 300),
+    "TrustedFacts": c(TrustedFacts, trusted_alice(), {(REGISTRY, "list-1"): LIST}, {}, 0),
+    "TrustedFacts.unsafe_without_status": c(
+        TrustedFacts.unsafe_without_status, trusted_alice(), {(REGISTRY, "list-1"): LIST}, {}, 0
+    ),
     # outside __all__: canonical JSON and signed requests
     "canonical.encode": c(canonical.encode, {"a": [1]}, max_depth=4),
     "canonical.decode": c(canonical.decode, b'{"a":1}', max_bytes=64, max_depth=4),
@@ -369,7 +393,7 @@ def test_verify_endorsement_refuses_wrongly_typed_arguments(
     with pytest.raises(InvalidArgument):
         verify_endorsement(TOKEN, **{**VERIFY_KW, **expectation})
     with pytest.raises(InvalidArgument):
-        verify_endorsement_strict(TOKEN, **{**VERIFY_KW, **expectation})
+        verify_endorsement_strict(TOKEN, EXPECTED, expectation)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("token", [None, 5, b"x", ["x"], "x"])

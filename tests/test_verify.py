@@ -38,6 +38,7 @@ from endorse.protocol import (
     BadSignature,
     EndorseError,
     Endorsement,
+    Expectations,
     InvalidKey,
     KeyBinding,
     KeyRevocation,
@@ -48,6 +49,7 @@ from endorse.protocol import (
     Relationship,
     Revocation,
     Subject,
+    TrustedFacts,
     TrustedIssuer,
     Verdict,
     VerificationFailed,
@@ -58,6 +60,7 @@ from endorse.protocol import (
     token_hash,
     verify_endorsement,
     verify_endorsement_strict,
+    verify_endorsement_with,
     verify_key_binding,
     verify_key_revocation,
     verify_receipt,
@@ -277,11 +280,13 @@ def test_strict_variant_raises_with_result() -> None:
     token = alice_token()
     lists = {(REGISTRY, "list-1"): status_list((7,))}
     with pytest.raises(VerificationFailed) as info:
-        verify_endorsement_strict(token, now=NOW, issuers=trusted_alice(), status_lists=lists)
+        verify_endorsement_strict(token, Expectations(NOW), TrustedFacts(trusted_alice(), lists))
     assert info.value.verdict == "revoked"
     assert info.value.result.endorsement is not None
     ok = verify_endorsement_strict(
-        token, now=NOW, issuers=trusted_alice(), status_lists={(REGISTRY, "list-1"): status_list()}
+        token,
+        Expectations(NOW),
+        TrustedFacts(trusted_alice(), {(REGISTRY, "list-1"): status_list()}),
     )
     assert isinstance(ok, Endorsement)
 
@@ -486,7 +491,7 @@ def test_to_payload_wraps_encoder_errors() -> None:
 
 def test_strict_variant_shows_its_own_signature() -> None:
     strict = pyinspect.signature(verify_endorsement_strict)
-    plain = pyinspect.signature(verify_endorsement)
+    plain = pyinspect.signature(verify_endorsement_with)
     assert strict.parameters == plain.parameters
     assert strict.return_annotation in ("Endorsement", Endorsement)
     assert typing.get_type_hints(verify_endorsement_strict)["return"] is Endorsement

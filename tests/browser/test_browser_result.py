@@ -113,6 +113,8 @@ def test_valid_reference_shows_every_fact(
         assert gets <= {
             "/v",
             "/static/endorse-check.js",
+            "/static/endorse-text.js",
+            "/static/endorse-unicode14.js",
             "/static/endorse.css",
             "/.well-known/endorse-registry",
         }, gets

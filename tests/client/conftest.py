@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sdk_helpers import Blocking, Counting, LiveServer, live_registry
+from sdk_helpers import Blocking, Counting, LiveServer, VirtualClock, live_registry
 
-from endorse.client import AsyncClient, Client
+from endorse.client import AsyncClient, Client, _clock
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -75,3 +75,15 @@ def connect(flavour: str, tmp_path: Path) -> Iterator[Connect]:
     for client in opened:
         client.close()
     runner.close()
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """The clients' :class:`VirtualClock`, running with the real time until moved; every
+    test's clients wait (retry backoffs, ``Retry-After``) on it, not on the wall clock."""
+    c = VirtualClock()
+    monkeypatch.setattr(_clock, "now", c.now)
+    monkeypatch.setattr(_clock, "monotonic", c.monotonic)
+    monkeypatch.setattr(_clock, "sleep", c.sleep)
+    monkeypatch.setattr(_clock, "asleep", c.asleep)
+    return c

@@ -84,13 +84,20 @@ class FakeRegistry:
 
     # --- state ---------------------------------------------------------------------------
 
-    def bind(self, endorser: SigningKey, *, revoked_from: int | None = None) -> None:
+    def bind(
+        self,
+        endorser: SigningKey,
+        *,
+        revoked_from: int | None = None,
+        email: str = "alice@example.com",
+        name: str = "Alice Smith",
+    ) -> None:
         now = self.now()
         binding = KeyBinding(
             registry=self.url,
             key=endorser.did,
-            email="alice@example.com",
-            name="Alice Smith",
+            email=email,
+            name=name,
             since=now - 3600,
             method="email-code",
             issued_at=now - 3600,

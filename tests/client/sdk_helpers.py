@@ -24,6 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
 from _databases import postgres_schema
+from clocked_registry import OFFSET_FILE_ENV, ServerClock, clocked_command
 from live import LiveServer
 
 from endorse.client import AsyncClient
@@ -55,6 +56,26 @@ def live_registry(kind: str, directory: Path, **env: str) -> Iterator[LiveServer
         server = LiveServer(url, directory / "server", env=SERVER_ENV | env)
         try:
             yield server.start()
+        finally:
+            server.stop()
+
+
+@contextmanager
+def clocked_registry(
+    kind: str, directory: Path, **env: str
+) -> Iterator[tuple[LiveServer, ServerClock]]:
+    """A live registry whose clock the test moves (see ``tests/server/clocked_registry.py``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    server_clock = ServerClock(directory / "clock-offset")
+    with database(kind, directory) as url:
+        server = LiveServer(
+            url,
+            directory / "server",
+            env=SERVER_ENV | env | {OFFSET_FILE_ENV: str(server_clock.path)},
+            command=clocked_command(),
+        )
+        try:
+            yield server.start(), server_clock
         finally:
             server.stop()
 
@@ -147,3 +168,44 @@ def new_endorser(client: Any, server: LiveServer, name: str = "Alice Smith") -> 
 
 CONFIRM_SUBJECT = "Your endorse confirmation code"
 RECOVERY_SUBJECT = "Your endorse key revocation code"
+
+
+class VirtualClock:
+    """The clients' clock and waits (``endorse.client._clock``), moved by the test.
+
+    Time is stopped at ``frozen``, or runs as the real time plus ``offset``. A client's wait
+    (a retry's backoff, a ``Retry-After``) returns at once, recorded in ``slept``, and moves
+    a running time on by as long (a stopped one stays where the test put it): no test waits
+    on the wall clock for the client.
+    """
+
+    def __init__(self) -> None:
+        self.frozen: float | None = None
+        self.offset = 0.0
+        self.slept: list[float] = []
+
+    def now(self) -> int:
+        return int(self.frozen if self.frozen is not None else time.time() + self.offset)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def run_from(self, when: float) -> None:
+        """Let the time run again, from ``when``."""
+        self.frozen, self.offset = None, when - time.time()
+
+    def advance(self, seconds: float) -> None:
+        """Move the time on by ``seconds``, stopped or running."""
+        if self.frozen is not None:
+            self.frozen += seconds
+        else:
+            self.offset += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if self.frozen is None:
+            self.offset += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)  # still a point where other tasks run, as a real wait is

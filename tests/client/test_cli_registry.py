@@ -281,6 +281,23 @@ def test_verify_file_of_mixed_tokens(configured: LiveServer, tmp_path: Path) -> 
     run("verify", good["token"], "--file", str(only_valid), code=2)
 
 
+def test_verify_file_on_several_workers_keeps_the_order(
+    configured: LiveServer, tmp_path: Path
+) -> None:
+    key = new_endorser(configured, tmp_path)
+    good = issue_json(key)
+    lines = [tamper(good["token"]) if i % 3 == 0 else good["token"] for i in range(60)]
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("\n".join(lines) + "\n")
+    expected = ["bad_signature" if i % 3 == 0 else "valid" for i in range(60)]
+    for workers in ("1", "2", "3"):
+        doc = run_json("verify", "--file", str(tokens), "--workers", workers, code=1)
+        assert [r["verdict"] for r in doc["results"]] == expected
+        assert [r["line"] for r in doc["results"]] == list(range(1, 61))
+    run("verify", "--file", str(tokens), "--workers", "0", code=2)
+    run("verify", good["token"], "--workers", "2", code=2)
+
+
 # --- failures of the registry: exit 3 ---------------------------------------------------------
 
 

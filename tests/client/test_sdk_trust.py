@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fake_registry import BOB, MALLORY_KEY, MANAGER, REGISTRY_KEY, URL, FakeRegistry, problem
+from sdk_helpers import VirtualClock
 
 from endorse.client import (
     AsyncClient,
@@ -188,7 +189,9 @@ def test_constructor_refuses_bad_arguments(connect: Any) -> None:
 # --- failures are errors, not verdicts -------------------------------------------------------
 
 
-def test_problem_documents_become_registry_errors(connect: Any, fake: FakeRegistry) -> None:
+def test_problem_documents_become_registry_errors(
+    connect: Any, fake: FakeRegistry, clock: VirtualClock
+) -> None:
     def refuse(request: httpx.Request) -> httpx.Response | None:
         if request.url.path.startswith("/api/v1/identities/"):
             return problem(429, "rate-limited", "slow down", **{"retry-after": "7"})
@@ -206,6 +209,7 @@ def test_problem_documents_become_registry_errors(connect: Any, fake: FakeRegist
     )
     assert (error.detail, error.retry_after) == ("slow down", 7)
     assert isinstance(error, EndorseError)
+    assert clock.slept == [7.0, 7.0]  # asked again after each Retry-After, then answered
 
 
 def test_unknown_issuer_is_a_verdict(connect: Any, fake: FakeRegistry) -> None:

@@ -26,9 +26,13 @@ from endorse.client.errors import (
     RegistryError,
     RegistryStatementInvalid,
     RegistryUnreachable,
+    StatusBitCleared,
 )
 from endorse.client.keystore import default_key_path, load_key, write_key
 from endorse.client.models import (
+    Answer,
+    CheckCounts,
+    InboxItem,
     Issued,
     Listed,
     OnlineIssuer,
@@ -36,7 +40,9 @@ from endorse.client.models import (
     OnlineStatus,
     Pending,
     RegistryInfo,
+    RequestStatus,
     Revoked,
+    StandingRefusal,
     VerifyItem,
 )
 from endorse.client.pins import default_pin_store
@@ -52,10 +58,13 @@ from endorse.client.share import (
 )
 
 __all__ = [
+    "Answer",
     "AsyncClient",
     "CacheStats",
+    "CheckCounts",
     "Client",
     "ConfigError",
+    "InboxItem",
     "Issued",
     "Listed",
     "OnlineIssuer",
@@ -68,7 +77,10 @@ __all__ = [
     "RegistryInfo",
     "RegistryStatementInvalid",
     "RegistryUnreachable",
+    "RequestStatus",
     "Revoked",
+    "StandingRefusal",
+    "StatusBitCleared",
     "VerifyItem",
     "default_key_path",
     "default_pin_store",

@@ -8,10 +8,10 @@ from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import msgspec
 import orjson
 
 from endorse.client._wire import (
+    AnswerMalformed,
     Flow,
     KeyStateOut,
     Outcome,
@@ -19,9 +19,10 @@ from endorse.client._wire import (
     Request,
     Response,
     WellKnownOut,
+    decode_answer,
     retry_after_seconds,
 )
-from endorse.client.cache import FactCache, IssuerFact
+from endorse.client.cache import MAX_FACT_TTL, FactCache, IssuerFact
 from endorse.client.errors import (
     PinMismatch,
     RegistryError,
@@ -31,6 +32,7 @@ from endorse.client.errors import (
 from endorse.client.models import RegistryInfo
 from endorse.client.pins import PinStore
 from endorse.protocol import (
+    DEFAULT_CLOCK_SKEW,
     PROTOCOL_VERSION,
     BadSignature,
     InvalidArgument,
@@ -113,15 +115,22 @@ class CoreBase:
     # --- retries -------------------------------------------------------------------------
 
     def retry_delay(
-        self, request: Request, outcome: Outcome, attempt: int, waited: float
+        self,
+        request: Request,
+        outcome: Outcome,
+        attempt: int,
+        waited: float,
+        left: float = float("inf"),
     ) -> float | None:
         """Seconds to wait before sending ``request`` again after ``outcome`` (attempt 0 is
-        the first send; ``waited``: the seconds already waited before its retries), or None:
-        do not retry.
+        the first send; ``waited``: the seconds already waited before its retries; ``left``:
+        the seconds before the call's deadline), or None: do not retry.
 
         A 503 or 429 saying ``Retry-After: <seconds>`` is retried after that long, as long as
-        the request's waits stay within :data:`MAX_RETRY_WAIT` in all; a 429 without it is not
-        retried (the caller sees the refusal at once, not a hammered rate limit).
+        the request's waits stay within :data:`MAX_RETRY_WAIT` in all and the retry can start
+        before the call's deadline (else the answer is returned as it is, its ``retry_after``
+        said); a 429 without it is not retried (the caller sees the refusal at once, not a
+        hammered rate limit).
         """
         if not request.idempotent or attempt >= self.retries:
             return None
@@ -132,7 +141,9 @@ class CoreBase:
                 backoff = float(retry_after)
             elif outcome.status not in RETRY_STATUSES:
                 return None
-        return backoff if waited + backoff <= MAX_RETRY_WAIT else None
+        if waited + backoff > MAX_RETRY_WAIT or backoff >= left:
+            return None
+        return backoff
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -140,10 +151,11 @@ class CoreBase:
     def fact_ttl(self) -> int:
         """Seconds an issuer's key state is fresh after it was fetched: the registry's status
         max-age (spec §5 "Freshness": a key revocation then reaches this client as fast as a
-        token revocation does). Before ``/.well-known`` was read, the max-age the registry
-        signed into a status list held (the shortest), else :data:`UNKNOWN_FACT_TTL`."""
+        token revocation does), at most :data:`MAX_FACT_TTL` (that max-age is not signed).
+        Before ``/.well-known`` was read, the max-age the registry signed into a status list
+        held (the shortest), else :data:`UNKNOWN_FACT_TTL`."""
         if self.info is not None:
-            return self.info.status_max_age
+            return min(self.info.status_max_age, MAX_FACT_TTL)
         held = (self.cache.status_list(list_id) for list_id in self.cache.list_ids())
         return min(
             (fact.status.max_age for fact in held if fact is not None), default=UNKNOWN_FACT_TTL
@@ -195,17 +207,17 @@ class CoreBase:
         """The :class:`RegistryError` an error answer stands for."""
         retry_after = retry_after_seconds(response)
         try:
-            p = msgspec.json.decode(response.content, type=ProblemOut)
-        except msgspec.MsgspecError:
+            p = decode_answer(response.content, ProblemOut)
+        except AnswerMalformed:
             p = ProblemOut(title=f"HTTP {response.status}", detail=f"HTTP {response.status}")
         return RegistryError(
-            response.status, p.type, p.title[:200], p.detail[:500], retry_after=retry_after
+            response.status, p.type[:200], p.title[:200], p.detail[:500], retry_after=retry_after
         )
 
     def _decode(self, response: Response, shape: type[T], what: str) -> T:
         try:
-            return msgspec.json.decode(response.content, type=shape)
-        except msgspec.MsgspecError as e:
+            return decode_answer(response.content, shape)
+        except AnswerMalformed as e:
             raise RegistryStatementInvalid(
                 f"{self.registry}: not the answer promised for {what}: {e}"
             ) from e
@@ -244,14 +256,17 @@ class CoreBase:
             raise RegistryStatementInvalid(
                 f"{self.registry}: says the key is revoked without a signed key revocation"
             )
+        # A binding dated ahead of this client's clock (a registry clock error) serves the
+        # call that fetched it, and is asked for again by the next one: never relied on later.
+        ttl = 0 if binding.issued_at > now + DEFAULT_CLOCK_SKEW else self.fact_ttl
         return IssuerFact(
             key=did,
             issuer=TrustedIssuer.from_binding(binding, revocation),
             binding=state.binding,
             key_revocation=state.key_revocation,
             fetched_at=now,
-            fresh_until=now + self.fact_ttl,
-            refresh_at=now + self.fact_ttl,
+            fresh_until=now + ttl,
+            refresh_at=now + ttl,
         )
 
     # --- contact and pinning -------------------------------------------------------------

@@ -32,19 +32,19 @@ client then runs the flows' steps, one at a time, in a worker thread, through :f
 :class:`Core` is assembled from one module per concern: :mod:`._wire` (requests, outcomes and
 the answers' shapes), :mod:`._base` (state, request building, statement checks, retries, the
 first contact), :mod:`._verifying` (the verifier's flows) and :mod:`._endorsing` (the
-endorser's flows).
+endorser's flows) and :mod:`._claiming` (claimed references: requests, answers, standing
+statements, refusals).
 """
 
 from __future__ import annotations
 
-from endorse.client._endorsing import Endorsing
-from endorse.client._verifying import Verifying
+from endorse.client._claiming import Claiming
 from endorse.client._wire import Done, Flow, Outcome, Request, Response, advance
 
 __all__ = ["Core", "Done", "Flow", "Outcome", "Request", "Response", "advance"]
 
 
-class Core(Verifying, Endorsing):
+class Core(Claiming):
     """The client's state (pinned key, registry description, caches) and its flows.
 
     Args:

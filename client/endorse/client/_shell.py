@@ -1,15 +1,31 @@
 """What the sync and async clients share besides the core: key loading, argument shaping,
-reading an answer within bounds, and the client's construction checks."""
+reading an answer within bounds and within the call's deadline, and the client's
+construction checks.
+
+Every answer is read the same way (:class:`Body`): its size on the wire is capped before
+anything is inflated; it is asked for uncoded (``Accept-Encoding: identity``), and a coding
+the registry applies anyway is undone only if it is one layer of gzip, inflated with an
+output limit (chained or unknown codings are refused: httpx would inflate them in one
+unbounded call). Every call has one deadline (:class:`Deadline`): connecting, sending,
+waiting for the headers, reading the body, retrying and waiting for ``Retry-After`` all end
+by it; the sync client's socket operations are clamped to it (:class:`DeadlineTransport`),
+the async client's exchanges are cancelled at it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import ssl
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 
-from endorse.client import keystore
+from endorse.client import _clock, keystore
 from endorse.client._core import Core, Response
 from endorse.client.cache import FactCache
 from endorse.client.errors import RegistryStatementInvalid, RegistryUnreachable
@@ -124,19 +140,193 @@ def unreachable(core: Core, error: httpx.HTTPError) -> RegistryUnreachable:
     return RegistryUnreachable(f"{core.registry}: unreachable ({type(error).__name__})")
 
 
-def read_limited(chunks: Iterator[bytes], registry: str) -> bytes:
-    """The body of an answer, refusing more than :data:`MAX_RESPONSE_BYTES` (decoded)."""
-    out = bytearray()
-    for chunk in chunks:
-        out += chunk
+def out_of_time(core: Core, timeout: float) -> RegistryUnreachable:
+    """The client's error for a call whose deadline passed."""
+    return RegistryUnreachable(f"{core.registry}: no complete answer within {timeout:g} s")
+
+
+# --- the call's deadline -------------------------------------------------------------------
+
+
+class Deadline:
+    """The monotonic time by which one call ends, ``seconds`` from now."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = _clock.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left (0 or less: passed)."""
+        return self.at - _clock.monotonic()
+
+
+_CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "endorse_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def within(deadline: Deadline) -> Iterator[None]:
+    """Make ``deadline`` the one the sync transport's socket operations end by, in this
+    context (this thread)."""
+    token = _CURRENT.set(deadline)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def _clamp(timeout: float | None, error: type[Exception]) -> float | None:
+    deadline = _CURRENT.get()
+    if deadline is None:
+        return timeout
+    left = deadline.left()
+    if left <= 0:
+        raise error("the call's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose every read and write ends by the call's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(
+            ssl_context, server_hostname, _clamp(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with every operation clamped to the call's deadline: a
+    registry that trickles its headers or body a byte at a time (each read well within the
+    read timeout) is cut off at the deadline, not after the last byte."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host, port, _clamp(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(
+            path, _clamp(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """The sync client's default transport: httpx's, its sockets clamped to the call's
+    deadline (see :class:`_DeadlineBackend`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        pool = self._pool
+        if isinstance(pool, httpcore.ConnectionPool):  # no proxy: always, as built here
+            pool._network_backend = _DeadlineBackend(pool._network_backend)
+
+
+# --- reading an answer ---------------------------------------------------------------------
+
+
+def _too_large(registry: str) -> RegistryStatementInvalid:
+    return RegistryStatementInvalid(f"{registry}: answer larger than {MAX_RESPONSE_BYTES} bytes")
+
+
+class Body:
+    """The body of one answer, read within :data:`MAX_RESPONSE_BYTES` on the wire and, once
+    inflated, in memory: feed it the raw chunks, then take :meth:`content`.
+
+    Raises (constructor, :meth:`feed`, :meth:`content`):
+        RegistryStatementInvalid: a ``Content-Length`` or a body over the cap, a content
+            coding other than none or one layer of gzip, or a gzip body that is corrupt or
+            inflates beyond the cap.
+    """
+
+    def __init__(self, headers: httpx.Headers, registry: str) -> None:
+        self.registry = registry
+        codings = [
+            c.strip().lower()
+            for value in headers.get_list("content-encoding")
+            for c in value.split(",")
+            if c.strip() and c.strip().lower() != "identity"
+        ]
+        if codings not in ([], ["gzip"], ["x-gzip"]):
+            raise RegistryStatementInvalid(
+                f"{registry}: answer in content coding {', '.join(codings)[:100]!r} (not asked"
+                " for; one layer of gzip at most is read)"
+            )
+        self.gzip = bool(codings)
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_RESPONSE_BYTES:
+            raise _too_large(registry)
+        self._raw = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self._raw += chunk
+        if len(self._raw) > MAX_RESPONSE_BYTES:
+            raise _too_large(self.registry)
+
+    def content(self) -> bytes:
+        if not self.gzip or not self._raw:  # (a 304 may name the coding of what it omits)
+            return bytes(self._raw)
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out = inflater.decompress(bytes(self._raw), MAX_RESPONSE_BYTES + 1)
+        except zlib.error as e:
+            raise RegistryStatementInvalid(f"{self.registry}: corrupt gzip answer: {e}") from None
         if len(out) > MAX_RESPONSE_BYTES:
-            raise RegistryStatementInvalid(f"{registry}: answer larger than {MAX_RESPONSE_BYTES}")
-    return bytes(out)
+            raise _too_large(self.registry)
+        if not inflater.eof or inflater.unused_data:
+            raise RegistryStatementInvalid(
+                f"{self.registry}: gzip answer truncated, or more than one gzip member"
+            )
+        return out
 
 
-def too_large(size: int, registry: str) -> None:
-    if size > MAX_RESPONSE_BYTES:
-        raise RegistryStatementInvalid(f"{registry}: answer larger than {MAX_RESPONSE_BYTES}")
+def already_read(r: httpx.Response, registry: str) -> bytes | None:
+    """The body of an answer httpx holds already (one a transport built in memory, as a
+    MockTransport does: httpx read and decoded it when it was made), within the cap; None
+    for an answer still to be read from the network."""
+    if not r.is_stream_consumed:
+        return None
+    if len(r.content) > MAX_RESPONSE_BYTES:
+        raise _too_large(registry)
+    return r.content
 
 
 def response(r: httpx.Response, content: bytes) -> Response:
@@ -144,9 +334,11 @@ def response(r: httpx.Response, content: bytes) -> Response:
 
 
 def http_options(timeout: float, transport: Any) -> dict[str, Any]:
+    """The httpx client's options: ``timeout`` bounds each operation too (the call's deadline
+    also applies with a transport of the caller's, checked between reads)."""
     return {
         "timeout": timeout,
         "transport": transport,
         "follow_redirects": False,
-        "headers": {"user-agent": USER_AGENT},
+        "headers": {"user-agent": USER_AGENT, "accept-encoding": "identity"},
     }

@@ -3,6 +3,7 @@ verification API with its signed receipt."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
@@ -24,6 +25,7 @@ from endorse.client.cache import FactCache, IssuerFact, ListFact, RegistrationFa
 from endorse.client.errors import (
     RegistryStatementInvalid,
     RegistryUnreachable,
+    StatusBitCleared,
 )
 from endorse.client.models import (
     OnlineIssuer,
@@ -32,17 +34,21 @@ from endorse.client.models import (
     VerifyItem,
 )
 from endorse.protocol import (
+    DEFAULT_CLOCK_SKEW,
     Check,
     EndorseError,
     Endorsement,
+    Expectations,
     InvalidArgument,
     Registration,
     StatusList,
+    TrustedFacts,
     TrustedIssuer,
     Verdict,
     VerificationResult,
     token_hash,
     verify_endorsement,
+    verify_endorsements,
     verify_receipt,
     verify_registration,
     verify_status_list,
@@ -127,7 +133,7 @@ class _FreshLists(Mapping[tuple[str, str], StatusList]):
             fact = self._seen[list_id]
         except KeyError:
             fact = self._seen[list_id] = self._cache.status_list(list_id)
-        if fact is None or self._now >= fact.check_at:
+        if fact is None or self._now >= fact.check_at or _ahead(fact.status, self._now):
             return default
         return fact.status
 
@@ -154,9 +160,15 @@ class Verifying(CoreBase):
         subject: str | None = None,
         purpose: str | None = None,
         audience: str | None = None,
+        workers: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> Flow[list[VerificationResult]]:
         """Verify each item offline-first: fetch the facts missing or due for refresh (each
         issuer, list and registration once per call), then run the protocol.
+
+        The first pass (all a batch needs with warm caches) runs on ``workers`` threads
+        (default: the machine's cores; :func:`~endorse.protocol.verify_endorsements`), and
+        stops with :class:`~endorse.protocol.VerificationCancelled` once ``cancel`` is set.
 
         An item is a :class:`VerifyItem`, or a token verified with the shared ``subject``,
         ``purpose`` and ``audience`` (no object is made for it: batches are large).
@@ -173,23 +185,28 @@ class Verifying(CoreBase):
             RegistryUnreachable, RegistryError: an issuer's key state (or a registration the
                 protocol needs) could not be had, from the registry or the cache.
             PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
-            InvalidArgument: ``allow_stale`` is not an int >= 0, or an expectation has the
-                wrong type.
+            InvalidArgument: ``allow_stale`` is not an int >= 0, ``workers`` not an int >= 1,
+                or an expectation has the wrong type.
+            VerificationCancelled: ``cancel`` was set during the first pass.
         """
         if type(allow_stale) is not int or allow_stale < 0:
             raise InvalidArgument("allow_stale must be an int >= 0 (seconds)")
+        if workers is not None and (type(workers) is not int or workers < 1):
+            raise InvalidArgument("workers must be an int >= 1, or None for every core")
         shared = VerifyItem("", subject, purpose, audience)  # checks their types, once
         # First pass: the protocol with the fresh facts the cache holds. With warm caches that
         # is all (each token parsed once); it also shows, from what the tokens' own signatures
         # vouch for, which facts are missing: a forged token makes nothing be fetched.
         fresh_issuers, fresh_lists = _FreshIssuers(self.cache, now), _FreshLists(self, now)
-        check = self._check
-        results = [
-            check(item.token, item, now, fresh_issuers, fresh_lists, None, allow_stale)
+        expected = Expectations(now, subject, purpose, audience)
+        pairs = [
+            (item.token, _expectations(item, now))
             if isinstance(item, VerifyItem)
-            else check(item, shared, now, fresh_issuers, fresh_lists, None, allow_stale)
+            else (item, expected)
             for item in items
         ]
+        trusted = TrustedFacts(fresh_issuers, fresh_lists, None, allow_stale)
+        results = list(verify_endorsements(pairs, trusted, workers=workers, cancel=cancel))
         redo: list[int] = []
         dids: dict[str, None] = {}
         list_ids: dict[str, None] = {}
@@ -299,7 +316,7 @@ class Verifying(CoreBase):
         due_lists: list[tuple[str, ListFact | None]] = []
         for list_id in list_ids:
             listed = self.cache.status_list(list_id)
-            if listed is not None and now < listed.check_at:
+            if listed is not None and now < listed.check_at and not _ahead(listed.status, now):
                 lists[(self.registry, list_id)] = listed.status
             else:
                 due_lists.append((list_id, listed))
@@ -307,9 +324,8 @@ class Verifying(CoreBase):
             return reachable
         requests = [self._get(f"/api/v1/identities/{did}") for did, _ in due_issuers]
         for list_id, listed in due_lists:
-            headers = (
-                {} if listed is None or listed.etag is None else {"if-none-match": listed.etag}
-            )
+            etag = None if listed is None or _ahead(listed.status, now) else listed.etag
+            headers = {} if etag is None else {"if-none-match": etag}
             requests.append(self._get(f"/api/v1/status-lists/{list_id}", headers))
         outcomes = yield from self._fetch(requests, now, reachable)
         # The lists first: one of them may say the registry's max-age (see fact_ttl).
@@ -383,7 +399,7 @@ class Verifying(CoreBase):
         max_age = cache_max_age(outcome.headers.get("cache-control", ""))
         if outcome.status == 304 and old is not None:
             fresh_until = old.status.fresh_until
-            if now >= fresh_until:
+            if now >= fresh_until or _ahead(old.status, now):
                 # "Not modified", yet the copy we hold is past its own iat + ttl: a registry
                 # whose ETag does not change when it re-signs. A 304 is not signed, so it never
                 # makes a list fresher: forget the ETag and ask again at once.
@@ -402,8 +418,15 @@ class Verifying(CoreBase):
         status = self._statement("status list", lambda: verify_status_list(token, key, registry))
         if status.list_id != list_id:
             raise RegistryStatementInvalid(f"{registry}: answered another status list")
-        if old is not None and status.issued_at < old.status.issued_at:
+        if _ahead(status, now):
+            # Dated ahead (a registry clock error, spec §8.13): never stored, so it cannot
+            # make the honest lists that follow look older; the protocol would not rely on it.
+            return old, False
+        held = _held(old, now)
+        if held is not None and status.issued_at < held.status.issued_at:
             return old, False  # never go back to an older list than one we hold
+        if held is not None:
+            _check_monotonic(registry, held.status, status)
         fresh_until = status.fresh_until
         check_at = fresh_until if max_age is None else min(fresh_until, now + max_age)
         fact = ListFact(list_id, status, token, outcome.headers.get("etag"), now, check_at)
@@ -458,7 +481,11 @@ class Verifying(CoreBase):
                 raise outcome
             else:
                 raise self.problem(outcome)
-            self.cache.put_registration(fact)
+            dated = None if fact.registration is None else fact.registration.registered_at
+            if dated is None or dated <= now + DEFAULT_CLOCK_SKEW:
+                # One dated ahead (a registry clock error) serves this call only: a found
+                # registration is kept for good, and its date is what it is about.
+                self.cache.put_registration(fact)
             if fact.registration is not None:
                 found.update(dict.fromkeys(wanted[th], fact.registration))
 
@@ -509,6 +536,46 @@ class Verifying(CoreBase):
             receipt=receipt,
             receipt_token=out.receipt,
         )
+
+
+def _ahead(status: StatusList, now: int) -> bool:
+    """Whether ``status`` is dated more than the clock skew after ``now`` (spec §8.13): not
+    relied on, never stored, and never a reason to refuse the lists that follow."""
+    return status.issued_at > now + DEFAULT_CLOCK_SKEW
+
+
+def _held(old: ListFact | None, now: int) -> ListFact | None:
+    """The list held, as a bound on the lists to take: not one dated ahead of ``now`` (kept
+    by an older client in a cache file), which the next honest list replaces."""
+    return None if old is None or _ahead(old.status, now) else old
+
+
+def _check_monotonic(registry: str, held: StatusList, new: StatusList) -> None:
+    """Refuse ``new`` if it clears a bit ``held`` has set (spec §5: bits are never cleared).
+
+    Raises:
+        StatusBitCleared: it does; the held list stays.
+    """
+    old_bits, new_bits = held.bits.to_bytes(), new.bits.to_bytes()
+    width = len(old_bits)
+    # Entries the new list lacks (a shorter list) count as cleared.
+    kept = int.from_bytes(new_bits[:width].ljust(width, b"\0"), "big")
+    cleared = (int.from_bytes(old_bits, "big") & ~kept).to_bytes(width, "big")
+    if any(cleared):
+        indexes = [
+            8 * position + bit
+            for position, byte in enumerate(cleared)
+            if byte
+            for bit in range(8)
+            if byte & (0x80 >> bit)
+        ]
+        raise StatusBitCleared(registry, held.list_id, indexes)
+
+
+def _expectations(item: VerifyItem, now: int) -> Expectations:
+    return Expectations(
+        now, item.subject, item.purpose, item.audience, item.presentation, item.nonce
+    )
 
 
 def _key_state_rule(

@@ -1,6 +1,6 @@
-"""What the core's flows exchange with the clients (:class:`Request`, :class:`Outcome`) and
-the shapes of the registry's answers they decode (what the API promises; unknown members are
-tolerated)."""
+"""What the core's flows exchange with the clients (:class:`Request`, :class:`Outcome`), the
+shapes of the registry's answers they decode (what the API promises; unknown members are
+tolerated), and the one bounded decoder every answer goes through (:func:`decode_answer`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import msgspec
 from endorse.client.errors import RegistryUnreachable
 
 __all__ = [
+    "AnswerMalformed",
     "Done",
     "Flow",
     "Outcome",
@@ -21,10 +22,18 @@ __all__ = [
     "Response",
     "advance",
     "cache_max_age",
+    "decode_answer",
     "retry_after_seconds",
 ]
 
 T = TypeVar("T")
+
+MAX_ANSWER_DEPTH = 16
+"""The deepest nesting of arrays and objects a registry answer may have (the deepest the API
+promises, a verification's claims, is 6): decoding recurses, and an answer nested 200,000
+deep would otherwise exhaust the interpreter's stack."""
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age=([0-9]{1,9})(?:$|[,\s])")
 
@@ -185,6 +194,45 @@ class VerifyOut(msgspec.Struct):
     status: StatusOut | None = None
 
 
+class AnswerMalformed(ValueError):
+    """An answer that is not the JSON of the shape asked for; the message says why."""
+
+
+def decode_answer(content: bytes, shape: type[T]) -> T:
+    """``content`` (at most the client's size cap, already inflated within it) decoded as
+    ``shape``: strict UTF-8, nested at most :data:`MAX_ANSWER_DEPTH` deep, then msgspec.
+
+    Raises:
+        AnswerMalformed: not UTF-8, nested too deep, not JSON, or not of ``shape``; never
+            another exception, whatever the bytes.
+    """
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AnswerMalformed(f"not UTF-8 (byte {e.start})") from None
+    if _deeper_than(content, MAX_ANSWER_DEPTH):
+        raise AnswerMalformed(f"nested deeper than {MAX_ANSWER_DEPTH}")
+    try:
+        return msgspec.json.decode(content, type=shape)
+    except (msgspec.MsgspecError, RecursionError, ValueError) as e:
+        raise AnswerMalformed(str(e)[:200]) from None
+
+
+def _deeper_than(content: bytes, limit: int) -> bool:
+    """Whether the JSON text ``content`` nests arrays and objects more than ``limit`` deep
+    (an unbalanced text counts as too deep: it is malformed anyway). A few linear passes in
+    C, whatever the text: escaped backslashes and quotes dropped, then everything but quotes
+    and brackets, then what lies between quotes (strings); the innermost pairs of what is
+    left are then removed once per level."""
+    if content.count(b"[") + content.count(b"{") <= limit:
+        return False
+    text = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(text.translate(_AS_SQUARE, _NOT_STRUCTURE).split(b'"')[0::2])
+    for _ in range(limit):
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
+
+
 def retry_after_seconds(response: Response) -> int | None:
     """``Retry-After`` in seconds (its HTTP-date form is not used by the registry)."""
     value = response.headers.get("retry-after", "").strip()
@@ -194,3 +242,67 @@ def retry_after_seconds(response: Response) -> int | None:
 def cache_max_age(cache_control: str) -> int | None:
     match = _MAX_AGE.search(cache_control.lower())
     return None if match is None else int(match.group(1))
+
+
+# --- claimed references (docs/claims.md "Registry API") ------------------------------------
+
+
+class AnswerOut(msgspec.Struct):
+    kind: str
+    token: str
+    standing: bool = False
+
+
+class RequestRecordOut(msgspec.Struct):
+    id: str
+    state: str
+    request: str | None = None
+    answer: AnswerOut | None = None
+    answered_at: int | None = None
+
+
+class InboxItemOut(msgspec.Struct):
+    id: str
+    request: str
+    state: str
+    blocked: bool = False
+    answer: AnswerOut | None = None
+
+
+class InboxOut(msgspec.Struct):
+    requests: list[InboxItemOut]
+
+
+class PolicyOut(msgspec.Struct):
+    policy: str
+
+
+class StandingIdOut(msgspec.Struct):
+    id: str
+
+
+class StandingItemOut(msgspec.Struct):
+    id: str
+    refusal: str
+
+
+class StandingListOut(msgspec.Struct):
+    refusals: list[StandingItemOut]
+
+
+class MutedOut(msgspec.Struct):
+    muted: bool
+
+
+class CheckDayOut(msgspec.Struct):
+    day: str
+    count: int
+
+
+class CheckedOut(msgspec.Struct):
+    id: str
+    days: list[CheckDayOut]
+
+
+class ChecksOut(msgspec.Struct):
+    endorsements: list[CheckedOut]

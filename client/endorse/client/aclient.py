@@ -29,38 +29,45 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from endorse.client import _clock, _shell
+from endorse.client import _clock, _shell, portable
 from endorse.client._core import Done, Flow, Outcome, Request, advance
 from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
 from endorse.client.keystore import Passphrase
 from endorse.client.models import (
+    CheckCounts,
+    InboxItem,
     Issued,
     Listed,
     OnlineResult,
     Pending,
     RegistryInfo,
+    RequestStatus,
     Revoked,
+    StandingRefusal,
     VerifyItem,
 )
 from endorse.protocol import (
     KeyBinding,
     KeyRevocation,
+    Policy,
     Relationship,
     SigningKey,
     Subject,
     VerificationResult,
 )
+from endorse.protocol.vc import CredentialResult
 
 __all__ = ["AsyncClient"]
 
@@ -108,6 +115,7 @@ class AsyncClient:
             max_lists=max_lists,
             open_files=False,
         )
+        self._timeout = timeout
         self._http = httpx.AsyncClient(**_shell.http_options(timeout, transport))
         self._slots: asyncio.Semaphore | None = None
         # Decided once, so every step of this client's flows runs in the same place.
@@ -197,6 +205,7 @@ class AsyncClient:
         another flow's run on the loop: the core's shared state is its caches (locked) and
         values replaced whole (the registry's description, its back-off time)."""
         offload = self._offload or heavy
+        deadline = _shell.Deadline(self._timeout)  # one per call, whatever it asks
         outcomes: builtins.list[Outcome] | None = None
         try:
             while True:
@@ -208,7 +217,7 @@ class AsyncClient:
                     step = advance(flow, outcomes)
                 if isinstance(step, Done):
                     return step.value
-                outcomes = await self._send_batch(step, asked_at)
+                outcomes = await self._send_batch(step, asked_at, deadline)
         finally:
             if self._worker is not None and offload:
                 # After a cancellation the flow's step may still be running in the worker:
@@ -218,12 +227,15 @@ class AsyncClient:
             else:
                 flow.close()
 
-    async def _send_batch(self, batch: Sequence[Request], asked_at: int) -> builtins.list[Outcome]:
+    async def _send_batch(
+        self, batch: Sequence[Request], asked_at: int, deadline: _shell.Deadline
+    ) -> builtins.list[Outcome]:
         if len(batch) == 1:
-            return [await self._send(batch[0], asked_at)]
-        return builtins.list(await asyncio.gather(*(self._send(r, asked_at) for r in batch)))
+            return [await self._send(batch[0], asked_at, deadline)]
+        sends = (self._send(r, asked_at, deadline) for r in batch)
+        return builtins.list(await asyncio.gather(*sends))
 
-    async def _send(self, request: Request, asked_at: int) -> Outcome:
+    async def _send(self, request: Request, asked_at: int, deadline: _shell.Deadline) -> Outcome:
         """Send ``request``; an unsigned GET is shared with the calls asking the same.
 
         While it is in flight, the same GET waits for its answer instead of being sent. An
@@ -232,20 +244,26 @@ class AsyncClient:
         the cache in the next step of the flow that received them; steps queue in the worker
         thread). An answer that landed before is never reused: the caller asked anew,
         knowing it (after a revocation, say). The shared send runs as a task of its own,
-        shielded: a caller cancelled while it waits does not cancel it for the others.
+        shielded: a caller cancelled while it waits does not cancel it for the others. A
+        caller waits for a shared send until its own deadline at most; the send itself ends
+        by the deadline of the call that started it.
         """
         if request.method != "GET" or not request.idempotent:
-            return await self._send_retrying(request)
+            return await self._send_retrying(request, deadline)
         key = (request.url, tuple(sorted(request.headers.items())))
         task = self._in_flight.get(key)
         if task is None:
             landed = self._answers.get(key)
             if landed is not None and landed[0] > asked_at:
                 return landed[1]
-            task = asyncio.ensure_future(self._send_retrying(request))
+            task = asyncio.ensure_future(self._send_retrying(request, deadline))
             self._in_flight[key] = task
             task.add_done_callback(partial(self._landed, key))
-        return await asyncio.shield(task)
+        try:
+            async with asyncio.timeout(max(deadline.left(), 0)):
+                return await asyncio.shield(task)
+        except TimeoutError:
+            return _shell.out_of_time(self._core, deadline.seconds)
 
     def _landed(self, key: _RequestKey, task: asyncio.Task[Outcome]) -> None:
         if self._in_flight.get(key) is task:
@@ -258,32 +276,39 @@ class AsyncClient:
         while len(self._answers) > _shell.MAX_SHARED_ANSWERS:
             self._answers.popitem(last=False)
 
-    async def _send_retrying(self, request: Request) -> Outcome:
+    async def _send_retrying(self, request: Request, deadline: _shell.Deadline) -> Outcome:
         attempt, waited = 0, 0.0
         while True:
-            outcome = await self._send_once(request)
-            delay = self._core.retry_delay(request, outcome, attempt, waited)
+            outcome = await self._send_once(request, deadline)
+            delay = self._core.retry_delay(request, outcome, attempt, waited, deadline.left())
             if delay is None:
                 return outcome
-            await asyncio.sleep(delay)
+            await _clock.asleep(delay)
             attempt, waited = attempt + 1, waited + delay
 
-    async def _send_once(self, request: Request) -> Outcome:
+    async def _send_once(self, request: Request, deadline: _shell.Deadline) -> Outcome:
+        """One exchange, cancelled at the call's deadline (waiting for a slot included):
+        connecting, sending, the headers and the body, however slowly they come."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(_shell.MAX_CONCURRENT)
-        async with self._slots:
-            return await self._exchange(request)
+        try:
+            async with asyncio.timeout(max(deadline.left(), 0)), self._slots:
+                return await self._exchange(request)
+        except TimeoutError:
+            return _shell.out_of_time(self._core, deadline.seconds)
 
     async def _exchange(self, request: Request) -> Outcome:
         try:
             async with self._http.stream(
                 request.method, request.url, headers=request.headers, content=request.content
             ) as r:
-                content = bytearray()
-                async for chunk in r.aiter_bytes():
-                    content += chunk
-                    _shell.too_large(len(content), self._core.registry)
-                return _shell.response(r, bytes(content))
+                read = _shell.already_read(r, self._core.registry)
+                if read is not None:
+                    return _shell.response(r, read)
+                body = _shell.Body(r.headers, self._core.registry)
+                async for chunk in r.aiter_raw():
+                    body.feed(chunk)
+                return _shell.response(r, body.content())
         except httpx.HTTPError as e:
             return _shell.unreachable(self._core, e)
 
@@ -317,25 +342,34 @@ class AsyncClient:
         purpose: str | None = None,
         audience: str | None = None,
         allow_stale: int = 0,
+        workers: int | None = None,
     ) -> builtins.list[VerificationResult]:
         """As :meth:`Client.verify_many <endorse.client.Client.verify_many>`, awaited.
 
-        A batch of more than 64 tokens is verified in the client's worker thread, so the
-        event loop keeps running meanwhile.
+        A batch of more than 64 tokens is verified in the client's worker thread (and the
+        threads it spreads the work on), so the event loop keeps running meanwhile; when the
+        awaiting task is cancelled, those threads stop at their next chunk of tokens.
         """
         batch = list(items)
         now = _clock.now()
-        return await self._run(
-            self._core.verify(
-                batch,
-                now=now,
-                allow_stale=allow_stale,
-                subject=subject,
-                purpose=purpose,
-                audience=audience,
-            ),
-            heavy=len(batch) > _shell.INLINE_BATCH,
-        )
+        cancel = threading.Event()
+        try:
+            return await self._run(
+                self._core.verify(
+                    batch,
+                    now=now,
+                    allow_stale=allow_stale,
+                    subject=subject,
+                    purpose=purpose,
+                    audience=audience,
+                    workers=workers,
+                    cancel=cancel,
+                ),
+                heavy=len(batch) > _shell.INLINE_BATCH,
+            )
+        except asyncio.CancelledError:
+            cancel.set()  # the worker's verification stops instead of running on unseen
+            raise
 
     async def verify_online(
         self,
@@ -402,9 +436,47 @@ class AsyncClient:
 
     async def revoke(self, key: KeySource, endorsement: str, reason: str | None = None) -> Revoked:
         """As :meth:`Client.revoke <endorse.client.Client.revoke>`, awaited."""
-        return await self._run(
-            self._core.revoke(await self._key(key), endorsement, reason, now=_clock.now())
+        signing_key = await self._key(key)
+        revoked = await self._run(
+            self._core.revoke(signing_key, endorsement, reason, now=_clock.now())
         )
+        await self._run(
+            portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now())
+        )
+        return revoked
+
+    async def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
+        """As :meth:`Client.export_vc <endorse.client.Client.export_vc>`, awaited."""
+        signing_key = await self._key(key)
+        return await self._run(portable.export_vc(self._core, signing_key, token, now=_clock.now()))
+
+    async def update_vc_status(self, key: KeySource, endorsement: str) -> bool:
+        """As :meth:`Client.update_vc_status <endorse.client.Client.update_vc_status>`, awaited."""
+        signing_key = await self._key(key)
+        return await self._run(
+            portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now())
+        )
+
+    async def verify_vc(
+        self,
+        credential: str | bytes | dict[str, Any],
+        *,
+        subject: str | None = None,
+        purpose: str | None = None,
+        audience: str | None = None,
+        allow_stale: int = 0,
+    ) -> CredentialResult:
+        """As :meth:`Client.verify_vc <endorse.client.Client.verify_vc>`, awaited."""
+        flow = portable.verify_vc(
+            self._core,
+            credential,
+            now=_clock.now(),
+            subject=subject,
+            purpose=purpose,
+            audience=audience,
+            allow_stale=allow_stale,
+        )
+        return await self._run(flow)
 
     async def rotate_key(self, old: KeySource, new: KeySource) -> KeyBinding:
         """As :meth:`Client.rotate_key <endorse.client.Client.rotate_key>`, awaited."""
@@ -427,3 +499,182 @@ class AsyncClient:
     ) -> KeyRevocation:
         """As :meth:`Client.confirm_recovery <endorse.client.Client.confirm_recovery>`, awaited."""
         return await self._run(self._core.confirm_recovery(key_did, pending, code, revoked_from))
+
+    # --- claimed references: the requester ---------------------------------------------------
+
+    async def ask(
+        self,
+        key: KeySource,
+        referee: str,
+        subject: Subject,
+        relationship: Relationship,
+        purpose: str,
+        *,
+        audience: str | None = None,
+        expires: int | None = None,
+        requester_email: str | None = None,
+        requester_name: str | None = None,
+    ) -> RequestStatus | Pending:
+        """As :meth:`Client.ask <endorse.client.Client.ask>`, awaited."""
+        return await self._run(
+            self._core.ask(
+                await self._key(key),
+                referee,
+                subject,
+                relationship,
+                purpose,
+                now=_clock.now(),
+                audience=audience,
+                expires=expires,
+                requester_email=requester_email,
+                requester_name=requester_name,
+            )
+        )
+
+    async def confirm_ask(self, key: KeySource, pending: Pending | str, code: str) -> RequestStatus:
+        """As :meth:`Client.confirm_ask <endorse.client.Client.confirm_ask>`, awaited."""
+        return await self._run(
+            self._core.confirm_ask(await self._key(key), pending, code, now=_clock.now())
+        )
+
+    async def request_status(self, key: KeySource, request_id: str) -> RequestStatus:
+        """As :meth:`Client.request_status <endorse.client.Client.request_status>`, awaited."""
+        return await self._run(
+            self._core.request_status(await self._key(key), request_id, now=_clock.now())
+        )
+
+    # --- claimed references: the referee -----------------------------------------------------
+
+    async def requests(self, key: KeySource) -> builtins.list[InboxItem]:
+        """As :meth:`Client.requests <endorse.client.Client.requests>`, awaited."""
+        return await self._run(self._core.inbox(await self._key(key), now=_clock.now()))
+
+    async def answer_endorse(
+        self,
+        key: KeySource,
+        request_id: str,
+        *,
+        issuer_name: str | None = None,
+        subject: Subject | None = None,
+        relationship: Relationship | None = None,
+        purposes: Sequence[str] | None = None,
+        audience: str | None = None,
+        expires: int | None = None,
+        statement: str | None = None,
+        contact: bool = False,
+    ) -> tuple[Issued, RequestStatus]:
+        """As :meth:`Client.answer_endorse <endorse.client.Client.answer_endorse>`, awaited."""
+        return await self._run(
+            self._core.answer_endorse(
+                await self._key(key),
+                request_id,
+                now=_clock.now(),
+                issuer_name=issuer_name,
+                subject=subject,
+                relationship=relationship,
+                purposes=purposes,
+                audience=audience,
+                expires=expires,
+                statement=statement,
+                contact=contact,
+            )
+        )
+
+    async def answer_refuse(
+        self, key: KeySource, request_id: str, reason: str | None = None
+    ) -> RequestStatus:
+        """As :meth:`Client.answer_refuse <endorse.client.Client.answer_refuse>`, awaited."""
+        return await self._run(
+            self._core.answer_refuse(await self._key(key), request_id, reason, now=_clock.now())
+        )
+
+    async def block_requester(self, key: KeySource, request_id: str) -> None:
+        """As :meth:`Client.block_requester <endorse.client.Client.block_requester>`, awaited."""
+        await self._run(
+            self._core.block_requester(await self._key(key), request_id, now=_clock.now())
+        )
+
+    async def unblock_requester(self, key: KeySource, request_id: str) -> None:
+        """As :meth:`Client.unblock_requester <endorse.client.Client.unblock_requester>`,
+        awaited."""
+        await self._run(
+            self._core.block_requester(
+                await self._key(key), request_id, now=_clock.now(), undo=True
+            )
+        )
+
+    async def mute(self, key: KeySource, muted: bool = True) -> bool:
+        """As :meth:`Client.mute <endorse.client.Client.mute>`, awaited."""
+        return await self._run(self._core.mute(await self._key(key), muted, now=_clock.now()))
+
+    # --- claimed references: standing statements and check counts ----------------------------
+
+    async def set_policy(
+        self, key: KeySource, *, notify: bool = True, issuer_name: str | None = None
+    ) -> Policy:
+        """As :meth:`Client.set_policy <endorse.client.Client.set_policy>`, awaited."""
+        return await self._run(
+            self._core.set_policy(
+                await self._key(key), notify=notify, now=_clock.now(), issuer_name=issuer_name
+            )
+        )
+
+    async def policy(self, key: KeySource) -> Policy | None:
+        """As :meth:`Client.policy <endorse.client.Client.policy>`, awaited."""
+        return await self._run(self._core.policy(await self._key(key), now=_clock.now()))
+
+    async def clear_policy(self, key: KeySource) -> None:
+        """As :meth:`Client.clear_policy <endorse.client.Client.clear_policy>`, awaited."""
+        await self._run(self._core.clear_policy(await self._key(key), now=_clock.now()))
+
+    async def refuse_standing(
+        self,
+        key: KeySource,
+        subject_email: str,
+        purpose: str | None = None,
+        reason: str | None = None,
+        *,
+        subject_name: str | None = None,
+        issuer_name: str | None = None,
+        expires: int | None = None,
+    ) -> StandingRefusal:
+        """As :meth:`Client.refuse_standing <endorse.client.Client.refuse_standing>`, awaited."""
+        who = Subject(subject_email if subject_name is None else subject_name, email=subject_email)
+        return await self._run(
+            self._core.refuse_standing(
+                await self._key(key),
+                who,
+                now=_clock.now(),
+                purpose=purpose,
+                reason=reason,
+                issuer_name=issuer_name,
+                expires=expires,
+            )
+        )
+
+    async def standing_refusals(self, key: KeySource) -> builtins.list[StandingRefusal]:
+        """As :meth:`Client.standing_refusals <endorse.client.Client.standing_refusals>`,
+        awaited."""
+        return await self._run(self._core.standing_refusals(await self._key(key), now=_clock.now()))
+
+    async def withdraw_standing_refusal(self, key: KeySource, refusal_id: str) -> None:
+        """As :meth:`Client.withdraw_standing_refusal <endorse.client.Client.withdraw_standing_refusal>`,
+        awaited."""  # noqa: E501 - the one reference form every async docstring has
+        await self._run(
+            self._core.withdraw_standing_refusal(await self._key(key), refusal_id, now=_clock.now())
+        )
+
+    async def checks(self, key: KeySource) -> builtins.list[CheckCounts]:
+        """As :meth:`Client.checks <endorse.client.Client.checks>`, awaited."""
+        return await self._run(self._core.checks(await self._key(key), now=_clock.now()))
+
+    # --- refusals ------------------------------------------------------------------------------
+
+    async def verify_refusal(
+        self, token: str, *, subject: str | None = None, purpose: str | None = None
+    ) -> VerificationResult:
+        """As :meth:`Client.verify_refusal <endorse.client.Client.verify_refusal>`, awaited."""
+        flow = self._core.verify_refusals(
+            [token], now=_clock.now(), subject=subject, purpose=purpose
+        )
+        return (await self._run(flow))[0]

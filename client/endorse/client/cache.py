@@ -59,10 +59,14 @@ from endorse.protocol import (
     verify_status_list,
 )
 from endorse.protocol.errors import InvalidArgument
-from endorse.protocol.objects import MAX_STATUS_LIST_AGE
 
 __all__ = ["CacheStats", "FactCache", "IssuerFact", "ListFact", "RegistrationFact"]
 
+MAX_FACT_TTL = 3600
+"""The longest an issuer's key state is fresh after it was fetched, whatever the registry's
+``/.well-known`` says (spec §8.17): that ``status_max_age`` is not signed, so it may stretch
+a key revocation's way to this client only this far (a status list's freshness is its own
+signed ``ttl``). A cache file claiming longer is not read."""
 MAX_CACHE_FILE_BYTES = 1024 * 1024
 """A cache file larger than this is not read (a status-list token is at most 256 KiB)."""
 
@@ -389,10 +393,9 @@ class FactCache:
             if revocation_token is not None:
                 revocation = verify_key_revocation(_str(revocation_token), pinned)
             fetched_at, fresh_until = _int(d["fetched_at"]), _int(d["fresh_until"])
-            # A local file may not stretch a key state's freshness beyond the longest max-age
-            # a registry may give (what a status list may claim), nor date it before its own
-            # fetch.
-            if binding.key != key or not 0 <= fresh_until - fetched_at <= MAX_STATUS_LIST_AGE:
+            # A local file may not stretch a key state's freshness beyond the longest the
+            # client allows, nor date it before its own fetch.
+            if binding.key != key or not 0 <= fresh_until - fetched_at <= MAX_FACT_TTL:
                 raise _Unusable
             return IssuerFact(
                 key=key,

@@ -16,37 +16,42 @@ The first contact pins the registry's key (``client.first_contact`` is then True
 from __future__ import annotations
 
 import builtins
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from endorse.client import _clock, _shell
+from endorse.client import _clock, _shell, portable
 from endorse.client._core import Flow, Outcome, Request
 from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
 from endorse.client.errors import RegistryUnreachable
 from endorse.client.keystore import Passphrase
 from endorse.client.models import (
+    CheckCounts,
+    InboxItem,
     Issued,
     Listed,
     OnlineResult,
     Pending,
     RegistryInfo,
+    RequestStatus,
     Revoked,
+    StandingRefusal,
     VerifyItem,
 )
 from endorse.protocol import (
     KeyBinding,
     KeyRevocation,
+    Policy,
     Relationship,
     SigningKey,
     Subject,
     VerificationResult,
 )
+from endorse.protocol.vc import CredentialResult
 
 __all__ = ["Client"]
 
@@ -62,11 +67,20 @@ class Client:
             trusted on first use and recorded in ``pin_store``.
         pin_store: the JSON file of pinned registry keys; default
             ``$ENDORSE_HOME/known_registries.json`` (see :mod:`endorse.client.pins`).
-        timeout: seconds for each network operation.
+        timeout: seconds one call (``verify``, ``issue``, …) may take talking to the registry,
+            in all: connecting, sending, the answers' headers and bodies, retries and
+            ``Retry-After`` waits end by this one deadline, however slowly the registry
+            trickles its bytes (with a ``transport`` of your own, each network operation is
+            bounded by it and the deadline is checked between reads). A call past it raises
+            :class:`~endorse.client.errors.RegistryUnreachable` (what was verified without
+            the registry is then decided as when it is down). This client asks for the facts
+            of a batch one after the other: a ``verify_many`` whose tokens name many issuers
+            or lists not cached yet needs a timeout to match.
         retries: retries of idempotent requests (unsigned GETs, ``POST /verify``, the
             registration of an issued token) after a network failure or a 502/503/504, with a
-            short backoff, or after a 503/429's ``Retry-After`` (30 s in all at most). Signed
-            calls are never retried.
+            short backoff, or after a 503/429's ``Retry-After`` (30 s in all at most), each
+            only if it can start before the call's deadline (else the answer stands, its
+            ``retry_after`` said). Signed calls are never retried.
         cache_dir: keep verified facts on disk there too, so a restarted verifier works
             offline at once. Trusted like the pin store (see :mod:`endorse.client.cache`):
             kept owner-only (0600 files, 0700 directories); files anyone else could have
@@ -108,6 +122,9 @@ class Client:
             max_issuers=max_issuers,
             max_lists=max_lists,
         )
+        self._timeout = timeout
+        if transport is None:
+            transport = _shell.DeadlineTransport()
         self._http = httpx.Client(**_shell.http_options(timeout, transport))
 
     # --- state -----------------------------------------------------------------------------
@@ -158,45 +175,67 @@ class Client:
     # --- I/O ---------------------------------------------------------------------------------
 
     def _run(self, flow: Flow[T]) -> T:
+        deadline = _shell.Deadline(self._timeout)  # one per call, whatever it asks
         try:
             batch = next(flow)
             while True:
-                batch = flow.send(self._send_batch(batch))
+                batch = flow.send(self._send_batch(batch, deadline))
         except StopIteration as done:
             value: T = done.value
             return value
         finally:
             flow.close()
 
-    def _send_batch(self, batch: Sequence[Request]) -> builtins.list[Outcome]:
+    def _send_batch(
+        self, batch: Sequence[Request], deadline: _shell.Deadline
+    ) -> builtins.list[Outcome]:
         outcomes: builtins.list[Outcome] = []
         down: RegistryUnreachable | None = None
         for request in batch:
             # One registry behind every request: once it is unreachable, it is for the batch.
-            outcome = down if down is not None else self._send(request)
+            outcome = down if down is not None else self._send(request, deadline)
             if isinstance(outcome, RegistryUnreachable):
                 down = outcome
             outcomes.append(outcome)
         return outcomes
 
-    def _send(self, request: Request) -> Outcome:
+    def _send(self, request: Request, deadline: _shell.Deadline) -> Outcome:
         attempt, waited = 0, 0.0
         while True:
-            outcome = self._send_once(request)
-            delay = self._core.retry_delay(request, outcome, attempt, waited)
+            outcome = self._send_once(request, deadline)
+            delay = self._core.retry_delay(request, outcome, attempt, waited, deadline.left())
             if delay is None:
                 return outcome
-            time.sleep(delay)
+            _clock.sleep(delay)
             attempt, waited = attempt + 1, waited + delay
 
-    def _send_once(self, request: Request) -> Outcome:
+    def _send_once(self, request: Request, deadline: _shell.Deadline) -> Outcome:
+        left = deadline.left()
+        if left <= 0:
+            return _shell.out_of_time(self._core, deadline.seconds)
         try:
-            with self._http.stream(
-                request.method, request.url, headers=request.headers, content=request.content
-            ) as r:
-                content = _shell.read_limited(r.iter_bytes(), self._core.registry)
-                return _shell.response(r, content)
+            with (
+                _shell.within(deadline),
+                self._http.stream(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    content=request.content,
+                    timeout=left,
+                ) as r,
+            ):
+                read = _shell.already_read(r, self._core.registry)
+                if read is not None:
+                    return _shell.response(r, read)
+                body = _shell.Body(r.headers, self._core.registry)
+                for chunk in r.iter_raw():
+                    body.feed(chunk)
+                    if deadline.left() <= 0:  # a transport of the caller's: between reads
+                        return _shell.out_of_time(self._core, deadline.seconds)
+                return _shell.response(r, body.content())
         except httpx.HTTPError as e:
+            if deadline.left() <= 0:
+                return _shell.out_of_time(self._core, deadline.seconds)
             return _shell.unreachable(self._core, e)
 
     # --- verification ------------------------------------------------------------------------
@@ -260,12 +299,16 @@ class Client:
         purpose: str | None = None,
         audience: str | None = None,
         allow_stale: int = 0,
+        workers: int | None = None,
     ) -> builtins.list[VerificationResult]:
         """Verify a batch, fetching each issuer, list and registration at most once.
 
         Tokens given as strings share ``subject``, ``purpose`` and ``audience``; a
-        :class:`VerifyItem` carries its own. Results are in the order given. Raises as
-        :meth:`verify`.
+        :class:`VerifyItem` carries its own. Results are in the order given. The tokens are
+        verified on ``workers`` threads (default: one per core of the machine; 1 verifies in
+        the calling thread): see :func:`~endorse.protocol.verify_endorsements`. Raises as
+        :meth:`verify`, and :class:`~endorse.protocol.InvalidArgument` for ``workers`` not an
+        int >= 1.
         """
         batch = list(items)
         now = _clock.now()
@@ -277,6 +320,7 @@ class Client:
                 subject=subject,
                 purpose=purpose,
                 audience=audience,
+                workers=workers,
             )
         )
 
@@ -380,13 +424,69 @@ class Client:
         """Withdraw an endorsement (its id, or its token) with a revocation signed by ``key``.
 
         Durable at the registry when this returns; verifiers see it within the status list's
-        max-age (this client at once).
+        max-age (this client at once). When a credential of the endorsement's list was
+        exported (:meth:`export_vc`), the endorser's status list credential is re-signed too,
+        so VC verifiers see the withdrawal; if that second step fails (an error is raised
+        after the revocation was stored), calling ``revoke`` again completes it.
 
         Raises:
             RegistryError: ``not-found``, or another refusal.
             InvalidKey: the token given was issued by another key.
         """
-        return self._run(self._core.revoke(self._key(key), endorsement, reason, now=_clock.now()))
+        signing_key = self._key(key)
+        revoked = self._run(self._core.revoke(signing_key, endorsement, reason, now=_clock.now()))
+        # The portable form: a credential exported from it must stop verifying too (spec §13.3).
+        self._run(portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now()))
+        return revoked
+
+    # --- the portable form (spec §13) --------------------------------------------------------
+
+    def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
+        """The endorsement ``token`` (issued by ``key``, registered here) as a signed W3C VC 2.0
+        / Open Badges 3.0 ``EndorsementCredential``; the endorser's status list credential it
+        points to is published first.
+
+        Raises:
+            MalformedToken, BadSignature, InvalidKey: not a registered endorsement of ``key``.
+            RegistryError, RegistryUnreachable: the status list credential was not stored.
+        """
+        return self._run(portable.export_vc(self._core, self._key(key), token, now=_clock.now()))
+
+    def update_vc_status(self, key: KeySource, endorsement: str) -> bool:
+        """Re-sign the endorser's status list credential of ``endorsement``'s list, if one was
+        published (:meth:`revoke` does this itself). Returns whether there was one."""
+        return self._run(
+            portable.withdraw_vc(self._core, self._key(key), endorsement, now=_clock.now())
+        )
+
+    def verify_vc(
+        self,
+        credential: str | bytes | dict[str, Any],
+        *,
+        subject: str | None = None,
+        purpose: str | None = None,
+        audience: str | None = None,
+        allow_stale: int = 0,
+    ) -> CredentialResult:
+        """Verify an endorsement credential (its JSON) as :meth:`verify` verifies a token: the
+        proof, the issuer's verified identity, its status in the registry's signed list, the
+        dates and the expectations; the same verdicts and sentences.
+
+        Raises:
+            RegistryUnreachable, RegistryError: the issuer's key state could not be had.
+            PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
+            InvalidArgument: an expectation of the wrong type.
+        """
+        flow = portable.verify_vc(
+            self._core,
+            credential,
+            now=_clock.now(),
+            subject=subject,
+            purpose=purpose,
+            audience=audience,
+            allow_stale=allow_stale,
+        )
+        return self._run(flow)
 
     def rotate_key(self, old: KeySource, new: KeySource) -> KeyBinding:
         """Rotate ``old`` to ``new`` (both sign); the answer is the new key's binding. What the
@@ -407,3 +507,251 @@ class Client:
         """Return the recovery code; the registry revokes the key (from ``revoked_from``,
         default now) and answers the key revocation it signed."""
         return self._run(self._core.confirm_recovery(key_did, pending, code, revoked_from))
+
+    # --- claimed references: the requester ---------------------------------------------------
+
+    def ask(
+        self,
+        key: KeySource,
+        referee: str,
+        subject: Subject,
+        relationship: Relationship,
+        purpose: str,
+        *,
+        audience: str | None = None,
+        expires: int | None = None,
+        requester_email: str | None = None,
+        requester_name: str | None = None,
+    ) -> RequestStatus | Pending:
+        """Ask the registry to put a claimed reference to ``referee`` (an e-mail address):
+        ``subject`` (their key too, for holder binding, when known), the ``relationship``
+        as the candidate claims it, the ``purpose``, an optional ``audience`` (you), and a
+        deadline ``expires`` (default 14 days, at most 30).
+
+        ``key`` signs the request: any key, a new one (``SigningKey.generate()``) is fine,
+        kept for :meth:`confirm_ask` and :meth:`request_status`, which take the same one. A
+        key bound to a verified identity gets the :class:`RequestStatus` at once; else a
+        :class:`Pending` is answered and a code e-mailed to ``requester_email``: pass it to
+        :meth:`confirm_ask`.
+        A referee with a policy, or a standing refusal of this subject's address, answers at
+        once (``status.answer``); one whose address stopped mail is ``unreachable``.
+
+        Raises:
+            InvalidArgument: an argument of the wrong type, a bad purpose or deadline.
+            RegistryError: refused (``rate-limited``, a malformed field, …).
+            RegistryStatementInvalid: the request or its answer does not verify.
+        """
+        return self._run(
+            self._core.ask(
+                self._key(key),
+                referee,
+                subject,
+                relationship,
+                purpose,
+                now=_clock.now(),
+                audience=audience,
+                expires=expires,
+                requester_email=requester_email,
+                requester_name=requester_name,
+            )
+        )
+
+    def confirm_ask(self, key: KeySource, pending: Pending | str, code: str) -> RequestStatus:
+        """Return the code e-mailed to the requester (with the key that asked); the
+        registry records and signs the request and tells the referee.
+
+        Raises:
+            RegistryError: ``invalid-code`` (wrong, expired or used), or another refusal.
+            RegistryStatementInvalid: the request or its answer does not verify.
+        """
+        return self._run(self._core.confirm_ask(self._key(key), pending, code, now=_clock.now()))
+
+    def request_status(self, key: KeySource, request_id: str) -> RequestStatus:
+        """The request as it stands, and its answer, verified: an endorsement (its verdict
+        with the request's subject, purpose and audience), a signed refusal (``refused``)
+        or the referee's signed policy. Only the key that asked may read it.
+
+        Raises:
+            RegistryError: ``not-found`` (unknown, or another requester's).
+            RegistryStatementInvalid: the request or its answer does not verify, or the
+                answer is not the referee's.
+        """
+        return self._run(self._core.request_status(self._key(key), request_id, now=_clock.now()))
+
+    # --- claimed references: the referee -----------------------------------------------------
+
+    def requests(self, key: KeySource) -> builtins.list[InboxItem]:
+        """Every request naming the referee (the verified address ``key`` is bound to),
+        newest first, each request verified under the registry's key.
+
+        Raises:
+            RegistryError: refused (``key`` is not bound to an identity, …).
+            RegistryStatementInvalid: a request or an answer does not verify.
+        """
+        return self._run(self._core.inbox(self._key(key), now=_clock.now()))
+
+    def answer_endorse(
+        self,
+        key: KeySource,
+        request_id: str,
+        *,
+        issuer_name: str | None = None,
+        subject: Subject | None = None,
+        relationship: Relationship | None = None,
+        purposes: Sequence[str] | None = None,
+        audience: str | None = None,
+        expires: int | None = None,
+        statement: str | None = None,
+        contact: bool = False,
+    ) -> tuple[Issued, RequestStatus]:
+        """Answer a request with an endorsement, prefilled from it: the subject (with their
+        key when the requester gave it), the relationship as claimed, the purpose and the
+        audience; each can be replaced. ``issuer_name`` defaults to the name your key is
+        registered with. The token is signed here, registered, and given as the answer.
+
+        Raises:
+            InvalidArgument: no such request in your inbox.
+            MalformedToken: an override breaks a rule of the protocol.
+            RegistryError: refused (the request has ended, …).
+            RegistryStatementInvalid: an answer of the registry does not verify.
+        """
+        return self._run(
+            self._core.answer_endorse(
+                self._key(key),
+                request_id,
+                now=_clock.now(),
+                issuer_name=issuer_name,
+                subject=subject,
+                relationship=relationship,
+                purposes=purposes,
+                audience=audience,
+                expires=expires,
+                statement=statement,
+                contact=contact,
+            )
+        )
+
+    def answer_refuse(
+        self, key: KeySource, request_id: str, reason: str | None = None
+    ) -> RequestStatus:
+        """Answer a request with a signed refusal: "I do not give a reference for <subject>
+        (for <purpose>)", with an optional coded ``reason`` (``not_known``,
+        ``no_reference``, ``prefer_not_to_say``); no free text.
+
+        Raises:
+            InvalidArgument: no such request in your inbox, or an unknown reason.
+            RegistryError, RegistryStatementInvalid: as :meth:`answer_endorse`.
+        """
+        return self._run(
+            self._core.answer_refuse(self._key(key), request_id, reason, now=_clock.now())
+        )
+
+    def block_requester(self, key: KeySource, request_id: str) -> None:
+        """Block the address that made this request: its requests naming you are no longer
+        mailed to you (they still show in :meth:`requests`, ``blocked``)."""
+        self._run(self._core.block_requester(self._key(key), request_id, now=_clock.now()))
+
+    def unblock_requester(self, key: KeySource, request_id: str) -> None:
+        """Undo :meth:`block_requester`."""
+        self._run(
+            self._core.block_requester(self._key(key), request_id, now=_clock.now(), undo=True)
+        )
+
+    def mute(self, key: KeySource, muted: bool = True) -> bool:
+        """Stop (``muted``) or restart the mail about requests naming you; they still reach
+        :meth:`requests`. Answers the setting as stored."""
+        return self._run(self._core.mute(self._key(key), muted, now=_clock.now()))
+
+    # --- claimed references: standing statements and check counts ----------------------------
+
+    def set_policy(
+        self, key: KeySource, *, notify: bool = True, issuer_name: str | None = None
+    ) -> Policy:
+        """Sign and store your policy: references from you come only as signed endorse
+        tokens (requests naming you are answered with it at once); ``notify``: whether you
+        are told of requests. Answers the policy as stored, verified.
+
+        Raises:
+            RegistryError: refused (``key`` not bound to an identity, …).
+            RegistryStatementInvalid: the policy answered does not verify.
+        """
+        return self._run(
+            self._core.set_policy(
+                self._key(key), notify=notify, now=_clock.now(), issuer_name=issuer_name
+            )
+        )
+
+    def policy(self, key: KeySource) -> Policy | None:
+        """Your policy as the registry keeps it (verified), or None."""
+        return self._run(self._core.policy(self._key(key), now=_clock.now()))
+
+    def clear_policy(self, key: KeySource) -> None:
+        """Withdraw your policy."""
+        self._run(self._core.clear_policy(self._key(key), now=_clock.now()))
+
+    def refuse_standing(
+        self,
+        key: KeySource,
+        subject_email: str,
+        purpose: str | None = None,
+        reason: str | None = None,
+        *,
+        subject_name: str | None = None,
+        issuer_name: str | None = None,
+        expires: int | None = None,
+    ) -> StandingRefusal:
+        """Sign and store a standing refusal: you do not give references for the person at
+        ``subject_email`` (for ``purpose``, or any). A request naming exactly that address
+        is answered with it at once; nobody but you can list it. ``subject_name`` (how the
+        refusal names them) defaults to the address.
+
+        Raises:
+            InvalidArgument, MalformedToken: a bad address, purpose or reason.
+            RegistryError, RegistryStatementInvalid: as for every call.
+        """
+        who = Subject(subject_email if subject_name is None else subject_name, email=subject_email)
+        return self._run(
+            self._core.refuse_standing(
+                self._key(key),
+                who,
+                now=_clock.now(),
+                purpose=purpose,
+                reason=reason,
+                issuer_name=issuer_name,
+                expires=expires,
+            )
+        )
+
+    def standing_refusals(self, key: KeySource) -> builtins.list[StandingRefusal]:
+        """Your standing refusals, each signature checked."""
+        return self._run(self._core.standing_refusals(self._key(key), now=_clock.now()))
+
+    def withdraw_standing_refusal(self, key: KeySource, refusal_id: str) -> None:
+        """Delete one of your standing refusals."""
+        self._run(
+            self._core.withdraw_standing_refusal(self._key(key), refusal_id, now=_clock.now())
+        )
+
+    def checks(self, key: KeySource) -> builtins.list[CheckCounts]:
+        """How often each of your endorsements was checked online at this registry, per
+        day: counts only (nobody else can see them; no verifier is recorded)."""
+        return self._run(self._core.checks(self._key(key), now=_clock.now()))
+
+    # --- refusals ------------------------------------------------------------------------------
+
+    def verify_refusal(
+        self, token: str, *, subject: str | None = None, purpose: str | None = None
+    ) -> VerificationResult:
+        """Verify a refusal token offline, as :meth:`verify` does an endorsement: the
+        referee's key binding is fetched and checked, then the signature and the scope. A
+        genuine refusal's verdict is ``refused`` (never ``valid``), its message the
+        sentence "<referee> states that they do not give a reference for <subject>".
+
+        Raises:
+            RegistryUnreachable, RegistryError: the referee's key state could not be had.
+            PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
+        """
+        flow = self._core.verify_refusals(
+            [token], now=_clock.now(), subject=subject, purpose=purpose
+        )
+        return self._run(flow)[0]

@@ -4,7 +4,10 @@ The demo starts a registry of its own (``python -m endorse.server serve``, as an
 would) on a loopback port, with a temporary SQLite database and the outbox mailer, and tells
 the story through the SDK: Alice registers her key (the code is read from the registry's
 outbox) and endorses Bob; a recruiter checks the reference; a forger and two misusers are
-caught; Alice withdraws it and the recruiter sees it. Whatever happens (an error, Ctrl-C,
+caught; Alice withdraws it and the recruiter sees it. Then the references named without a
+token: Dan's CV names Alice; the recruiter asks; Alice, told by mail, refuses with her
+signature and the recruiter verifies the refusal; Alice signs a policy, and the next request
+naming her is answered with it at once. Whatever happens (an error, Ctrl-C,
 SIGTERM, SIGHUP, SIGQUIT), the registry is stopped and its temporary directory removed::
 
     from endorse.client import demo
@@ -51,8 +54,9 @@ from endorse.client.cli._output import (
     json_document,
     terminal_qr,
 )
+from endorse.client.cli.claims import answer_sentence
 from endorse.client.client import Client
-from endorse.client.models import Issued
+from endorse.client.models import Issued, RequestStatus
 from endorse.protocol import (
     Relationship,
     SigningKey,
@@ -65,6 +69,7 @@ from endorse.protocol.errors import EndorseError
 from endorse.protocol.token import inspect
 
 __all__ = [
+    "Claimed",
     "DemoError",
     "DemoRegistry",
     "PortInUse",
@@ -72,8 +77,10 @@ __all__ = [
     "Story",
     "confirmation_code",
     "forge",
+    "mails_to",
     "main",
     "missing_server_modules",
+    "next_mail",
     "tell",
 ]
 
@@ -85,6 +92,42 @@ STOP_TIMEOUT = 10.0
 MAIL_TIMEOUT = 10.0
 """Seconds to wait for the confirmation mail to appear in the outbox."""
 LOG_TAIL_LINES = 20
+ORPHAN_GRACE = 5.0
+"""Seconds the registry may take to shut down after the demo died before it exits anyway."""
+
+# What the registry process runs: the server's module, as ``python -m endorse.server`` would,
+# with one more thread, which watches the read end of a pipe whose write end only the demo
+# holds. The kernel closes it when the demo dies, however it dies (SIGKILL included): the
+# read then ends, and the registry stops itself (SIGINT: its graceful shutdown, after which
+# uvicorn raises the signal again, a KeyboardInterrupt here, so the directory can still be
+# removed; exit after ORPHAN_GRACE at the latest) and removes its directory, which the dead
+# demo no longer can.
+# A pipe rather than a parent-death signal: it works on every POSIX system, and does not
+# depend on which of the demo's threads started the registry.
+_LAUNCHER = """
+import os, runpy, shutil, signal, sys, threading
+lifeline, grace = int(sys.argv.pop(1)), float(sys.argv.pop(1))
+orphaned = threading.Event()
+def watch():
+    while True:
+        try:
+            if not os.read(lifeline, 64):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+    orphaned.set()
+    threading.Timer(grace, os._exit, (1,)).start()
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=watch, daemon=True).start()
+try:
+    runpy.run_module("endorse.server", run_name="__main__", alter_sys=True)
+finally:
+    if orphaned.is_set():
+        shutil.rmtree(os.getcwd(), ignore_errors=True)
+        os._exit(0)
+"""
 
 SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "pydantic_settings")
 """Top-level modules of the ``server`` extra without which the registry cannot start."""
@@ -97,6 +140,10 @@ BOB_AT_ACME = Relationship("work", "manager", org="Acme", start="2019", end="202
 EMPLOYMENT, TENANCY = "employment-reference", "tenancy-reference"
 STATEMENT = "Bob led our payments team with care and rigour."
 CAROL = "carol@example.com"
+DAN = Subject("Dan Brown", email="dan@example.com")
+ERIN = Subject("Erin Green", email="erin@example.com")
+RECRUITER_EMAIL = "recruiter@example.com"
+RECRUITER_AUDIENCE = "acme-recruiting"
 
 # The forger's edit: one byte of the signed payload, Bob's start year 2019 becomes 2009
 # (ten years under Alice instead of four). A string value changes, so the payload stays
@@ -167,6 +214,8 @@ class DemoRegistry:
         self.port: int | None = None
         self.directory: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None
+        """The write end of the registry's lifeline (see ``_LAUNCHER``), held while it runs."""
 
     @property
     def url(self) -> str:
@@ -199,9 +248,10 @@ class DemoRegistry:
             return "(no server log)"
         return "\n".join(text.splitlines()[-LOG_TAIL_LINES:]) or "(the server log is empty)"
 
-    def _command(self, fd: int) -> list[str]:
+    def _command(self, fd: int, lifeline: int) -> list[str]:
         serve = ["serve", "--fd", str(fd), "--workers", "1"]
-        return [sys.executable, "-m", "endorse.server", *serve]
+        launch = [sys.executable, "-c", _LAUNCHER, str(lifeline), str(ORPHAN_GRACE)]
+        return [*launch, *serve]
 
     def _env(self) -> dict[str, str]:
         assert self.directory is not None
@@ -221,18 +271,19 @@ class DemoRegistry:
 
     def start(self) -> DemoRegistry:
         sock = _listen(self.requested_port)
+        lifeline, self._lifeline = os.pipe()  # (see _LAUNCHER; not inherited by default)
         try:
             self.port = sock.getsockname()[1]
             self.directory = Path(tempfile.mkdtemp(prefix="endorse-demo-"))
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-                    self._command(sock.fileno()),
+                    self._command(sock.fileno(), lifeline),
                     cwd=self.directory,
                     env=self._env(),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(sock.fileno(),),
+                    pass_fds=(sock.fileno(), lifeline),
                     # Its own process group: a Ctrl-C in the terminal reaches the demo only,
                     # which then stops the registry itself, in order.
                     start_new_session=True,
@@ -241,6 +292,7 @@ class DemoRegistry:
             # The registry holds the socket now; were it to die, connections must be
             # refused, not queue on a copy kept here.
             sock.close()
+            os.close(lifeline)
         # Ready, and still running: a registry that answered once and then died would only
         # fail later, with a misleading error.
         if self._wait_ready() and self.running():
@@ -290,6 +342,9 @@ class DemoRegistry:
         try:
             self._terminate()
         finally:
+            if self._lifeline is not None:
+                os.close(self._lifeline)
+                self._lifeline = None
             if self.directory is not None:
                 shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -329,6 +384,34 @@ def confirmation_code(outbox: Path, to: str) -> str:
                 return match.group(1)
         if time.monotonic() > deadline:
             raise DemoError(f"no confirmation mail to {to} arrived in the outbox {outbox}")
+        time.sleep(0.05)
+
+
+def mails_to(outbox: Path, to: str) -> list[tuple[str, str]]:
+    """The mails the outbox holds for ``to``, oldest first: (subject, plain-text body)."""
+    found = []
+    for path in outbox.glob("*.eml") if outbox.is_dir() else ():
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        body = message.get_body(preferencelist=("plain",))
+        if message["To"] == to:
+            text = "" if body is None else body.get_content()
+            found.append((path.stat().st_mtime_ns, path.name, str(message["Subject"]), text))
+    return [(subject, text) for *_, subject, text in sorted(found)]
+
+
+def next_mail(outbox: Path, to: str, before: int) -> tuple[str, str]:
+    """The first mail to ``to`` after the ``before`` it had: (subject, body).
+
+    Raises:
+        DemoError: none arrived within ``MAIL_TIMEOUT`` seconds.
+    """
+    deadline = time.monotonic() + MAIL_TIMEOUT
+    while True:
+        mails = mails_to(outbox, to)
+        if len(mails) > before:
+            return mails[before]
+        if time.monotonic() > deadline:
+            raise DemoError(f"no new mail to {to} arrived in the outbox {outbox}")
         time.sleep(0.05)
 
 
@@ -386,11 +469,14 @@ class Story:
     endorser_key: str
     url: str
     steps: tuple[Step, ...]
+    claimed: Claimed | None = None
     kept_url: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(step.ok for step in self.steps)
+        return all(step.ok for step in self.steps) and (
+            self.claimed is not None and self.claimed.ok
+        )
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -400,6 +486,7 @@ class Story:
             "endorser": {"name": ALICE_NAME, "email": ALICE_EMAIL, "key": self.endorser_key},
             "verification_url": self.url,
             "steps": [step.to_json() for step in self.steps],
+            "claimed": None if self.claimed is None else self.claimed.to_json(),
         }
         if self.kept_url is not None:
             doc["serving"] = {"valid_url": self.kept_url, "revoked_url": self.url}
@@ -489,16 +576,138 @@ def tell(registry: DemoRegistry, say: Callable[[str], None], *, keep_serving: bo
             title = "   A recruiter who checks Bob's link now:"
             check(recruiter, title, Verdict.REVOKED, token)
 
+        say("")
+        with Client(registry.url, pin_store=pins) as recruiter:
+            claimed = _claimed_reference(registry, alice_client, alice, recruiter, say)
+        steps.append(claimed.refusal)
+
         kept_url = None
         if keep_serving:
             kept = endorse_bob(alice_client, alice)
             say("")
             with Client(registry.url, pin_store=pins) as recruiter:
-                title = "8. Alice gives Bob a new reference, to keep; a recruiter checks it:"
+                title = "13. Alice gives Bob a new reference, to keep; a recruiter checks it:"
                 check(recruiter, title, Verdict.VALID, kept.token)
             kept_url = kept.url
 
-    return Story(registry.url, info.key, alice.did, issued.url, tuple(steps), kept_url)
+    return Story(registry.url, info.key, alice.did, issued.url, tuple(steps), claimed, kept_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """The second half of the story: references named without a token.
+
+    ``refusal`` is the recruiter's verification of the answer Alice signed (expected
+    ``refused``); ``alert`` the subject of the mail that told Alice she was named;
+    ``policy_answer`` what the registry answered at once once Alice had a policy.
+    """
+
+    request_id: str
+    alert: str
+    refusal: Step
+    policy_request_id: str
+    policy_answer: str | None
+    policy_message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal.ok and self.policy_answer == "policy" and bool(self.alert)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": self.request_id,
+            "alert": self.alert,
+            "refusal": self.refusal.to_json(),
+            "policy": {
+                "request": self.policy_request_id,
+                "answer": self.policy_answer,
+                "message": self.policy_message,
+                "ok": self.policy_answer == "policy",
+            },
+        }
+
+
+def _ask(
+    registry: DemoRegistry, recruiter: Client, key: SigningKey, who: Subject, role: str
+) -> RequestStatus:
+    """The recruiter asks, signing with a key of the moment: the registry e-mails a code to
+    the recruiter's address (read here from its outbox) to verify it."""
+    before = len(mails_to(registry.outbox, RECRUITER_EMAIL))
+    asked = recruiter.ask(
+        key,
+        ALICE_EMAIL,
+        who,
+        Relationship("work", role, org="Acme", start="2020", end="2022"),
+        EMPLOYMENT,
+        audience=RECRUITER_AUDIENCE,
+        requester_email=RECRUITER_EMAIL,
+        requester_name="Acme Recruiting",
+    )
+    if isinstance(asked, RequestStatus):
+        return asked
+    _, body = next_mail(registry.outbox, RECRUITER_EMAIL, before)
+    match = _CODE.search(body)
+    if match is None:
+        raise DemoError(f"the mail to {RECRUITER_EMAIL} holds no code")
+    return recruiter.confirm_ask(key, asked, match.group(1))
+
+
+def _claimed_reference(
+    registry: DemoRegistry,
+    alice_client: Client,
+    alice: SigningKey,
+    recruiter: Client,
+    say: Callable[[str], None],
+) -> Claimed:
+    """Dan names Alice without a token; the recruiter asks; Alice, told, refuses with a
+    signature; the recruiter verifies the refusal. Then Alice signs a policy, and the next
+    request naming her is answered with it at once."""
+    say("8. Dan Brown's CV names Alice as his manager at Acme, 2020-2022, without a token.")
+    say("   The recruiter asks the registry to put the claim to Alice; the recruiter's address")
+    requester = SigningKey.generate()
+    alice_had = len(mails_to(registry.outbox, ALICE_EMAIL))
+    status = _ask(registry, recruiter, requester, DAN, "manager")
+    say(f"   ({RECRUITER_EMAIL}) is verified with an e-mailed code.")
+    say(f"   Request {status.id}: {status.state}.")
+    say("")
+    alert, _ = next_mail(registry.outbox, ALICE_EMAIL, alice_had)
+    (item,) = [i for i in alice_client.requests(alice) if i.id == status.id]
+    r = item.request
+    say("9. Alice is told by mail that she is named, and sees the request in her inbox:")
+    say(f"   mail          {alert!r}")
+    say(f"   asked by      {r.requester.email} (verified)")
+    say(f"   for           {r.subject.name} <{r.subject.email}>, {r.purpose}")
+    say("")
+    alice_client.answer_refuse(alice, status.id, "no_reference")
+    say("10. Alice refuses, with her signature (reason: no_reference; no free text needed).")
+    say("")
+    answered = recruiter.request_status(requester, status.id)
+    answer = answered.answer
+    if answer is None or answer.result is None:
+        raise DemoError(f"the request {status.id} has no signed answer: {answered.state}")
+    title = "11. The recruiter reads the answer and verifies Alice's signature:"
+    refusal = Step(title, Verdict.REFUSED, answer.result)
+    say(title)
+    result = answer.result
+    say(f"    {'✓' if result.valid else '✗'} {result.verdict.value} — {result.message}")
+    if not refusal.ok:
+        say(f"    UNEXPECTED: the story expects {Verdict.REFUSED.value} here")
+    say("")
+    alice_client.set_policy(alice, notify=True)
+    say("12. Alice signs a policy: references from her come only as signed tokens.")
+    say("    Erin Green's CV names Alice too; the recruiter asks, and is answered at once:")
+    second = _ask(registry, recruiter, requester, ERIN, "team lead")
+    policy = second.answer
+    kind = None if policy is None else policy.kind
+    message = (
+        f"no answer yet ({second.state})"
+        if policy is None
+        else answer_sentence(policy, second.request)
+    )
+    say(f"    answer: {kind or 'none'} — {message}")
+    if kind != "policy":
+        say("    UNEXPECTED: the story expects Alice's signed policy here")
+    return Claimed(status.id, alert, refusal, second.id, kind, message)
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -9,7 +9,8 @@ request, or answered something that cannot be trusted; they never stand for a ve
     ├── RegistryUnreachable           network failure or timeout, after the allowed retries
     ├── PinMismatch                   the registry's key is not the key pinned for it
     ├── RegistryStatementInvalid      an answer that does not verify under the pinned key,
-    │                                 or is not the well-formed answer the API promises
+    │   │                             or is not the well-formed answer the API promises
+    │   └── StatusBitCleared          a newer status list clears a bit seen set
     ├── PinStoreError                 the file of pinned registry keys cannot be used
     └── ConfigError                   no registry is configured, or the config is malformed
 """
@@ -25,6 +26,7 @@ __all__ = [
     "RegistryError",
     "RegistryStatementInvalid",
     "RegistryUnreachable",
+    "StatusBitCleared",
 ]
 
 PROBLEM_PREFIX = "urn:endorse:problem:"
@@ -82,6 +84,25 @@ class RegistryStatementInvalid(EndorseError):
     """A registry answer that cannot be trusted: a statement whose signature does not verify
     under the pinned key (or that is for another registry, key or token), or an answer that
     is not of the form the API promises."""
+
+
+class StatusBitCleared(RegistryStatementInvalid):
+    """A registry fault: a status list, signed and newer than one this client holds, clears
+    a bit the held one has set. A registry never clears a bit (spec §5): either it lost a
+    revocation or it is undoing one. The list is not taken (the held one stays, in memory
+    and in the cache directory), so every verification that needs it says so, until the
+    registry publishes a list with the bit set again. ``list_id`` and ``indexes`` (at most
+    the first 10) say where."""
+
+    def __init__(self, registry: str, list_id: str, indexes: list[int]) -> None:
+        shown = ", ".join(str(i) for i in indexes[:10])
+        super().__init__(
+            f"{registry}: status list {list_id[:100]!r} clears revoked entries ({shown});"
+            " a registry never clears a status bit: refusing the list"
+        )
+        self.registry = registry
+        self.list_id = list_id
+        self.indexes = indexes[:10]
 
 
 class PinStoreError(EndorseError):

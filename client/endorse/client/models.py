@@ -14,15 +14,22 @@ from typing import Any
 from endorse.protocol import (
     Check,
     Endorsement,
+    Policy,
     Receipt,
+    ReferenceRequest,
+    Refusal,
     Registration,
     Revocation,
     Verdict,
+    VerificationResult,
 )
 from endorse.protocol.errors import EndorseError, InvalidArgument
 from endorse.protocol.findings import Findings, findings_of
 
 __all__ = [
+    "Answer",
+    "CheckCounts",
+    "InboxItem",
     "Issued",
     "Listed",
     "OnlineIssuer",
@@ -30,7 +37,9 @@ __all__ = [
     "OnlineStatus",
     "Pending",
     "RegistryInfo",
+    "RequestStatus",
     "Revoked",
+    "StandingRefusal",
     "VerifyItem",
 ]
 
@@ -189,3 +198,84 @@ class OnlineResult:
 
 _UNREAD = (Verdict.MALFORMED, Verdict.BAD_SIGNATURE)
 """Verdicts whose claims are attacker text: no findings are read from them."""
+
+# --- claimed references (docs/claims.md) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A referee's answer to a reference request, verified before it was returned.
+
+    ``kind`` is ``endorsement``, ``refusal`` or ``policy``. For an endorsement or a refusal,
+    ``result`` is its verification (the referee's key checked against its registry binding,
+    whose verified address is the request's referee): an endorsement's verdict is ``valid``
+    (or ``revoked``, ``expired``…, as any reference can become), a refusal's is ``refused``.
+    For a policy, ``policy`` is the referee's signed policy. ``standing``: the answer is a
+    standing refusal the referee signed before this request, given by the registry at once.
+    """
+
+    kind: str
+    token: str
+    standing: bool
+    result: VerificationResult | None = None
+    policy: Policy | None = None
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """The refusal's content when the answer is a refusal."""
+        return None if self.result is None else self.result.refusal
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStatus:
+    """A reference request as its requester sees it.
+
+    ``request`` is the registry's signed statement of the request (verified under the pinned
+    key): who asked and how that was verified, what is claimed, until when; None (and
+    ``token`` None) once a request to a referee not registered at the registry has ended,
+    as the registry then deletes the referee's address. ``state`` is ``open``, ``answered``,
+    ``expired`` (no answer by the deadline: never a refusal) or ``unreachable`` (the
+    referee's address stopped all mail from this registry).
+    """
+
+    id: str
+    request: ReferenceRequest | None
+    token: str | None
+    state: str
+    answer: Answer | None
+    answered_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A request naming the referee, as their inbox shows it (``request`` verified under the
+    pinned key); ``blocked``: its requester's address is blocked by the referee."""
+
+    id: str
+    request: ReferenceRequest
+    token: str
+    state: str
+    blocked: bool
+    answer: Answer | None
+
+
+@dataclass(frozen=True, slots=True)
+class StandingRefusal:
+    """One of the endorser's own standing refusals, its signature checked (their key)."""
+
+    id: str
+    token: str
+    refusal: Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCounts:
+    """How often one of the endorser's endorsements was checked online at the registry,
+    per day (``YYYY-MM-DD``, UTC): counts only."""
+
+    id: str
+    days: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, count in self.days)

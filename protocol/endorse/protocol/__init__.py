@@ -14,6 +14,7 @@ fact are passed in.
 'valid'
 """
 
+from endorse.protocol.batch import VerificationCancelled, default_workers, verify_endorsements
 from endorse.protocol.claims import (
     build_policy,
     build_reference_request,
@@ -88,10 +89,13 @@ from endorse.protocol.verdicts import Verdict
 from endorse.protocol.verify import (
     DEFAULT_CLOCK_SKEW,
     Check,
+    Expectations,
+    TrustedFacts,
     VerificationResult,
     index_status_lists,
     verify_endorsement,
     verify_endorsement_strict,
+    verify_endorsement_with,
 )
 
 __all__ = [
@@ -108,6 +112,7 @@ __all__ = [
     "Check",
     "EndorseError",
     "Endorsement",
+    "Expectations",
     "InvalidArgument",
     "InvalidKey",
     "KeyBinding",
@@ -132,9 +137,11 @@ __all__ = [
     "StatusListToken",
     "StatusRef",
     "Subject",
+    "TrustedFacts",
     "TrustedIssuer",
     "Unverified",
     "Verdict",
+    "VerificationCancelled",
     "VerificationFailed",
     "VerificationResult",
     "Verified",
@@ -146,6 +153,7 @@ __all__ = [
     "check_purpose",
     "check_signature",
     "decode_unverified",
+    "default_workers",
     "index_status_lists",
     "inspect",
     "issue",
@@ -157,6 +165,8 @@ __all__ = [
     "token_hash",
     "verify_endorsement",
     "verify_endorsement_strict",
+    "verify_endorsement_with",
+    "verify_endorsements",
     "verify_key_binding",
     "verify_key_revocation",
     "verify_policy",

@@ -14,12 +14,11 @@ the declared types and limits of an object built in code are checked when it is 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Annotated
 
 import msgspec
 
+from endorse.protocol._text import PROBLEMS, text_problem
 from endorse.protocol.canonical import MAX_SAFE_INTEGER
 from endorse.protocol.errors import InvalidKey, MalformedToken
 from endorse.protocol.keys import _public_key_from_did
@@ -73,22 +72,12 @@ Ascii128 = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,128}\Z")]
 Ascii256 = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,256}\Z")]
 
 
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
-)
-"""Unicode's Default_Ignorable_Code_Point set (DerivedCoreProperties.txt): characters shown as
-nothing. Most are format characters (Cf) that ``isprintable()`` refuses already; this catches
-the ones it lets through: fillers of category Lo (U+115F, U+1160, U+3164, U+FFA0), the
-combining grapheme joiner U+034F, variation selectors (U+180B-U+180F, U+FE00-U+FE0F,
-U+E0100-U+E01EF) and U+17B4-U+17B5 (spec §2.3)."""
-
-
 def check_text(value: object, where: str, *, multiline: bool = False) -> None:
     """Human text: NFC, no control or invisible characters, no outer whitespace (spec §2.3).
 
-    Lengths are checked by the struct's type; ``None`` (an absent optional member) passes.
+    Decided by the Unicode 14.0.0 tables, whatever the interpreter's Unicode version (see
+    :mod:`endorse.protocol._text`). Lengths are checked by the struct's type; ``None`` (an
+    absent optional member) passes.
 
     Raises:
         MalformedToken: anything else, a value that is not a str included.
@@ -97,18 +86,9 @@ def check_text(value: object, where: str, *, multiline: bool = False) -> None:
         if value is None:
             return
         raise MalformedToken(f"{where}: must be text")
-    if value != value.strip():
-        raise MalformedToken(f"{where}: leading or trailing whitespace")
-    # isprintable() is False for every control, format and separator character except the
-    # ASCII space; a statement may also contain line breaks.
-    if not value.isprintable() and not (multiline and value.replace("\n", "").isprintable()):
-        raise MalformedToken(f"{where}: control or invisible formatting characters")
-    if value.isascii():  # O(1) in CPython: printable ASCII is NFC and shows every character
-        return
-    if _INVISIBLE.search(value) is not None:
-        raise MalformedToken(f"{where}: invisible characters (Unicode default-ignorable)")
-    if not unicodedata.is_normalized("NFC", value):
-        raise MalformedToken(f"{where}: text must be in Unicode normalization form NFC")
+    problem = text_problem(value, multiline)
+    if problem is not None:
+        raise MalformedToken(f"{where}: {PROBLEMS[problem]}")
 
 
 def check_did(value: object, where: str) -> None:

@@ -136,8 +136,9 @@ def decode_for_schema(data: bytes, *, max_bytes: int) -> JSONValue:
     a reader accept, :func:`decode` accepts too.
 
     Raises:
-        MalformedToken: not bytes, over ``max_bytes``, invalid UTF-8 or JSON, lone surrogates.
-        NonCanonicalEncoding: not the canonical encoding of its value.
+        MalformedToken: not bytes, over ``max_bytes``, invalid UTF-8 or JSON, lone surrogates;
+            not canonical and outside the domain (a float, an integer beyond ±(2^53-1)).
+        NonCanonicalEncoding: a value of the domain, but not its canonical encoding.
         InvalidArgument: ``max_bytes`` is not an integer.
     """
     if type(data) is not bytes or type(max_bytes) is not int:
@@ -152,6 +153,9 @@ def decode_for_schema(data: bytes, *, max_bytes: int) -> JSONValue:
     except (orjson.JSONDecodeError, orjson.JSONEncodeError) as e:
         raise MalformedToken(f"invalid JSON or UTF-8: {e}") from e
     if encoded != data:
+        # Only a value inside the domain has a canonical spelling to miss: a float (in any
+        # spelling: 1.0, 1e2) or an integer beyond ±(2^53-1) is malformed (spec §3.4).
+        _walk(value, DEFAULT_MAX_DEPTH)
         raise NonCanonicalEncoding(
             "JSON is not in canonical form (RFC 8785): duplicate or unsorted member names,"
             " whitespace, escapes or number spelling"

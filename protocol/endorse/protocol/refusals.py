@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from endorse.protocol._text import has_unassigned
 from endorse.protocol.errors import (
     BadSignature,
     EndorseError,
@@ -142,7 +143,10 @@ def verify_refusal(
     if subject is not None:
         wanted = normalize_name(subject)
         names = (r.subject.name, r.subject.email, r.subject.handle)
-        if wanted not in {normalize_name(n) for n in names if n is not None}:
+        # A code point unassigned in Unicode 14.0 matches no name (spec §6.3 step 8a).
+        if has_unassigned(subject) or wanted not in {
+            normalize_name(n) for n in names if n is not None
+        }:
             checks.append(Check("subject", False, "expected subject not named by the refusal"))
             return done(Verdict.SUBJECT_MISMATCH, "subject differs", r, issuer)
         checks.append(_SUBJECT_OK)

@@ -1,79 +1,175 @@
-"""Verification of an endorsement: one pure function, the algorithm of spec §6.3.
+"""Verification of an endorsement: the algorithm of spec §6.3, its steps in
+:mod:`endorse.protocol.steps`.
 
-Everything trusted is passed in: issuer keys and their states, status lists, the current time
-and the verifier's expectations. Nothing is fetched, stored or read from a clock, so the SDK,
-the server and the tests run exactly the same decision.
+A verification is driven by two values: what the verifier expects of the token
+(:class:`Expectations`: the time, subject, purpose, audience, presentation) and what it trusts
+(:class:`TrustedFacts`: issuers, status lists, registrations), as sigstore-python separates a
+verification policy from trusted material and python-tuf keeps its trusted metadata in one
+set. Nothing is fetched, stored or read from a clock, so the SDK, the server and the tests run
+exactly the same decision. A token without a status entry is ``valid`` only with facts made by
+the loudly named :meth:`TrustedFacts.unsafe_without_status`.
 
 >>> from endorse.protocol import *
 >>> key = SigningKey.from_seed(bytes(32))
 >>> token = issue(key, "Alice Smith", Subject("Bob Jones", email="bob@example.com"),
 ...               Relationship("work", "manager", org="Acme"), ["employment-reference"],
 ...               now=1_700_000_000)
->>> result = verify_endorsement(token, now=1_700_000_100, purpose="employment-reference",
-...     issuers={key.did: TrustedIssuer.pinned(key.did)}, require_status=False)
->>> result.verdict.value
+>>> expected = Expectations(now=1_700_000_100, purpose="employment-reference")
+>>> trusted = TrustedFacts.unsafe_without_status({key.did: TrustedIssuer.pinned(key.did)})
+>>> verify_endorsement_with(token, expected, trusted).verdict.value
 'valid'
+
+:func:`verify_endorsement` takes the same inputs one by one, as keyword arguments.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from endorse.protocol.errors import (
-    BadSignature,
-    EndorseError,
-    InvalidArgument,
-    InvalidKey,
-    MalformedToken,
-    VerificationFailed,
-)
-from endorse.protocol.objects import Endorsement, Presentation, Refusal, Registration
+import msgspec
+
+from endorse.protocol import steps
+from endorse.protocol.errors import InvalidArgument, VerificationFailed
+from endorse.protocol.objects import Endorsement, Refusal, Registration
 from endorse.protocol.status import StatusList
-from endorse.protocol.token import _check_signed, _open, token_hash, verify_token
+from endorse.protocol.steps import (
+    PRESENTATION_MAX_AGE,
+    Check,
+    StatusKey,
+    StepFailed,
+    normalize_name,
+)
+from endorse.protocol.token import token_hash
 from endorse.protocol.trust import TrustedIssuer
 from endorse.protocol.verdicts import VALID_UNREGISTERED_SENTENCE, Verdict, refusal_sentence
 
 DEFAULT_CLOCK_SKEW = 300
 """Seconds of clock difference tolerated on validity windows (spec §6.3)."""
-PRESENTATION_MAX_AGE = 300
-"""How old (or how far in the future) a presentation's ``iat`` may be, in seconds."""
 
-StatusKey = tuple[str, str]
-"""How status lists are looked up: ``(registry, list_id)``."""
-
-
-class Check(NamedTuple):
-    """One step of the verification: its name, whether it passed, and what was found."""
-
-    name: str
-    passed: bool
-    detail: str
+_FORMAT_OK = steps.FORMAT_OK
+_ISSUER_KEY_OK = steps.ISSUER_KEY_OK
+_SIGNED = (steps.FORMAT_OK, steps.SIGNATURE_OK)
 
 
-# The passed steps' records are constants: immutable, shared, and free on the hot path.
-_FORMAT_OK = Check("format", True, "well-formed endorsement in canonical encoding")
-_SIGNATURE_OK = Check("signature", True, "Ed25519 signature of the issuer's key verified")
-_ISSUER_BOUND = Check("issuer", True, "key bound to a verified identity")
-_ISSUER_PINNED = Check("issuer", True, "key pinned by the verifier")
-_ISSUER_KEY_OK = Check("issuer_key", True, "issuer key not revoked")
-_ISSUER_KEY_REGISTERED_BEFORE = Check(
-    "issuer_key", True, "issuer key revoked, but the token was registered before that"
-)
-_VALIDITY_OK = Check("validity", True, "within its validity window")
-_SUBJECT_OK = Check("subject", True, "names the expected subject")
-_HOLDER_OK = Check("holder", True, "presented by the subject's key")
-_PURPOSE_OK = Check("purpose", True, "allows the intended purpose")
-_AUDIENCE_OK = Check("audience", True, "addressed to this verifier")
-_STATUS_OK = Check("status", True, "not revoked per a fresh status list")
-_STATUS_WAIVED = Check("status", True, "not checkable: token carries no status entry")
+class Expectations(msgspec.Struct, frozen=True, gc=False):
+    """What the verifier expects of a token (the verifier's inputs of spec §6.3).
+
+    ``now``: the current time, Unix seconds. ``subject``: the person expected (name, e-mail
+    or handle); ``purpose``: the intended use; ``audience``: the verifier's own audience
+    identifier; ``presentation`` and ``nonce``: the subject's holder-binding proof and the
+    nonce the verifier gave them; each None when the verifier does not ask.
+    ``clock_skew``: seconds tolerated on ``nbf``/``exp``. One value serves a whole batch.
+
+    Raises:
+        InvalidArgument: a field of the wrong type.
+    """
+
+    now: int
+    subject: str | None = None
+    purpose: str | None = None
+    audience: str | None = None
+    presentation: str | None = None
+    nonce: str | None = None
+    clock_skew: int = DEFAULT_CLOCK_SKEW
+
+    def __post_init__(self) -> None:
+        # Cheap type checks, so a wrong argument is an InvalidArgument up front, whatever
+        # the token, and never a TypeError halfway through a verification.
+        if (
+            type(self.now) is not int
+            or type(self.clock_skew) is not int
+            or (self.subject is not None and type(self.subject) is not str)
+            or (self.purpose is not None and type(self.purpose) is not str)
+            or (self.audience is not None and type(self.audience) is not str)
+            or (self.presentation is not None and type(self.presentation) is not str)
+            or (self.nonce is not None and type(self.nonce) is not str)
+        ):
+            raise InvalidArgument(
+                _bad_argument(
+                    now=self.now,
+                    clock_skew=self.clock_skew,
+                    subject=self.subject,
+                    purpose=self.purpose,
+                    audience=self.audience,
+                    presentation=self.presentation,
+                    nonce=self.nonce,
+                )
+            )
+
+
+class TrustedFacts(msgspec.Struct, frozen=True, gc=False):
+    """What the verifier trusts (spec §6.1): issuers by did:key, verified status lists by
+    ``(registry, list_id)``, verified registrations by the token hash of the token each was
+    given for (consulted only for an issuer whose key is revoked, step 5), and how long a
+    status list may be used past its max-age (``max_status_staleness``, seconds).
+
+    A token without a status entry is never ``valid`` with these facts, unless they were
+    made by :meth:`unsafe_without_status`, which says so loudly (``unsafe_status_waived``).
+    Mapping values are checked when a verification looks them up. One value serves a whole
+    batch.
+
+    Raises:
+        InvalidArgument: a field of the wrong type.
+    """
+
+    issuers: Mapping[str, TrustedIssuer]
+    status_lists: Mapping[StatusKey, StatusList] | None = None
+    registrations: Mapping[str, Registration] | None = None
+    max_status_staleness: int = 0
+    unsafe_status_waived: bool = False
+
+    def __post_init__(self) -> None:
+        if (
+            (type(self.issuers) is not dict and not isinstance(self.issuers, Mapping))
+            or (
+                self.status_lists is not None
+                and type(self.status_lists) is not dict
+                and not isinstance(self.status_lists, Mapping)
+            )
+            or (
+                self.registrations is not None
+                and type(self.registrations) is not dict
+                and not isinstance(self.registrations, Mapping)
+            )
+            or type(self.max_status_staleness) is not int
+            or type(self.unsafe_status_waived) is not bool
+        ):
+            raise InvalidArgument(
+                _bad_argument(
+                    issuers=self.issuers,
+                    status_lists=self.status_lists,
+                    registrations=self.registrations,
+                    max_status_staleness=self.max_status_staleness,
+                    unsafe_status_waived=self.unsafe_status_waived,
+                )
+            )
+
+    @classmethod
+    def unsafe_without_status(
+        cls,
+        issuers: Mapping[str, TrustedIssuer],
+        status_lists: Mapping[StatusKey, StatusList] | None = None,
+        registrations: Mapping[str, Registration] | None = None,
+        max_status_staleness: int = 0,
+    ) -> TrustedFacts:
+        """Facts with which a token that carries no status entry can be ``valid``. Nobody can
+        revoke such a token; the result records that revocation was not checked
+        (``VerificationResult.revocation_checked`` is False, and its own sentence; spec §6.3
+        step 9, §8.4). Tokens that carry a status entry still need a fresh list.
+
+        Raises:
+            InvalidArgument: as the constructor.
+        """
+        return cls(
+            issuers, status_lists, registrations, max_status_staleness, unsafe_status_waived=True
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """The outcome of :func:`verify_endorsement` (or of :func:`~endorse.protocol.verify_refusal`).
+    """The outcome of :func:`verify_endorsement` (and :func:`verify_endorsement_with`), or of
+    :func:`~endorse.protocol.verify_refusal`.
 
     ``endorsement`` holds the decoded claims when the signature was good, else None.
     ``refusal`` holds the decoded refusal when a refusal's signature was good, else None.
@@ -95,9 +191,10 @@ class VerificationResult:
     def message(self) -> str:
         """The verdict's sentence for a recruiter.
 
-        A ``valid`` token whose revocation status was waived (``require_status=False`` and no
-        status entry) must not claim it "has not been withdrawn": it gets its own sentence.
-        A genuine refusal names who refuses, for whom and for what (spec §6.4).
+        A ``valid`` token whose revocation status was waived (no status entry, verified with
+        :meth:`TrustedFacts.unsafe_without_status` or ``require_status=False``) must not claim
+        it "has not been withdrawn": it gets its own sentence. A genuine refusal names who
+        refuses, for whom and for what (spec §6.4).
         """
         if self.verdict is Verdict.REFUSED and self.refusal is not None:
             r = self.refusal
@@ -150,9 +247,113 @@ def index_status_lists(lists: Iterable[StatusList]) -> dict[StatusKey, StatusLis
     return out
 
 
-def normalize_name(text: str) -> str:
-    """How subject expectations compare: NFKC, case-folded, inner whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+def verify_endorsement_with(
+    token: str, expected: Expectations, trusted: TrustedFacts
+) -> VerificationResult:
+    """Verify an endorsement token (spec §6.3): what the verifier ``expected`` of it, against
+    what it ``trusted``.
+
+    Never raises for any token, whatever it holds (even when it is not a str): every defect
+    of the token is a verdict.
+
+    Returns:
+        A :class:`VerificationResult`; its ``verdict`` follows the first failing step.
+
+    Raises:
+        InvalidArgument: ``expected`` is not an :class:`Expectations` or ``trusted`` not a
+            :class:`TrustedFacts`, or their mappings hold values of the wrong type.
+    """
+    if type(expected) is not Expectations or type(trusted) is not TrustedFacts:
+        raise InvalidArgument("verify_endorsement_with needs an Expectations and a TrustedFacts")
+    return _verify(token, expected, trusted)
+
+
+def _verify(token: str, expected: Expectations, trusted: TrustedFacts) -> VerificationResult:
+    # verify_endorsement_with once its arguments are known to be of the right types.
+    try:
+        # Steps 1-3: the compact form, the payload, the signature.
+        e, payload, signature = steps.compact_form_and_payload(token, Endorsement)
+    except StepFailed as failed:
+        return VerificationResult(
+            failed.verdict, failed.detail, (failed.check,), expected.now, token
+        )
+    try:
+        steps.signature(e, payload, signature)
+    except StepFailed as failed:
+        return VerificationResult(
+            failed.verdict, failed.detail, (_FORMAT_OK, failed.check), expected.now, token
+        )
+    return _after_signature(token, e, expected, trusted)
+
+
+def _after_signature(
+    token: str, e: Endorsement, expected: Expectations, trusted: TrustedFacts
+) -> VerificationResult:
+    # Steps 4-9 of a token whose format and signature were checked. The batch verifier
+    # (endorse.protocol.batch) calls this once it has checked a chunk's signatures.
+    checks = [*_SIGNED]
+    issuer: TrustedIssuer | None = None
+    status: StatusList | None = None
+    now = expected.now
+    try:
+        issuer, found = steps.issuer(e.issuer, trusted.issuers)
+        checks.append(found)
+        if issuer.revoked_from is None:
+            checks.append(_ISSUER_KEY_OK)  # step 5 without its call: the usual case
+        else:
+            registrations = trusted.registrations
+            registration = (
+                None
+                if registrations is None or type(token) is not str
+                else registrations.get(token_hash(token))
+            )
+            checks.append(steps.issuer_key(issuer, token, e.issuer, e.status, registration))
+        entry = e.status
+        if entry is not None:
+            status = steps.revocation(entry, trusted.status_lists)
+        checks.append(steps.validity_window(e.not_before, e.expires, now, expected.clock_skew))
+        if expected.subject is not None:
+            checks.append(steps.subject(expected.subject, e.subject))
+        if expected.presentation is not None:
+            checks.append(
+                steps.holder_binding(
+                    expected.presentation,
+                    e,
+                    token,
+                    nonce=expected.nonce,
+                    audience=expected.audience,
+                    now=now,
+                )
+            )
+        if expected.purpose is not None:
+            checks.append(steps.purpose(expected.purpose, e.purposes))
+        if e.audience is not None:
+            checks.append(steps.audience(e.audience, expected.audience))
+        checks.append(
+            steps.status_freshness(
+                entry,
+                status,
+                now,
+                expected.clock_skew,
+                trusted.max_status_staleness,
+                trusted.unsafe_status_waived,
+            )
+        )
+    except StepFailed as failed:
+        checks.append(failed.check)
+        return VerificationResult(
+            failed.verdict,
+            failed.detail,
+            tuple(checks),
+            now,
+            token,
+            e,
+            issuer,
+            failed.status or (status if failed.keeps_status else None),
+        )
+    return VerificationResult(
+        Verdict.VALID, "all checks passed", tuple(checks), now, token, e, issuer, status
+    )
 
 
 def verify_endorsement(
@@ -171,7 +372,9 @@ def verify_endorsement(
     max_status_staleness: int = 0,
     require_status: bool = True,
 ) -> VerificationResult:
-    """Verify an endorsement token against trusted inputs (spec §6.3).
+    """Verify an endorsement token against trusted inputs (spec §6.3), the inputs given one
+    by one: :func:`verify_endorsement_with` with the :class:`Expectations` and the
+    :class:`TrustedFacts` they make.
 
     Never raises for any token, whatever it holds (even when it is not a str): every defect
     of the token is a verdict. Raises only for wrongly typed verifier arguments, which are
@@ -192,7 +395,8 @@ def verify_endorsement(
         clock_skew: seconds tolerated on ``nbf``/``exp``.
         max_status_staleness: seconds a status list may be used past its max-age.
         require_status: when False, a token that carries no status entry can be ``valid``
-            (the result then records that revocation could not be checked).
+            (the result then records that revocation could not be checked): what
+            :meth:`TrustedFacts.unsafe_without_status` says.
 
     Returns:
         A :class:`VerificationResult`; its ``verdict`` follows the first failing step.
@@ -203,245 +407,37 @@ def verify_endorsement(
             :class:`StatusList`, ``registration`` a :class:`Registration`, the times ints,
             ``require_status`` a bool, the other expectations str or None).
     """
-    # Cheap type checks, so a wrong argument is an InvalidArgument up front, whatever the
-    # token, and never a TypeError halfway through. Mapping values are checked on lookup.
-    if (
-        type(now) is not int
-        or type(clock_skew) is not int
-        or type(max_status_staleness) is not int
-        or type(require_status) is not bool
-        or (type(issuers) is not dict and not isinstance(issuers, Mapping))
-        or (
-            status_lists is not None
-            and type(status_lists) is not dict
-            and not isinstance(status_lists, Mapping)
-        )
-        or (subject is not None and type(subject) is not str)
-        or (purpose is not None and type(purpose) is not str)
-        or (audience is not None and type(audience) is not str)
-        or (presentation is not None and type(presentation) is not str)
-        or (nonce is not None and type(nonce) is not str)
-        or (registration is not None and type(registration) is not Registration)
+    if type(require_status) is not bool or (
+        registration is not None and type(registration) is not Registration
     ):
         raise InvalidArgument(
-            _bad_argument(
-                now=now,
-                clock_skew=clock_skew,
-                max_status_staleness=max_status_staleness,
-                require_status=require_status,
-                issuers=issuers,
-                status_lists=status_lists,
-                subject=subject,
-                purpose=purpose,
-                audience=audience,
-                presentation=presentation,
-                nonce=nonce,
-                registration=registration,
-            )
+            _bad_argument(require_status=require_status, registration=registration)
         )
-    checks: list[Check] = []
-
-    def done(
-        verdict: Verdict,
-        detail: str,
-        e: Endorsement | None = None,
-        issuer: TrustedIssuer | None = None,
-        status: StatusList | None = None,
-    ) -> VerificationResult:
-        return VerificationResult(verdict, detail, tuple(checks), now, token, e, issuer, status)
-
-    # Steps 1-2: parse the compact form, the canonical payload and the schema.
-    # (decode_unverified and check_signature without their wrappers and argument checks.)
-    try:
-        e, payload, signature = _open(token, Endorsement)
-    except EndorseError as err:
-        checks.append(Check("format", False, str(err)))
-        return done(Verdict.MALFORMED, str(err))
-    checks.append(_FORMAT_OK)
-
-    # Step 3: the signature, under the endorsement's signing context, by the named issuer.
-    try:
-        _check_signed(e, payload, signature, None)
-    except (BadSignature, MalformedToken, InvalidKey) as err:
-        checks.append(Check("signature", False, str(err)))
-        return done(Verdict.BAD_SIGNATURE, f"Ed25519 signature: {err}")
-    checks.append(_SIGNATURE_OK)
-
-    # Step 4: is the key bound to a verified identity the verifier trusts?
-    issuer = issuers.get(e.issuer)
-    if issuer is not None and type(issuer) is not TrustedIssuer:
-        raise InvalidArgument("issuers must map did:key strings to TrustedIssuer")
-    if issuer is None or issuer.key != e.issuer:
-        checks.append(Check("issuer", False, "key not bound to a verified identity"))
-        return done(Verdict.UNKNOWN_ISSUER, "issuer key is not trusted by this verifier", e)
-    checks.append(_ISSUER_BOUND if issuer.identity else _ISSUER_PINNED)
-
-    # Step 5: a revoked key vouches only for what the registry recorded before the revocation.
-    # The token's own iat proves nothing (whoever stole the key can backdate it): only a
-    # registry-signed registration of this very token, older than the revocation, does.
-    if issuer.revoked_from is not None:
-        problem = _registration_problem(registration, e, token, issuer.revoked_from)
-        if problem is not None:
-            checks.append(Check("issuer_key", False, problem))
-            return done(Verdict.ISSUER_KEY_REVOKED, problem, e, issuer)
-        checks.append(_ISSUER_KEY_REGISTERED_BEFORE)
-    else:
-        checks.append(_ISSUER_KEY_OK)
-
-    # Step 6: a revocation seen in any known list is final, however old the list.
-    status = None
-    if e.status is not None:
-        status = (status_lists or {}).get((e.status.registry, e.status.list_id))
-        if status is not None and type(status) is not StatusList:
-            raise InvalidArgument("status_lists must map (registry, list id) to StatusList")
-        if status is not None:
-            if e.status.index >= status.bits.size:
-                # The token is fine; the list given cannot speak for it (step 9 reports it).
-                status = None
-            elif status.is_revoked(e.status.index):
-                checks.append(Check("status", False, f"revoked (list of {status.issued_at})"))
-                return done(Verdict.REVOKED, "the status list marks it revoked", e, issuer, status)
-
-    # Step 7: the validity window, with clock skew.
-    if now + clock_skew < e.not_before:
-        checks.append(Check("validity", False, f"not before {e.not_before}"))
-        return done(Verdict.NOT_YET_VALID, "nbf is in the future", e, issuer, status)
-    if now - clock_skew >= e.expires:
-        checks.append(Check("validity", False, f"expired at {e.expires}"))
-        return done(Verdict.EXPIRED, "exp has passed", e, issuer, status)
-    checks.append(_VALIDITY_OK)
-
-    # Step 8: scope — subject, holder binding, purpose, audience.
-    if subject is not None:
-        wanted = normalize_name(subject)
-        names = (e.subject.name, e.subject.email, e.subject.handle)
-        if wanted not in {normalize_name(n) for n in names if n is not None}:
-            checks.append(Check("subject", False, "expected subject not named by the token"))
-            return done(Verdict.SUBJECT_MISMATCH, "subject differs", e, issuer, status)
-        checks.append(_SUBJECT_OK)
-    if presentation is not None:
-        problem = _presentation_problem(presentation, e, token, nonce, audience, now)
-        if problem is not None:
-            checks.append(Check("holder", False, problem))
-            return done(Verdict.SUBJECT_MISMATCH, problem, e, issuer, status)
-        checks.append(_HOLDER_OK)
-    if purpose is not None:
-        if purpose not in e.purposes:
-            checks.append(Check("purpose", False, f"{purpose[:64]!r} not in token purposes"))
-            return done(Verdict.PURPOSE_NOT_ALLOWED, "purpose not allowed", e, issuer, status)
-        checks.append(_PURPOSE_OK)
-    if e.audience is not None:
-        if audience != e.audience:
-            checks.append(Check("audience", False, "token is restricted to another audience"))
-            return done(Verdict.AUDIENCE_MISMATCH, "audience differs", e, issuer, status)
-        checks.append(_AUDIENCE_OK)
-
-    # Step 9: a fresh status list, or an explicit waiver for unregistered tokens.
-    if e.status is None:
-        if require_status:
-            checks.append(Check("status", False, "token carries no status entry"))
-            return done(Verdict.STATUS_UNAVAILABLE, "no status entry in the token", e, issuer)
-        checks.append(_STATUS_WAIVED)
-    elif status is None:
-        checks.append(Check("status", False, "no status list covering this token"))
-        return done(Verdict.STATUS_UNAVAILABLE, "status list not available", e, issuer)
-    elif status.issued_at > now + clock_skew:
-        checks.append(Check("status", False, f"list dated in the future ({status.issued_at})"))
-        return done(Verdict.STATUS_UNAVAILABLE, "status list is from the future", e, issuer)
-    elif now > status.fresh_until + max_status_staleness:
-        checks.append(Check("status", False, f"list stale since {status.fresh_until}"))
-        return done(Verdict.STATUS_UNAVAILABLE, "status list is stale", e, issuer, status)
-    else:
-        checks.append(_STATUS_OK)
-    return done(Verdict.VALID, "all checks passed", e, issuer, status)
-
-
-def _registration_problem(
-    registration: Registration | None, e: Endorsement, token: str, revoked_from: int
-) -> str | None:
-    # Spec §6.3 step 5.
-    if e.status is None:
-        return "issuer key revoked, and the token was never registered"
-    if registration is None:
-        return "issuer key revoked, and no registration of this token was given"
-    if (
-        registration.token_hash != token_hash(token)
-        or registration.issuer != e.issuer
-        or registration.registry != e.status.registry
-    ):
-        return "issuer key revoked, and the registration given is for another token"
-    if registration.registered_at >= revoked_from:
-        return "issuer key revoked before this token was registered"
-    return None
-
-
-def _presentation_problem(
-    presentation: str,
-    e: Endorsement,
-    token: str,
-    nonce: str | None,
-    audience: str | None,
-    now: int,
-) -> str | None:
-    # Spec §6.3 step 8b: the subject's key signed this verifier's nonce over this token.
-    if e.subject.key is None:
-        return "the endorsement names no subject key, so it cannot be presented"
-    if nonce is None:
-        return "a presentation needs the verifier's nonce"
-    try:
-        p = verify_token(presentation, Presentation).object
-    except EndorseError as err:
-        return f"presentation: {err}"
-    if p.key != e.subject.key:
-        return "presentation signed by another key than the subject's"
-    if p.token_hash != token_hash(token):
-        return "presentation is for another token"
-    if p.nonce != nonce:
-        return "presentation answers another nonce"
-    if p.audience is not None and p.audience != audience:
-        return "presentation is for another verifier"
-    if abs(now - p.issued_at) > PRESENTATION_MAX_AGE:
-        return "presentation is too old or from the future"
-    return None
+    expected = Expectations(now, subject, purpose, audience, presentation, nonce, clock_skew)
+    trusted = TrustedFacts(
+        issuers,
+        status_lists,
+        # Keyed by the hash of the token it was given for, so step 5 still tells a
+        # registration of another token from none at all.
+        None
+        if registration is None or type(token) is not str
+        else {token_hash(token): registration},
+        max_status_staleness,
+        not require_status,
+    )
+    return _verify(token, expected, trusted)
 
 
 def verify_endorsement_strict(
-    token: str,
-    *,
-    now: int,
-    issuers: Mapping[str, TrustedIssuer],
-    status_lists: Mapping[StatusKey, StatusList] | None = None,
-    subject: str | None = None,
-    purpose: str | None = None,
-    audience: str | None = None,
-    presentation: str | None = None,
-    nonce: str | None = None,
-    registration: Registration | None = None,
-    clock_skew: int = DEFAULT_CLOCK_SKEW,
-    max_status_staleness: int = 0,
-    require_status: bool = True,
+    token: str, expected: Expectations, trusted: TrustedFacts
 ) -> Endorsement:
-    """Like :func:`verify_endorsement`, but return the endorsement or raise.
+    """:func:`verify_endorsement_with`, returning the endorsement or raising.
 
     Raises:
         VerificationFailed: for every verdict but ``valid``; ``.result`` has the details.
-        InvalidArgument: as :func:`verify_endorsement`.
+        InvalidArgument: as :func:`verify_endorsement_with`.
     """
-    return verify_endorsement(
-        token,
-        now=now,
-        issuers=issuers,
-        status_lists=status_lists,
-        subject=subject,
-        purpose=purpose,
-        audience=audience,
-        presentation=presentation,
-        nonce=nonce,
-        registration=registration,
-        clock_skew=clock_skew,
-        max_status_staleness=max_status_staleness,
-        require_status=require_status,
-    ).raise_for_verdict()
+    return verify_endorsement_with(token, expected, trusted).raise_for_verdict()
 
 
 _EXPECTED_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
@@ -449,6 +445,7 @@ _EXPECTED_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
     "clock_skew": ("an int", (int,)),
     "max_status_staleness": ("an int", (int,)),
     "require_status": ("a bool", (bool,)),
+    "unsafe_status_waived": ("a bool", (bool,)),
     "subject": ("a str or None", (str, type(None))),
     "purpose": ("a str or None", (str, type(None))),
     "audience": ("a str or None", (str, type(None))),
@@ -459,13 +456,29 @@ _EXPECTED_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
 
 
 def _bad_argument(**arguments: object) -> str:
-    # The slow path of verify_endorsement's argument check: name the first wrong argument.
+    # The slow path of the argument checks: name the first wrong argument.
     for name, value in arguments.items():
-        if name in ("issuers", "status_lists"):
-            if not (isinstance(value, Mapping) or (name == "status_lists" and value is None)):
+        if name in ("issuers", "status_lists", "registrations"):
+            if not (isinstance(value, Mapping) or (name != "issuers" and value is None)):
                 return f"verify_endorsement: {name} must be a mapping"
             continue
         what, types = _EXPECTED_TYPES[name]
         if type(value) not in types:
             return f"verify_endorsement: {name} must be {what}, not {type(value).__name__}"
     return "verify_endorsement: an argument has the wrong type"  # pragma: no cover
+
+
+__all__ = [
+    "DEFAULT_CLOCK_SKEW",
+    "PRESENTATION_MAX_AGE",
+    "Check",
+    "Expectations",
+    "StatusKey",
+    "TrustedFacts",
+    "VerificationResult",
+    "index_status_lists",
+    "normalize_name",
+    "verify_endorsement",
+    "verify_endorsement_strict",
+    "verify_endorsement_with",
+]

@@ -40,14 +40,17 @@ from endorse.protocol import (
     Bitstring,
     EndorseError,
     Endorsement,
+    Expectations,
     Receipt,
     Registration,
     StatusList,
+    TrustedFacts,
     TrustedIssuer,
     VerificationResult,
     sign,
     token_hash,
     verify_endorsement,
+    verify_endorsements,
     verify_key_binding,
     verify_refusal,
     verify_registration,
@@ -151,6 +154,8 @@ class Facts:
     issuers: dict[str, TrustedIssuer]
     status_lists: dict[tuple[str, str], StatusList]
     registration: Registration | None = None
+    registered: bool = False
+    """Whether this very token is registered here (its online checks are then counted)."""
 
 
 NO_FACTS = Facts({}, {})
@@ -447,7 +452,7 @@ def _facts(
         status_lists[(ctx.registry, list_id)] = StatusList(
             ctx.registry, list_id, now, ctx.settings.status_max_age, bits
         )
-    return Facts(issuers, status_lists, registration)
+    return Facts(issuers, status_lists, registration, registration_token is not None)
 
 
 def _trusted_issuer(ctx: Context, binding_token: str) -> TrustedIssuer | None:
@@ -482,11 +487,21 @@ class Outcome:
     receipt: str
 
 
+def _counted(ctx: Context, facts: Facts, outcome: Outcome, now: int) -> Outcome:
+    """``outcome``, counted as an online check of its endorsement when that is registered
+    here and its signature verified (its issuer may see the count, ``GET /api/v1/checks``)."""
+    e = outcome.result.endorsement
+    if facts.registered and e is not None:
+        ctx.checks.add(e.id, now)
+    return outcome
+
+
 def verify_one(ctx: Context, reader: FactReader, item: VerifyItem) -> Outcome:
     """Verify one token with the registry's facts and sign a receipt of the verdict."""
     now = ctx.clock()
     th = token_hash(item.token)
-    return _conclude(ctx, item, th, now, gather_facts(ctx, reader, item.token, th, now))
+    facts = gather_facts(ctx, reader, item.token, th, now)
+    return _counted(ctx, facts, _conclude(ctx, item, th, now, facts), now)
 
 
 async def verify_one_async(ctx: Context, reader: AsyncFactReader, item: VerifyItem) -> Outcome:
@@ -494,7 +509,7 @@ async def verify_one_async(ctx: Context, reader: AsyncFactReader, item: VerifyIt
     now = ctx.clock()
     th = token_hash(item.token)
     facts = await gather_facts_async(ctx, reader, item.token, th, now)
-    return _conclude(ctx, item, th, now, facts)
+    return _counted(ctx, facts, _conclude(ctx, item, th, now, facts), now)
 
 
 REFUSAL_PREFIX = "refusal-v1."
@@ -503,28 +518,20 @@ a token of no known type fails as ``malformed``."""
 
 
 def _conclude(ctx: Context, item: VerifyItem, th: str, now: int, facts: Facts) -> Outcome:
-    """The protocol's verdict on ``item`` with ``facts``, and the receipt (counted).
-
-    A refusal is checked against the subject and purpose expected; audience and presentation
-    mean nothing for a refusal (it is never presented as a reference) and are not looked at.
-    """
+    """The protocol's verdict on ``item`` with ``facts``, and the receipt (counted)."""
     if item.token.startswith(REFUSAL_PREFIX):
-        result = verify_refusal(
-            item.token,
-            now=now,
-            issuers=facts.issuers,
-            subject=item.subject,
-            purpose=item.purpose,
-        )
+        result = _verify_refusal(item, now, facts)
     else:
         result = _verify_endorsement(item, now, facts)
-    verdict = result.verdict.value
-    receipt = sign(
-        Receipt(registry=ctx.registry, token_hash=th, verdict=verdict, checked_at=now),
-        ctx.key,
+    return _receipted(ctx, th, now, result)
+
+
+def _verify_refusal(item: VerifyItem, now: int, facts: Facts) -> VerificationResult:
+    # A refusal is checked against the subject and purpose expected; audience and presentation
+    # mean nothing for a refusal (it is never presented as a reference) and are not looked at.
+    return verify_refusal(
+        item.token, now=now, issuers=facts.issuers, subject=item.subject, purpose=item.purpose
     )
-    ctx.metrics.verdicts.labels(verdict).inc()
-    return Outcome(result, receipt)
 
 
 def _verify_endorsement(item: VerifyItem, now: int, facts: Facts) -> VerificationResult:
@@ -540,6 +547,17 @@ def _verify_endorsement(item: VerifyItem, now: int, facts: Facts) -> Verificatio
         nonce=item.nonce,
         registration=facts.registration,
     )
+
+
+def _receipted(ctx: Context, th: str, now: int, result: VerificationResult) -> Outcome:
+    """``result`` with the registry's signed receipt of its verdict (counted)."""
+    verdict = result.verdict.value
+    receipt = sign(
+        Receipt(registry=ctx.registry, token_hash=th, verdict=verdict, checked_at=now),
+        ctx.key,
+    )
+    ctx.metrics.verdicts.labels(verdict).inc()
+    return Outcome(result, receipt)
 
 
 # --- counting and verifying requests -----------------------------------------------------
@@ -614,12 +632,54 @@ def verify_items(ctx: Context, items: Sequence[VerifyItem], client: str) -> list
     """Count one verification request of ``client`` against its rate limit, then verify
     ``items`` over one pooled connection (blocking: for the thread pool).
 
+    The facts of every item are read first, then the protocol verifies the items on every
+    core (:func:`~endorse.protocol.verify_endorsements`; the facts of all items together,
+    each token consults only its own issuer, list and registration) and the receipts are
+    signed. One time for the batch: every item is checked, and its receipt dated, at it.
+
     Raises:
         TooManyRequests: the client is over ``limit_verify_per_client``.
     """
     count_request(ctx, client)
+    now = ctx.clock()
+    hashes = [token_hash(item.token) for item in items]
+    gathered: list[Facts] = []
+    issuers: dict[str, TrustedIssuer] = {}
+    lists: dict[tuple[str, str], StatusList] = {}
+    registrations: dict[str, Registration] = {}
     with reading(ctx) as reader:
-        return [verify_one(ctx, reader, item) for item in items]
+        for item, th in zip(items, hashes, strict=True):
+            facts = gather_facts(ctx, reader, item.token, th, now)
+            gathered.append(facts)
+            # Read in order, so where two items name the same issuer or list, the later
+            # (newer) reading wins, as a verifier keeps the newest status list.
+            issuers.update(facts.issuers)
+            lists.update(facts.status_lists)
+            if facts.registration is not None:
+                registrations[th] = facts.registration
+    trusted = TrustedFacts(issuers, lists, registrations)
+    endorsements = verify_endorsements(
+        (
+            (
+                item.token,
+                Expectations(
+                    now, item.subject, item.purpose, item.audience, item.presentation, item.nonce
+                ),
+            )
+            for item in items
+            if not item.token.startswith(REFUSAL_PREFIX)
+        ),
+        trusted,
+    )
+    outcomes = []
+    for item, th, facts in zip(items, hashes, gathered, strict=True):
+        # Refusals (rare in a batch) one by one; endorsements in input order from the workers.
+        if item.token.startswith(REFUSAL_PREFIX):
+            result = _verify_refusal(item, now, facts)
+        else:
+            result = next(endorsements)
+        outcomes.append(_counted(ctx, facts, _receipted(ctx, th, now, result), now))
+    return outcomes
 
 
 def outcome_document(outcome: Outcome) -> dict[str, Any]:

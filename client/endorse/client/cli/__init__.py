@@ -1,12 +1,15 @@
 """The ``endorse`` command: a thin shell over the SDK (:mod:`endorse.client`).
 
 Keys, registration, issuing, listing, revoking and verifying endorsements, and sharing them
-as a verification URL, a QR code or a holder-binding presentation. The registry is chosen by
-``--registry``, else ``$ENDORSE_REGISTRY``, else ``registry = "…"`` in the config file (see
-:func:`endorse.client.config.config_path`). Exit codes::
+as a verification URL, a QR code or a holder-binding presentation; claimed references (asking
+a referee named without a token, answering, policies and standing refusals). The registry is
+chosen by ``--registry``, else ``$ENDORSE_REGISTRY``, else ``registry = "…"`` in the config
+file (see :func:`endorse.client.config.config_path`). Exit codes::
 
     0  the command succeeded (for ``verify``: the verdict is ``valid``)
-    1  the token was verified and is not valid (the verdict and reason are printed)
+    1  the token was verified and is not valid (the verdict and reason are printed; a
+       refusal's verdict, ``refused``, included; for ``ask``/``request``: the referee
+       answered with a refusal, a policy or an endorsement that is not valid)
     2  bad usage or input: a missing or invalid option, a malformed token or URL, an
        unreadable key file or config file, no registry configured
     3  the registry is unreachable, refused the request, or cannot be trusted (its key is
@@ -18,7 +21,7 @@ With ``--json`` a command prints exactly one JSON document on stdout (on an erro
 ``{"error": {"kind": …, "message": …, "exit_code": …}}``); everything else goes to stderr.
 
 This package wires the commands into one typer app; they live in :mod:`.keys`,
-:mod:`.endorser`, :mod:`.verifying`, :mod:`.sharing` and :mod:`.server`, over
+:mod:`.endorser`, :mod:`.claims`, :mod:`.verifying`, :mod:`.sharing` and :mod:`.server`, over
 :mod:`._output` (exit codes, printing, errors), :mod:`._input` and :mod:`._registry`::
 
     from endorse.client.cli import main
@@ -35,7 +38,16 @@ from typing import Any, NoReturn
 
 import typer
 
-from endorse.client.cli import _output, endorser, keys, server, sharing, verifying
+from endorse.client.cli import (
+    _output,
+    claims,
+    endorser,
+    keys,
+    portable,
+    server,
+    sharing,
+    verifying,
+)
 from endorse.client.cli._output import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 
 __all__ = ["app", "main"]
@@ -70,11 +82,23 @@ app.command("confirm")(endorser.confirm_command)
 app.command("issue")(endorser.issue_command)
 app.command("list")(endorser.list_command)
 app.command("revoke")(endorser.revoke_command)
+app.command("export")(portable.export_command)
 app.command("inspect")(verifying.inspect_command)
 app.command("verify")(verifying.verify_command)
 app.command("url")(sharing.url_command)
 app.command("qr")(sharing.qr_command)
 app.command("present")(sharing.present_command)
+app.command("ask")(claims.ask_command)
+app.command("ask-confirm")(claims.ask_confirm_command)
+app.command("request")(claims.request_command)
+app.command("requests")(claims.requests_command)
+app.command("answer")(claims.answer_command)
+app.command("block")(claims.block_command)
+app.command("mute")(claims.mute_command)
+app.command("unmute")(claims.unmute_command)
+app.command("policy")(claims.policy_command)
+app.command("refuse")(claims.refuse_command)
+app.command("checks")(claims.checks_command)
 app.command("serve")(server.serve_command)
 db_app.command("upgrade")(server.db_upgrade_command)
 app.command("demo")(server.demo_command)

@@ -75,7 +75,7 @@ def connected(choice: RegistryChoice, timeout: float) -> Iterator[Client]:
 
     On first contact (trust on first use) the key the registry presented, now pinned, is
     shown on stderr, so the user can compare it with what the registry's operator publishes.
-    ``timeout`` bounds each request (see ``TimeoutOption``).
+    ``timeout`` bounds each call of the client in all (see ``TimeoutOption``).
     """
     with reported():
         client = Client(choice.url, registry_key=choice.key, timeout=timeout, retries=RETRIES)
@@ -113,11 +113,12 @@ RegistryKeyOption = Annotated[
 ]
 
 DEFAULT_TIMEOUT = 5.0
-"""Seconds a registry verb waits for each answer of the registry: a person is waiting, and a
+"""Seconds a registry verb's call waits for the registry in all: a person is waiting, and a
 registry that answers at all answers well within it."""
 RETRIES = 1
-"""Retries of an idempotent request (a read) after a network failure: one, so a registry
-that does not answer is reported after about twice ``--timeout``, not three times."""
+"""Retries of an idempotent request (a read) after a network failure or a 502/503/504, within
+the call's deadline (``--timeout``): a registry that does not answer is reported after
+``--timeout``, whatever the retries."""
 TimeoutOption = Annotated[
     float,
     typer.Option(
@@ -125,7 +126,7 @@ TimeoutOption = Annotated[
         metavar="SECONDS",
         min=0.1,
         max=600.0,
-        help="How long to wait for each answer of the registry (a read is tried twice)"
-        " before giving up with exit status 3.",
+        help="How long a verification (each call to the registry a command makes) may take"
+        " in all: connecting, every answer, retries and Retry-After waits; then exit status 3.",
     ),
 ]

@@ -4,6 +4,7 @@ imports the server)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from typing import Annotated, NoReturn
 
@@ -17,19 +18,18 @@ from endorse.client.cli._output import (
 
 
 def _run_server_module(args: list[str]) -> NoReturn:
-    # The client never imports the server: it starts it by module path, in this interpreter.
-    import subprocess
-
-    try:
-        code = subprocess.call([sys.executable, "-m", "endorse.server", *args])  # noqa: S603
-    except KeyboardInterrupt:
-        code = 0
-    if code == 1 and importlib.util.find_spec("fastapi") is None:
+    # The client never imports the server: this process becomes it, by module path in this
+    # interpreter (exec, not a child), so that what stops `endorse serve` (SIGTERM from a
+    # service manager or `kill PID`, Ctrl-C) reaches the registry itself. A child would be
+    # left running without its parent, holding the port and the database.
+    if importlib.util.find_spec("fastapi") is None:
         echo_err(
             "endorse: error: the registry needs the server extra: pip install 'endorse[server]'"
         )
         raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "endorse.server", *args])  # noqa: S606
 
 
 def serve_command(

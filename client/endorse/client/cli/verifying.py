@@ -20,7 +20,6 @@ from endorse.client.cli._input import (
     STDIN,
     TOKEN_OR_URL_HELP,
     read_token,
-    token_arg,
 )
 from endorse.client.cli._output import (
     EXIT_INTERRUPTED,
@@ -58,6 +57,7 @@ from endorse.client.share import (
     registry_of,
     token_from_url,
 )
+from endorse.protocol import Refusal, verify_refusal
 from endorse.protocol.errors import EndorseError
 from endorse.protocol.findings import NOT_CHECKED_SENTENCES, Findings, findings, findings_of
 from endorse.protocol.objects import (
@@ -102,6 +102,8 @@ def inspect_command(
 
 # --- endorse verify ------------------------------------------------------------------------
 
+REFUSAL_PREFIX = Refusal.TYPE + "-v1."
+
 
 _CHECK_TIME = re.compile(r"\b(list of|not before|expired at) ([0-9]{1,12})\b")
 """The times a check's detail names in Unix seconds (the protocol's words, spec §6.3)."""
@@ -118,9 +120,10 @@ endorser nor its status list."""
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """The largest file of tokens ``verify --file`` reads (about 30,000 tokens of 2 KiB)."""
-BATCH = 100
+BATCH = 2000
 """Tokens per ``verify_many`` call in ``verify --file``: the progress bar's step (the
-client's caches are shared across calls, so each fact is still fetched once)."""
+client's caches are shared across calls, so each fact is still fetched once), and enough
+chunks for every core (``verify_many`` spreads a batch over the machine's cores)."""
 
 
 @json_aware
@@ -188,13 +191,26 @@ def verify_command(
             " is not checked).",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            metavar="N",
+            help="With --file: threads to verify on (default: one per core).",
+            show_default=False,
+        ),
+    ] = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a reference: the signature, the scope you give, the issuer's verified identity
-    and whether it was withdrawn (offline-first: the registry is asked for facts only)."""
+    and whether it was withdrawn (offline-first: the registry is asked for facts only).
+
+    A refusal token (a referee's signed "I do not give a reference for …") is verified the
+    same way; a genuine one is shown as ✗ refused with its sentence, and exits 1."""
     if challenge:
         _print_challenge(token, as_json)
         return
@@ -218,16 +234,36 @@ def verify_command(
                 " --presentation or --issuer with it"
             )
         choice = registry_choice(registry, registry_key)
-        _verify_file(file, choice, timeout, as_json, subject, purpose, audience)
+        _verify_file(file, choice, timeout, as_json, subject, purpose, audience, workers)
+    if workers is not None:
+        usage_error("--workers goes with --file")
     if token is None:
         usage_error("give a TOKEN_OR_URL (or --file FILE)")
+    pasted = read_token(token)
+    text = token_from_url(pasted)
+    refusal = text.startswith(REFUSAL_PREFIX)
+    if refusal and (presentation is not None or audience is not None or online):
+        usage_error(
+            "a refusal is verified offline, with --subject and --purpose at most: no"
+            " --presentation, --audience or --online"
+        )
     if issuer is not None:
         if online or registry is not None or registry_key is not None:
             usage_error("--issuer verifies offline: drop --online, --registry, --registry-key")
         with reported("--issuer: "):
             trusted = TrustedIssuer.pinned(issuer)
+        if refusal:
+            result = verify_refusal(
+                text,
+                now=_clock.now(),
+                issuers={trusted.key: trusted},
+                subject=subject,
+                purpose=purpose,
+            )
+            _show_result(result, as_json, pinned=trusted.key)
+            raise typer.Exit(verdict_exit(result.verdict))
         result = verify_endorsement(
-            token_arg(token),
+            text,
             now=_clock.now(),
             issuers={trusted.key: trusted},
             subject=subject,
@@ -239,11 +275,11 @@ def verify_command(
         )
         _show_result(result, as_json, pinned=trusted.key)
         raise typer.Exit(verdict_exit(result.verdict))
-    pasted = read_token(token)
-    text = token_from_url(pasted)
     choice = registry_for(registry_of(pasted), registry, registry_key)
     with connected(choice, timeout) as client:
-        if online:
+        if refusal:
+            result = client.verify_refusal(text, subject=subject, purpose=purpose)
+        elif online:
             answer = client.verify_online(
                 text,
                 subject=subject,
@@ -298,13 +334,14 @@ def _verify_file(
     subject: str | None,
     purpose: str | None,
     audience: str | None,
+    workers: int | None,
 ) -> NoReturn:
-    """``verify --file``: one line per token, all with the same expectations; exit 0 when
-    all are valid, else 1.
+    """``verify --file``: one line per token, all with the same expectations, verified on
+    ``workers`` threads (default: one per core); exit 0 when all are valid, else 1.
 
-    Each batch's results are written (and flushed) as soon as they are known, so a run cut
-    short keeps every line already written. On Ctrl-C it says how far it got and exits 130;
-    with ``--json`` the one document is still closed (``"interrupted": true``)."""
+    Each batch's results are written as soon as they are known, so a run cut short keeps
+    every line already written. On Ctrl-C it says how far it got and exits 130; with
+    ``--json`` the one document is still closed (``"interrupted": true``)."""
     lines = _read_token_lines(file)
     if not lines:
         usage_error(f"{file}: no tokens in it")
@@ -318,7 +355,11 @@ def _verify_file(
         for i in range(0, len(lines), BATCH):
             batch = lines[i : i + BATCH]
             results = client.verify_many(
-                [t for _, t in batch], subject=subject, purpose=purpose, audience=audience
+                [t for _, t in batch],
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+                workers=workers,
             )
             for (n, _), r in zip(batch, results, strict=True):
                 if out is not None:
@@ -516,7 +557,9 @@ def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
 
 
 def _result_json(result: VerificationResult) -> dict[str, Any]:
-    e = result.endorsement
+    e: Endorsement | Refusal | None = result.endorsement
+    if result.refusal is not None:
+        e = result.refusal
     return {
         "verdict": result.verdict.value,
         "valid": result.valid,
@@ -556,6 +599,10 @@ def _print_result(result: VerificationResult, pinned: str | None) -> None:
         echo(f"~ {PINNED_OUTCOME} — {PINNED_SENTENCE}")
     else:
         echo(f"{'✓' if result.valid else '✗'} {result.verdict.value} — {result.message}")
+    if result.refusal is not None:
+        _print_refusal(result.refusal, pinned, None if pinned is not None else result.issuer)
+        echo(f"  detail        {result.detail}")
+        return
     e = result.endorsement
     found = findings(result)
     if e is not None:
@@ -642,3 +689,23 @@ def _print_claims(
     echo(f"  contact       {'yes, the endorser may be contacted' if e.contact else _NO_CONTACT}")
     if e.statement is not None:
         echo("  statement     " + e.statement.replace("\n", "\n                "))
+
+
+def _print_refusal(r: Refusal, pinned: str | None, vouched: TrustedIssuer | None) -> None:
+    """What a refusal says, as signed: who refuses, whom, for what, and why (a code)."""
+    mark = " (the pinned --issuer key)" if r.issuer == pinned else ""
+    echo(f"  referee       {r.issuer_name} <{r.issuer}>{mark}")
+    if vouched is not None and vouched.identity is not None:
+        since = "" if vouched.since is None else f" since {when(vouched.since)}"
+        echo(f"  identity      {vouched.identity}, verified by {vouched.registry}{since}")
+    s = r.subject
+    ids = ", ".join(x for x in (s.email, s.handle) if x is not None)
+    echo(f"  subject       {s.name}" + (f" ({ids})" if ids else ""))
+    echo(f"  purpose       {r.purpose or 'any'}")
+    if r.reason is not None:
+        echo(f"  reason        {r.reason}")
+    if r.request is not None:
+        echo(f"  answers       request {r.request}")
+    else:
+        echo("  standing      yes: a refusal signed in advance")
+    echo(f"  signed        {when(r.issued_at)}, in force until {when(r.expires)}")

@@ -17,6 +17,8 @@
 // page itself comes from that origin, so the browser's check is independent of the
 // registry's computation, not of the registry's honesty (spec §11.3 item 4).
 
+import { hasUnassigned, textProblem } from "./endorse-text.js";
+
 const TOKEN_LIMIT = { "endorsement": 8192, "status-list": 262144 };
 const OTHER_LIMIT = 8192;
 const TYPES = new Set(["endorsement", "revocation", "key-rotation", "key-revocation",
@@ -189,10 +191,6 @@ const RE = {
     "|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::(?!80(?![0-9]))(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?)" +
     "(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$"),
   purpose: /^x-[a-z0-9]+(?:-[a-z0-9]+)*$/,
-  // Not printable in Python's sense (spec §2.3): controls, format, surrogates, private use,
-  // unassigned, line and paragraph separators, and spaces other than U+0020.
-  unprintable: /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u,
-  ignorable: /\p{Default_Ignorable_Code_Point}/u,
 };
 const PURPOSES = new Set(["academic-reference", "character-reference", "employment-reference",
   "tenancy-reference", "volunteer-reference"]);
@@ -209,12 +207,17 @@ function text(v, where, max, multiline = false) {
   if (typeof v !== "string") throw new Malformed(`${where}: must be text`);
   const n = [...v].length;
   if (n < 1 || n > max) throw new Malformed(`${where}: 1 to ${max} characters`);
-  const body = multiline ? v.replaceAll("\n", "") : v;
-  if (RE.unprintable.test(body)) throw new Malformed(`${where}: control or invisible formatting characters`);
-  if (v !== v.trim()) throw new Malformed(`${where}: leading or trailing whitespace`);
-  if (RE.ignorable.test(v)) throw new Malformed(`${where}: invisible characters`);
-  if (v.normalize("NFC") !== v) throw new Malformed(`${where}: not NFC`);
+  // Unicode 14.0.0's tables, as the Python protocol uses them (endorse-text.js; spec §2.3).
+  const problem = textProblem(v, multiline);
+  if (problem !== null) throw new Malformed(`${where}: ${TEXT_PROBLEMS[problem]}`);
 }
+
+const TEXT_PROBLEMS = {
+  control: "control or invisible formatting characters",
+  whitespace: "leading or trailing whitespace",
+  invisible: "invisible characters",
+  nfc: "not NFC",
+};
 
 function pattern(v, where, re, max) {
   if (typeof v !== "string" || (max !== undefined && v.length > max) || !re.test(v)) throw new Malformed(`${where}: bad format`);
@@ -506,7 +509,9 @@ async function browserVerify(token, expect, pin, notes, statements) {
   // Step 5: a key revocation (signed by the key or the registry) needs a registration.
   if (state.key_revocation) {
     issuer.revoked_from = await keyRevocationFrom(state.key_revocation, e.iss, pin);
-    if (issuer.revoked_from === null) return out("issuer_key_revoked", "the key revocation could not be checked", { e, issuer });
+    // A key revocation that does not verify, or is of another key, makes the registry's answer
+    // unusable whole: no trusted issuer comes of it (spec §6.1).
+    if (issuer.revoked_from === null) return out("unknown_issuer", "the key revocation given with the binding does not verify", { e });
   }
   if (issuer.revoked_from !== null) {
     const th = await sha256b64(token);
@@ -542,7 +547,8 @@ async function browserVerify(token, expect, pin, notes, statements) {
   if (expect.subject !== null) {
     const wanted = normalizeName(expect.subject);
     const names = [e.sub.name, e.sub.email, e.sub.handle].filter((n) => n !== undefined).map(normalizeName);
-    if (!names.includes(wanted)) return out("subject_mismatch", "subject differs", { e, issuer, list });
+    // A code point unassigned in Unicode 14.0 matches no name, in every browser (§6.3 step 8a).
+    if (hasUnassigned(expect.subject) || !names.includes(wanted)) return out("subject_mismatch", "subject differs", { e, issuer, list });
   }
   if (expect.presentation) {
     const problem = await holderProblem(expect.presentation, expect.nonce, e, token, now);
@@ -1302,7 +1308,7 @@ async function browserVerifyRefusal(token, expect, pin, notes, statements) {
   if (expect.subject !== null) {
     const wanted = normalizeName(expect.subject);
     const names = [r.sub.name, r.sub.email, r.sub.handle].filter((n) => n !== undefined).map(normalizeName);
-    if (!names.includes(wanted)) return out("subject_mismatch", "subject differs", { r, issuer });
+    if (hasUnassigned(expect.subject) || !names.includes(wanted)) return out("subject_mismatch", "subject differs", { r, issuer });
   }
   if (expect.purpose !== null && r.purpose !== undefined && r.purpose !== expect.purpose) {
     return out("purpose_not_allowed", "the refusal is for another purpose", { r, issuer });
