@@ -814,7 +814,7 @@ def test_ctrl_c_exits_130(
     def interrupted(token: str) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(verifying, "token_arg", interrupted)
+    monkeypatch.setattr(verifying, "read_token", interrupted)
     code, out, err = run_main(capsys, "verify", "x", "--issuer", SigningKey.generate().did)
     assert (code, out) == (130, "")
     assert "Traceback" not in err
@@ -828,7 +828,7 @@ def test_a_pipe_broken_where_the_status_is_unknown_exits_141(
     def broken(token: str) -> str:
         raise BrokenPipeError
 
-    monkeypatch.setattr(verifying, "token_arg", broken)
+    monkeypatch.setattr(verifying, "read_token", broken)
     code, _, err = run_main(capsys, "verify", "x", "--issuer", SigningKey.generate().did)
     assert code == 141
     assert "Traceback" not in err
