@@ -3010,6 +3010,78 @@ def claims_file() -> dict[str, Any]:
     }
 
 
+# --- paste.json (spec §11.5) ----------------------------------------------------------------
+
+PASTE_TOKEN = "endorsement-v1.eyJ2IjoxLCJ0eXAiOiJlbmRvcnNlbWVudCJ9.c2lnbmF0dXJlX29mXzY0X2J5dGVz"
+"""A token's outline: what a paste is read for (the reading never verifies anything)."""
+
+
+def paste_cases() -> list[dict[str, Any]]:
+    """Named pastes, each with the token and registry read from it, or the error."""
+    t = PASTE_TOKEN
+    r = "https://registry.example"
+    canonical = f"{r}/v#{t}"
+    head, tail = canonical[:40], canonical[40:]
+
+    def ok(name: str, text: str, registry: str | None = r, token: str = t) -> dict[str, Any]:
+        return {"name": name, "input": text, "token": token, "registry": registry}
+
+    def bad(name: str, text: str) -> dict[str, Any]:
+        return {"name": name, "input": text, "error": "UnreadablePaste"}
+
+    return [
+        ok("bare_token", t, None),
+        ok("token_with_whitespace_around", f"  \n\t{t} \r\n", None),
+        ok("canonical_link", canonical),
+        ok("path_link", f"{r}/v/{t}"),
+        ok("link_in_angle_brackets", f"<{canonical}>"),
+        ok("link_then_full_stop", f"{canonical}."),
+        ok("link_in_parentheses_then_comma", f"({canonical}),"),
+        ok("link_in_double_quotes", f'"{canonical}"'),
+        ok("link_in_typographic_quotes", f"\u201c{canonical}\u201d"),
+        ok("token_in_single_quotes_then_semicolon", f"'{t}';", None),
+        ok("link_wrapped_crlf", f"{head}\r\n{tail}"),
+        ok("link_wrapped_lf_indented", f"{head}\n    {tail}"),
+        ok("token_wrapped_three_times", f"{t[:20]}\n{t[20:40]}\n{t[40:60]}\n{t[60:]}", None),
+        ok("quoted_printable_soft_breaks", f"{head}=\r\n{tail[:30]}=\r\n{tail[30:]}"),
+        ok("quoted_printable_soft_break_lf", f"{head}=\n{tail}"),
+        ok("wrapped_in_angle_brackets", f"<{head}\r\n {tail}>"),
+        ok("upper_case_scheme_and_host", f"HTTPS://Registry.Example/v#{t}"),
+        ok(
+            "registry_with_path",
+            f"https://example.org/endorse/v#{t}",
+            "https://example.org/endorse",
+        ),
+        ok("loopback_http_registry", f"http://127.0.0.1:8000/v/{t}", "http://127.0.0.1:8000"),
+        ok(
+            "damaged_token_kept_as_it_is",
+            f"{r}/v#{t[:-3]}xyz",
+            token=f"{t[:-3]}xyz",
+        ),
+        bad("empty", ""),
+        bad("only_punctuation_and_whitespace", " <> .\n"),
+        bad("prose", "please find my reference attached"),
+        bad("space_inside_a_token_is_not_wrapping", f"{t[:20]} {t[20:]}"),
+        bad("markup", "<b>endorsement</b>"),
+        bad("padding_equals_sign_is_not_a_soft_break", f"{t[:-2]}==."),
+        bad("link_without_token", f"{r}/v#"),
+        bad("link_to_another_page", f"{r}/check"),
+        bad("link_with_two_path_segments", f"{r}/v/{t}/more"),
+        bad("link_with_query", f"{r}/v?t={t}"),
+        bad("percent_encoded_token_is_not_decoded", f"{r}/v#{t[:-1]}%41"),
+        bad("http_link_off_loopback", f"http://registry.example/v#{t}"),
+    ]
+
+
+def paste_file() -> dict[str, Any]:
+    return {
+        "description": "spec §11.5: what a front end reads out of a paste. 'input' is the text as"
+        " pasted; 'token' and 'registry' (null for a bare token) what is read, or 'error' the"
+        " class of the error when nothing can be.",
+        "cases": paste_cases(),
+    }
+
+
 # --- the portable form (spec §13) -----------------------------------------------------------
 
 
@@ -3191,6 +3263,7 @@ def build() -> dict[str, str]:
         "verification.json": render(verification_file()),
         "claims.json": render(claims_file()),
         "vc.json": render(vc_file()),
+        "paste.json": render(paste_file()),
     }
 
 

@@ -565,9 +565,15 @@ def test_token_with_status_entry_is_status_unavailable_offline(
         status=StatusRef("https://registry.example", "list-1", 42),
     )
     code, doc = verify_json(token, "--issuer", did)
-    assert (code, doc["verdict"]) == (1, "status_unavailable")
+    assert (code, doc["verdict"], doc["outcome"]) == (
+        1,
+        "status_unavailable",
+        "signature_and_scope_valid",
+    )
+    # Its own outcome, never "valid": revocation was not checked (README, verify --issuer).
     human = run("verify", token, "--issuer", did)
-    assert human.stdout.startswith("✗ status_unavailable — ")
+    assert human.stdout.startswith("~ signature_and_scope_valid — ")
+    assert "revocation NOT checked" in human.stdout.splitlines()[0]
     assert "https://registry.example" in human.stdout
 
 
@@ -808,7 +814,7 @@ def test_ctrl_c_exits_130(
     def interrupted(token: str) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(verifying, "token_arg", interrupted)
+    monkeypatch.setattr(verifying, "read_token", interrupted)
     code, out, err = run_main(capsys, "verify", "x", "--issuer", SigningKey.generate().did)
     assert (code, out) == (130, "")
     assert "Traceback" not in err
@@ -822,7 +828,7 @@ def test_a_pipe_broken_where_the_status_is_unknown_exits_141(
     def broken(token: str) -> str:
         raise BrokenPipeError
 
-    monkeypatch.setattr(verifying, "token_arg", broken)
+    monkeypatch.setattr(verifying, "read_token", broken)
     code, _, err = run_main(capsys, "verify", "x", "--issuer", SigningKey.generate().did)
     assert code == 141
     assert "Traceback" not in err

@@ -131,10 +131,12 @@ EXPECTED_CLIENT_API = {
     # subjects
     "verification_url",
     "token_from_url",
+    "registry_of",
     "qr_png",
     "qr_svg",
     "qr_text",
     "present",
+    "new_challenge",
     # keys and pins
     "default_key_path",
     "load_key",

@@ -88,7 +88,7 @@ def test_generator_check_mode_passes() -> None:
 
 
 def test_files_are_pretty_sorted_json() -> None:
-    for name in ("keys.json", "valid.json", "verification.json", "claims.json"):
+    for name in ("keys.json", "valid.json", "verification.json", "claims.json", "paste.json"):
         text = (VECTORS / name).read_text(encoding="utf-8")
         assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
 

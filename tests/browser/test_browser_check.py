@@ -189,6 +189,12 @@ def test_keyboard_only(key: str, seeded: Seeded, open_tab: OpenTab, tmp_path: Pa
     expect(page.locator("#purpose")).to_have_value("employment-reference")
     # "Other…" not chosen: its text field is hidden, and Tab skips it.
     expect(page.locator("#purpose-other")).to_be_hidden()
+    # The candidate's key (optional): its button and answer box are reached in turn.
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "make-challenge"
+    assert_focus_visible(page)
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "presentation"
     page.keyboard.press("Tab")
     assert focused_id(page) == "audience"  # optional: this reference names no recipient
     assert_focus_visible(page)

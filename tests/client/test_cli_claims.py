@@ -271,8 +271,10 @@ def test_usage_errors_exit_2_and_registry_refusals_exit_3(
     assert "not_known" in doc["error"]["message"]
     assert run("policy", "--key", str(alice), code=2)["error"]["kind"] == "usage"
     assert run("refuse", "--list", "--purpose", EMPLOYMENT, "--key", str(alice), code=2)
-    doc = run("request", "A" * 22, "--key", str(alice), code=3)
+    # An id the registry does not know is the person's to correct (exit 2), said so.
+    doc = run("request", "A" * 22, "--key", str(alice), code=2)
     assert doc["error"]["status"] == 404
+    assert doc["error"]["message"].startswith("the registry has no such thing: check the id")
     doc = run(*ask_args("alice@example.com", "dan@example.com", "--expires", "2001-01-01"), code=2)
     assert doc["error"]["kind"] == "invalid_argument"
     # A value the registry would refuse to sign is bad input, named before anything is sent

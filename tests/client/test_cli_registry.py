@@ -131,10 +131,13 @@ def test_register_issue_list_verify_revoke(configured: LiveServer, tmp_path: Pat
     assert registry_key(configured) in registered.stderr
     pending = registered.stdout.split("endorse confirm --pending ")[1].split()[0]
     code = code_from_outbox(configured, "alice@example.com", CONFIRM_SUBJECT)
-    wrong = run_json("confirm", "00000000", "--pending", pending, "--key", str(key), code=3)
+    # A wrong code is the person's to correct (exit 2), with what to do next.
+    wrong = run_json("confirm", "00000000", "--pending", pending, "--key", str(key), code=2)
     assert wrong["error"]["kind"] == "registry_error"
     assert wrong["error"]["problem"] == "invalid-code"
-    confirmed = run("confirm", code, "--pending", pending, "--key", str(key))
+    assert "ask for a new one with endorse register" in wrong["error"]["message"]
+    # As written in a mail or read aloud: groups with a space or a dash.
+    confirmed = run("confirm", f"{code[:4]} {code[4:]}", "--pending", pending, "--key", str(key))
     assert confirmed.stdout.startswith(f"✓ {did} is bound to Alice Smith <alice@example.com>")
     assert "first contact" not in confirmed.stderr  # pinned now
 
@@ -158,7 +161,7 @@ def test_register_issue_list_verify_revoke(configured: LiveServer, tmp_path: Pat
     ok = run("verify", token, "--subject", "bob@example.com", "--purpose", EMPLOYMENT)
     first = ok.stdout.splitlines()[0]
     assert first.startswith("✓ valid — ")
-    assert "alice@example.com, verified by " + configured.url in ok.stdout
+    assert "Alice Smith <alice@example.com>, verified by " + configured.url in ok.stdout
     assert "revocation    checked" in ok.stdout
     doc = run_json("verify", url)
     assert (doc["verdict"], doc["valid"], doc["revocation_checked"]) == ("valid", True, True)
@@ -222,7 +225,7 @@ def test_key_list_rotate_and_revoke(configured: LiveServer, tmp_path: Path) -> N
     rotated = run_json("key", "rotate", "--key", str(old), "--new", str(successor))
     assert rotated["key"] == new_did and rotated["email"].endswith("@example.com")
     assert run_json("verify", issued["url"])["verdict"] == "valid"  # what it issued stays
-    refused = run_json(*issue_args(old), code=3)  # the retired key issues nothing more
+    refused = run_json(*issue_args(old), code=2)  # the retired key issues nothing more
     assert refused["error"]["problem"] == "issuer-key-retired"
     issue_json(successor)
 
@@ -232,8 +235,10 @@ def test_key_list_rotate_and_revoke(configured: LiveServer, tmp_path: Path) -> N
         "key", "revoke", "--key", str(successor), "--reason", "laptop lost", "--yes"
     )
     assert (revocation["key"], revocation["reason"]) == (new_did, "laptop lost")
-    assert revocation["revoked_from"] <= time.time()
-    assert run(*issue_args(successor), code=3).stderr.startswith("endorse: error: registry ")
+    assert revocation["revoked_from"] <= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    assert run(*issue_args(successor), code=2).stderr.startswith(
+        "endorse: error: this key was revoked or rotated: sign with your current key"
+    )
 
 
 def test_verify_file_of_mixed_tokens(configured: LiveServer, tmp_path: Path) -> None:
@@ -345,8 +350,9 @@ def test_registry_from_option_environment_or_config_file(
     monkeypatch.delenv("ENDORSE_REGISTRY")
     nowhere = f"http://127.0.0.1:{free_port()}"
 
-    # Nowhere configured: a usage error naming the three places.
-    none = run_json("verify", issued["token"], code=2)
+    # Nowhere configured, and a token that names no registry: a usage error naming the three
+    # places (a token with a status entry names its own registry: spec §11.5).
+    none = run_json("verify", "endorsement-v1.e30.c2ln", code=2)
     assert none["error"]["kind"] == "config_error"
     for place in ("--registry", "$ENDORSE_REGISTRY", str(endorse_home / "config.toml")):
         assert place in none["error"]["message"]

@@ -178,7 +178,10 @@ def test_valid_token_by_path_renders_the_registrys_verdict(client: TestClient) -
     assert 'aria-label="Valid reference">✓' in html
     assert _text(html, "endorser") == "Alice Smith"
     assert _text(html, "subject-name") == "Bob Jones (bob@example.com)"
-    assert _text(html, "relationship") == "manager · work · Acme · 2019-03 to 2023-06"
+    # As stated by the endorser, beside the domain of their verified e-mail (spec §6.5).
+    assert _text(html, "relationship") == (
+        "manager · work · Acme · 2019-03 to 2023-06 (their verified e-mail is at example.com)"
+    )
     assert _text(html, "purposes") == EMPLOYMENT
     assert re.fullmatch(
         rf"Alice Smith &lt;endorser1@example.com&gt;, e-mail address confirmed by this registry"
@@ -196,8 +199,13 @@ def test_valid_token_by_path_renders_the_registrys_verdict(client: TestClient) -
         "validity",
         "identity",
         "status",
+        "contact",
         "statement",
     }
+    assert _text(html, "contact") == "No: the endorser has not agreed to be contacted"
+    # No candidate or purpose was given with the link: the page says neither was compared.
+    assert "<li>The candidate was not compared: check that the name and e-mail in it are" in html
+    assert "<li>The purpose was not compared: check that it allows what you" in html
     assert "<dt>Validity period</dt>" in html and "<dt>Valid</dt>" not in html
     checks = _checks(html)
     assert [name for name, _, _ in checks] == [

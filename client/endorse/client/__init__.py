@@ -47,10 +47,12 @@ from endorse.client.models import (
 )
 from endorse.client.pins import default_pin_store
 from endorse.client.share import (
+    new_challenge,
     present,
     qr_png,
     qr_svg,
     qr_text,
+    registry_of,
     token_from_url,
     verification_url,
 )
@@ -83,10 +85,12 @@ __all__ = [
     "default_key_path",
     "default_pin_store",
     "load_key",
+    "new_challenge",
     "present",
     "qr_png",
     "qr_svg",
     "qr_text",
+    "registry_of",
     "token_from_url",
     "verification_url",
     "write_key",

@@ -31,6 +31,7 @@ from endorse.client.cache import FactCache
 from endorse.client.errors import RegistryStatementInvalid, RegistryUnreachable
 from endorse.client.models import VerifyItem
 from endorse.client.pins import PinStore, default_pin_store
+from endorse.client.share import check_challenge, check_presentation, token_from_url
 from endorse.protocol import InvalidArgument, SigningKey
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -122,7 +123,16 @@ def item(
     presentation: str | None,
     nonce: str | None,
 ) -> VerifyItem:
-    return VerifyItem(token, subject, purpose, audience, presentation, nonce)
+    # A pasted link or wrapped token is read as every front end reads it (spec §11.5).
+    # A non-str token is left for the verification to report, as before.
+    text = token_from_url(token) if type(token) is str else token
+    if presentation is not None:
+        # A presentation that is none is the verifier's input error, said plainly, not a
+        # subject_mismatch blaming the candidate (the challenge's form likewise).
+        presentation = token_from_url(presentation) if type(presentation) is str else presentation
+        check_presentation(presentation)
+        check_challenge(nonce)
+    return VerifyItem(text, subject, purpose, audience, presentation, nonce)
 
 
 def unreachable(core: Core, error: httpx.HTTPError) -> RegistryUnreachable:

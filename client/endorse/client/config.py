@@ -117,12 +117,19 @@ def read_config(path: Path) -> Config:
     return Config(registry, key)
 
 
+class NoRegistryConfigured(ConfigError):
+    """No option, environment variable or config file names a registry (a verifier may then
+    use the registry a pasted link or token names, spec §11.5)."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class RegistryChoice:
     """The registry a command talks to, and its key when pinned by option or config."""
 
     url: str
     key: str | None
+    named: bool = False
+    """Chosen because the reference named it (spec §11.5), not by the verifier's settings."""
 
 
 def choose_registry(option: str | None, key_option: str | None) -> RegistryChoice:
@@ -146,7 +153,7 @@ def choose_registry(option: str | None, key_option: str | None) -> RegistryChoic
     elif config.registry is not None:
         url, source = config.registry, str(path)
     else:
-        raise ConfigError(
+        raise NoRegistryConfigured(
             "no registry configured: pass --registry URL, set $ENDORSE_REGISTRY, or write"
             f' registry = "URL" in {path}'
         )

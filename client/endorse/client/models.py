@@ -7,6 +7,7 @@ pending e-mail confirmation, an issued token, an online verification with its re
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ from endorse.protocol import (
     Verdict,
     VerificationResult,
 )
-from endorse.protocol.errors import InvalidArgument
+from endorse.protocol.errors import EndorseError, InvalidArgument
+from endorse.protocol.findings import Findings, findings_of
 
 __all__ = [
     "Answer",
@@ -181,6 +183,21 @@ class OnlineResult:
     def valid(self) -> bool:
         return self.verdict is Verdict.VALID
 
+    @property
+    def findings(self) -> Findings:
+        """What this verdict covers and what not (spec §6.5), as
+        :func:`endorse.protocol.findings.findings` says it of an offline result: read from
+        the registry's (unsigned) checks, claims and issuer."""
+        e = None
+        if self.claims is not None and self.verdict not in _UNREAD:
+            with contextlib.suppress(EndorseError):
+                e = Endorsement.from_payload(self.claims)
+        i = self.issuer
+        return findings_of(e, self.checks, None if i is None else (i.key, i.name))
+
+
+_UNREAD = (Verdict.MALFORMED, Verdict.BAD_SIGNATURE)
+"""Verdicts whose claims are attacker text: no findings are read from them."""
 
 # --- claimed references (docs/claims.md) ---------------------------------------------------
 

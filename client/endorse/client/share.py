@@ -20,11 +20,14 @@ b'\\x89PNG\\r\\n\\x1a\\n'
 from __future__ import annotations
 
 import io
+import os
+import re
 import time
 
 import segno
 
 from endorse.protocol import (
+    EndorseError,
     Endorsement,
     InvalidArgument,
     InvalidKey,
@@ -36,9 +39,24 @@ from endorse.protocol import (
     token_hash,
     verify_token,
 )
+from endorse.protocol.encoding import b64url_encode
 from endorse.protocol.objects import check_registry
+from endorse.protocol.paste import UnreadablePaste, read_paste
 
-__all__ = ["present", "qr_png", "qr_svg", "qr_text", "token_from_url", "verification_url"]
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+__all__ = [
+    "check_challenge",
+    "check_presentation",
+    "new_challenge",
+    "present",
+    "qr_png",
+    "qr_svg",
+    "qr_text",
+    "registry_of",
+    "token_from_url",
+    "verification_url",
+]
 
 VERIFY_PATH = "/v"
 """The check page's path; the token follows in the fragment."""
@@ -60,7 +78,12 @@ def verification_url(registry: str, token: str) -> str:
 
 
 def token_from_url(text: str) -> str:
-    """The token in a verification URL (or ``text`` itself, stripped, when it is no URL).
+    """The token in what a person pasted: a token or a verification link of either form
+    (``/v#…``, ``/v/…``), wrapped across lines, in angle brackets or quotes, followed by
+    punctuation, with quoted-printable soft line breaks: read by the rule of spec §11.5
+    (:func:`endorse.protocol.paste.read_paste`), which changes nothing inside the token.
+    Text that cannot be read so is given back stripped, to be verified as it is (and found
+    ``malformed``).
 
     Nothing is checked: verify the token as any other.
 
@@ -69,11 +92,31 @@ def token_from_url(text: str) -> str:
     """
     if type(text) is not str:
         raise MalformedToken("a token or verification URL is text")
-    text = text.strip()
-    head, sep, fragment = text.partition("#")
-    if sep and head.endswith(VERIFY_PATH) and "://" in head:
-        return fragment
-    return text
+    try:
+        return read_paste(text).token
+    except UnreadablePaste:
+        return text.strip()
+
+
+def registry_of(text: str) -> str | None:
+    """The registry a pasted link or token names, or None: the link's registry (spec §11.5
+    step 5), else the registry of the token's ``status`` member. Nothing is verified: use it
+    to choose where to verify (trusting that registry's key on first use), never as proof.
+
+    >>> registry_of("<https://registry.example/v#endorsement-v1.e30.c2ln>")
+    'https://registry.example'
+    """
+    try:
+        read = read_paste(text)
+    except UnreadablePaste:
+        return None
+    if read.registry is not None:
+        return read.registry
+    try:
+        status = decode_unverified(read.token, Endorsement).object.status
+    except EndorseError:
+        return None
+    return None if status is None else status.registry
 
 
 def _qr(url: str, error: str = "m") -> segno.QRCode:
@@ -121,6 +164,47 @@ def qr_text(url: str) -> str:
     return out.getvalue()
 
 
+CHALLENGE_RULE = "16-128 characters of A-Z a-z 0-9 - _ (make one with endorse verify --challenge)"
+
+
+def new_challenge() -> str:
+    """A fresh challenge for holder binding (spec §4.8): the nonce a verifier gives the
+    candidate to sign with :func:`present`; 128 random bits, base64url (22 characters).
+
+    >>> len(new_challenge()), new_challenge() != new_challenge()
+    (22, True)
+    """
+    return b64url_encode(os.urandom(16))
+
+
+def check_challenge(nonce: object) -> str:
+    """``nonce`` if it can be a challenge (16-128 base64url characters).
+
+    Raises:
+        MalformedToken: anything else, with the rule in words.
+    """
+    if type(nonce) is not str or _NONCE.fullmatch(nonce) is None:
+        raise MalformedToken(f"a challenge (nonce) is {CHALLENGE_RULE}")
+    return nonce
+
+
+def check_presentation(presentation: object) -> Presentation:
+    """The presentation a candidate sent (as pasted: spec §11.5), decoded but NOT verified
+    (verification checks its signature, key, token, challenge and age).
+
+    Raises:
+        MalformedToken: it is no presentation token, with what to ask the candidate for.
+    """
+    text = token_from_url(presentation) if type(presentation) is str else presentation
+    try:
+        return decode_unverified(text, Presentation).object
+    except EndorseError as e:
+        raise MalformedToken(
+            f"that is not a presentation ({e}): ask the candidate for exactly what"
+            " endorse present printed"
+        ) from e
+
+
 def present(
     subject_key: SigningKey,
     token: str,
@@ -143,6 +227,7 @@ def present(
         raise InvalidArgument("a presentation is signed with the subject's SigningKey")
     if now is not None and type(now) is not int:
         raise InvalidArgument("now must be Unix seconds (int) or None")
+    check_challenge(nonce)
     e = verify_token(token, Endorsement).object
     if e.subject.key is None:
         raise InvalidKey("this endorsement names no subject key, so it cannot be presented")

@@ -21,11 +21,10 @@ That is not a reference
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import orjson
 import segno
@@ -42,6 +41,8 @@ from endorse.protocol import (
     check_purpose,
     decode_unverified,
 )
+from endorse.protocol.findings import NOT_CHECKED_SENTENCES, findings
+from endorse.protocol.paste import UnreadablePaste, read_paste
 from endorse.protocol.vc import CredentialResult
 from endorse.server.verification import LRU, Outcome
 
@@ -130,56 +131,49 @@ class CheckInput:
 
 
 def token_from_input(text: str) -> str:
-    """The token in what was pasted: a token, or a verification URL in either form (spec §11).
-
-    Only the whitespace around the whole paste is dropped (copying from a mail or a PDF adds
-    it); nothing inside is changed: a damaged token is checked as it is, and is malformed.
+    """The token in what was pasted: a token, or a verification URL in either form, read by
+    the rule every front end applies (spec §11.5, :func:`endorse.protocol.paste.read_paste`):
+    what mail and chat add around and inside it is taken off, nothing of the token is
+    changed (a damaged token is checked as it is, and is malformed).
 
     Raises:
-        InputError: the text is empty, too long, or a link that carries no token.
+        InputError: the text is empty, too long, no token, or a link that carries none.
     """
-    text = text.strip(_OUTER_WHITESPACE)
-    if not text:
-        raise InputError("Paste a reference token or a verification link.")
-    if len(text) > MAX_INPUT_CHARS:
-        raise InputError(
-            f"That is too long to be a reference ({len(text)} characters; a reference has at"
-            f" most {Endorsement.MAX_TOKEN_CHARS})."
-        )
-    if not text.lower().startswith(("https://", "http://")):
-        return _token_shaped(text)
+    # Wrapping and quoting add a few characters per line; twice a token is room enough.
+    if len(text) > 2 * MAX_INPUT_CHARS:
+        raise InputError(_too_long(len(text)))
     try:
-        url = urlsplit(text)
-    except ValueError as e:
-        raise InputError("That link cannot be read; paste the whole verification link.") from e
-    if url.fragment:
-        return _token_shaped(url.fragment)
-    _, found, token = url.path.rpartition("/v/")
-    if found and token and "/" not in token:
-        return _token_shaped(token)
-    raise InputError(
-        "That link holds no reference; a verification link ends in /v#… or /v/… and the"
-        " reference after it."
+        token = read_paste(text).token
+    except UnreadablePaste as e:
+        if len(text) > MAX_INPUT_CHARS:  # a long paste of no token: its length is the news
+            raise InputError(_too_long(len(text))) from e
+        raise InputError(_PASTE_WORDS.get(e.reason, _NOT_A_REFERENCE)) from e
+    if len(token) > MAX_INPUT_CHARS:
+        raise InputError(_too_long(len(token)))
+    return token
+
+
+def _too_long(n: int) -> str:
+    return (
+        f"That is too long to be a reference ({n} characters; a reference has at"
+        f" most {Endorsement.MAX_TOKEN_CHARS})."
     )
 
 
-_TOKEN_SHAPE = re.compile(r"[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _NOT_A_REFERENCE = (
     "That is not a reference: a reference is one line like “endorsement-v1.…” (letters,"
     " digits, - and _ in three parts separated by dots), or a verification link."
 )
-
-
-def _token_shaped(text: str) -> str:
-    """``text`` if it has a token's outline (three dot-separated parts of token characters);
-    whether it is a well-formed token is the verification's to say (``malformed``).
-
-    Raises:
-        InputError: prose, markup or anything else that cannot be a token at all.
-    """
-    if _TOKEN_SHAPE.fullmatch(text) is None:
-        raise InputError(_NOT_A_REFERENCE)
-    return text
+_PASTE_WORDS = {
+    "empty": "Paste a reference token or a verification link.",
+    "no_token_in_link": "That link holds no reference; a verification link ends in /v#… or"
+    " /v/… and the reference after it.",
+    "not_a_registry": "That link is not a registry's: a verification link starts with https://"
+    " (http only on this computer).",
+    "damaged_link_token": "That link's reference is damaged: a reference is letters, digits,"
+    " - and _ in three parts separated by dots. Paste the whole link again.",
+}
+"""What the page says for each reason a paste cannot be read (``not_a_token``: the default)."""
 
 
 def parse_check_form(body: bytes) -> tuple[CheckForm, CheckInput]:
@@ -406,6 +400,9 @@ class ResultView:
     refusal: RefusalView | None = None
     receipt_missing: str = ""
     """Why there is no receipt (a pasted credential); empty when there is one."""
+    name_warning: str = ""
+    contact: str = ""
+    not_compared: tuple[str, ...] = ()
 
 
 WITHHELD = {
@@ -488,6 +485,9 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
         relationship += f" · {rel.org}"
     if rel.start is not None or rel.end is not None:
         relationship += f" · {rel.start or '…'} to {rel.end or '…'}"
+    found = findings(result)
+    if rel.org is not None and issuer is not None and issuer.identity is not None:
+        relationship += f" (their verified e-mail is at {issuer.identity.rpartition('@')[2]})"
     return ResultView(
         verdict=result.verdict.value,
         valid=valid,
@@ -507,7 +507,26 @@ def result_view(outcome: Outcome, qr: str | None = None, qr_missing: str = "") -
         receipt=outcome.receipt,
         qr_svg=qr,
         qr_missing=qr_missing,
+        name_warning="" if found.name_mismatch is None else name_warning(*found.name_mismatch),
+        contact=CONTACT[e.contact],
+        not_compared=tuple(NOT_CHECKED_SENTENCES[n] for n in found.not_checked),
     )
+
+
+def name_warning(signed: str, verified: str) -> str:
+    """The warning for an endorser who signed another name than the one verified (spec §6.5;
+    the script words it alike)."""
+    return (
+        f"The endorser signed as “{signed}”, but this registry verified their key as"
+        f" “{verified}”: only the verified name is confirmed."
+    )
+
+
+CONTACT = {
+    True: "Yes: the endorser agrees to be contacted about this reference",
+    False: "No: the endorser has not agreed to be contacted",
+}
+"""The "May be contacted" row (the script words it alike)."""
 
 
 def _identity_text(issuer: TrustedIssuer, role: str) -> str:

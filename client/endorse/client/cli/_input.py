@@ -73,6 +73,13 @@ def read_token(token: str) -> str:
     return data.decode("utf-8", errors="replace").strip()
 
 
+def plain_code(code: str) -> str:
+    """An e-mailed code as typed or pasted ("2903 2434", "2903-2434"): without the spaces and
+    dashes people write between its groups. Nothing else is changed: a wrong code stays
+    wrong, and the registry says so."""
+    return "".join(code.split()).replace("-", "")
+
+
 def passphrase_from_env() -> bytes | None:
     value = os.environ.get(keystore.PASSPHRASE_ENV)
     if value is None:
@@ -124,4 +131,8 @@ KeyFileOption = Annotated[
 """``--key FILE``: the endorser's key file (default: the key directory's ``default.pem``)."""
 
 
-TOKEN_OR_URL_HELP = "The token, its verification URL, or - to read either from stdin."  # noqa: S105
+_PASTED = (
+    "; as pasted from a mail or chat: line breaks a mail client added, <angle brackets>,"
+    " quotes and trailing punctuation are taken off (spec §11.5)."
+)
+TOKEN_OR_URL_HELP = "The token, its verification URL (/v#… or /v/…), or - for stdin" + _PASTED

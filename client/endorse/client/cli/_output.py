@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TextIO
 
 import typer
 
+from endorse.client.cli._problems import explain
 from endorse.client.errors import (
     PinMismatch,
     RegistryError,
@@ -132,11 +133,14 @@ def kind_of(error: EndorseError) -> str:
 @contextlib.contextmanager
 def reported(prefix: str = "") -> Iterator[None]:
     """Turn an :class:`EndorseError` into a one-line message and its exit status: 3 for the
-    registry's failures (it could not be asked, refused, or cannot be trusted), else 2."""
+    registry's failures (it could not be asked, or cannot be trusted), else 2; a refusal of
+    the registry as :func:`~endorse.client.cli._problems.explain` says (what happened, what
+    to do, 2 when the person can correct it)."""
     try:
         yield
     except RegistryError as e:
-        fail(EXIT_REGISTRY, kind_of(e), f"{prefix}{e}", problem=e.slug, status=e.status)
+        code, message = explain(e)
+        fail(code, kind_of(e), f"{prefix}{message}", problem=e.slug, status=e.status)
     except REGISTRY_ERRORS as e:
         fail(EXIT_REGISTRY, kind_of(e), f"{prefix}{e}")
     except EndorseError as e:
@@ -152,6 +156,18 @@ def when(t: int) -> str:
         return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         return str(t)
+
+
+def iso(t: int | None) -> str | None:
+    """A time for ``--json``: ISO 8601 UTC, as the text output writes it (None stays null)."""
+    return None if t is None else when(t)
+
+
+def iso_times(doc: dict[str, Any] | None, *names: str) -> dict[str, Any] | None:
+    """``doc`` with the members ``names`` (Unix seconds) written as :func:`iso` times."""
+    if doc is None:
+        return None
+    return {k: iso(v) if k in names and type(v) is int else v for k, v in doc.items()}
 
 
 def terminal_qr(url: str, columns: int | None = None) -> list[str]:
@@ -191,11 +207,11 @@ def binding_json(b: KeyBinding) -> dict[str, Any]:
         "key": b.key,
         "email": b.email,
         "name": b.name,
-        "since": b.since,
+        "since": iso(b.since),
         "method": b.method,
         "registry": b.registry,
     }
 
 
 def key_revocation_json(r: KeyRevocation) -> dict[str, Any]:
-    return {"key": r.key, "revoked_from": r.revoked_from, "by": r.by, "reason": r.reason}
+    return {"key": r.key, "revoked_from": iso(r.revoked_from), "by": r.by, "reason": r.reason}

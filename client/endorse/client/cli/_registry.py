@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from endorse.client.cli._output import (
+    EXIT_USAGE,
     echo_err,
+    fail,
     reported,
 )
 from endorse.client.client import Client
-from endorse.client.config import CONFIG_ENV, REGISTRY_ENV, RegistryChoice, choose_registry
+from endorse.client.config import (
+    CONFIG_ENV,
+    REGISTRY_ENV,
+    NoRegistryConfigured,
+    RegistryChoice,
+    choose_registry,
+)
+from endorse.client.errors import ConfigError
 from endorse.client.pins import default_pin_store
+from endorse.protocol.errors import EndorseError
 
 
 def registry_choice(option: str | None, key_option: str | None) -> RegistryChoice:
@@ -22,6 +32,41 @@ def registry_choice(option: str | None, key_option: str | None) -> RegistryChoic
     with reported():
         choice = choose_registry(option, key_option)
     return choice
+
+
+def registry_for(named: str | None, option: str | None, key_option: str | None) -> RegistryChoice:
+    """Where to check a reference that names the registry ``named`` (its link's, else its
+    status list's; None when it names none), spec §11.5: the configured registry, else the
+    one the reference names (its key trusted on first use, shown by :func:`connected`; said
+    on stderr). A reference of another registry than the configured one is checked at the
+    configured one, which trusts its own keys only: see :func:`other_registry`."""
+    try:
+        return choose_registry(option, key_option)
+    except NoRegistryConfigured as e:
+        if named is None:
+            with reported():
+                raise ConfigError(
+                    f"{e} (a verification link names its registry: pass the whole link)"
+                ) from None
+        echo_err(f"endorse: no registry configured: checking at {named}, the registry it names")
+        return RegistryChoice(named, None, named=True)
+    except EndorseError:
+        with reported():
+            raise
+
+
+def other_registry(named: str | None, checked_at: str) -> NoReturn:
+    """The answer for a reference that names another registry than the one it was checked
+    at, when that one could not vouch for it (``unknown_issuer``, ``status_unavailable``):
+    exactly that, not a verdict that blames the endorser (spec §11.5). Exit 2."""
+    fail(
+        EXIT_USAGE,
+        "other_registry",
+        f"this reference belongs to the registry {named}, not to {checked_at} (configured),"
+        f" which does not know its endorser or its status: check it there with --registry"
+        f" {named}",
+        registry=named,
+    )
 
 
 @contextlib.contextmanager

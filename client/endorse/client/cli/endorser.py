@@ -15,6 +15,7 @@ from endorse.client.cli._input import (
     opt_nfc,
     parse_period,
     parse_time,
+    plain_code,
     token_arg,
 )
 from endorse.client.cli._output import (
@@ -22,6 +23,7 @@ from endorse.client.cli._output import (
     binding_json,
     echo,
     echo_err,
+    iso,
     json_aware,
     json_document,
     reported,
@@ -71,7 +73,7 @@ def register_command(
             json_document(
                 {
                     "pending": pending.id,
-                    "expires_at": pending.expires_at,
+                    "expires_at": iso(pending.expires_at),
                     "key": signing_key.did,
                     "email": email,
                     "registry": client.registry,
@@ -85,7 +87,12 @@ def register_command(
 
 @json_aware
 def confirm_command(
-    code: Annotated[str, typer.Argument(metavar="CODE", help="The code you were e-mailed.")],
+    code: Annotated[
+        str,
+        typer.Argument(
+            metavar="CODE", help="The code you were e-mailed (spaces and dashes are ignored)."
+        ),
+    ],
     pending: Annotated[
         str,
         typer.Option("--pending", metavar="ID", help="The id `endorse register` printed."),
@@ -100,7 +107,7 @@ def confirm_command(
     choice = registry_choice(registry, registry_key)
     signing_key = load_signing_key(key)
     with connected(choice, timeout) as client:
-        binding = client.confirm(signing_key, pending, code.strip())
+        binding = client.confirm(signing_key, pending, plain_code(code))
     if as_json:
         echo(json_document(binding_json(binding)))
         return
@@ -278,7 +285,7 @@ def issue_command(
                     "token": issued.token,
                     "url": issued.url,
                     "registry": client.registry,
-                    "registered_at": issued.registration.registered_at,
+                    "registered_at": iso(issued.registration.registered_at),
                     "list_id": None if status is None else status.list_id,
                     "index": None if status is None else status.index,
                     "vc": None if vc_file is None else str(vc_file),
@@ -320,8 +327,8 @@ def list_command(
                             "id": x.id,
                             "token": x.token,
                             "url": verification_url(client.registry, x.token),
-                            "registered_at": x.registered_at,
-                            "revoked_at": x.revoked_at,
+                            "registered_at": iso(x.registered_at),
+                            "revoked_at": iso(x.revoked_at),
                             "list_id": x.list_id,
                             "index": x.index,
                             "claims": x.endorsement.to_payload(),
@@ -383,7 +390,7 @@ def revoke_command(
             json_document(
                 {
                     "id": revoked.id,
-                    "revoked_at": revoked.revoked_at,
+                    "revoked_at": iso(revoked.revoked_at),
                     "reason": revoked.revocation.reason,
                 }
             )

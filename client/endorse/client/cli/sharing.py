@@ -30,7 +30,14 @@ from endorse.client.cli._registry import (
     RegistryOption,
     registry_choice,
 )
-from endorse.client.share import present, qr_png, qr_svg, qr_text, verification_url
+from endorse.client.share import (
+    check_challenge,
+    present,
+    qr_png,
+    qr_svg,
+    qr_text,
+    verification_url,
+)
 from endorse.protocol.objects import (
     Endorsement,
     check_registry,
@@ -165,6 +172,8 @@ def present_command(
     """Prove you are the endorsement's subject: sign the verifier's nonce with the subject key
     it names. Give the printed presentation to the verifier (endorse verify --presentation)."""
     text = token_arg(token)
+    with reported("--nonce: "):  # before the key's passphrase is asked for
+        check_challenge(nonce)
     subject_key = load_signing_key(key)
     with reported():
         proof = present(subject_key, text, nonce, audience)

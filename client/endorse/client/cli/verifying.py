@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
+import shlex
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,15 +20,17 @@ from endorse.client.cli._input import (
     STDIN,
     TOKEN_OR_URL_HELP,
     read_token,
-    token_arg,
 )
 from endorse.client.cli._output import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VERDICT,
     JsonOption,
     echo,
     echo_err,
+    iso,
+    iso_times,
     json_aware,
     json_document,
     reported,
@@ -39,17 +44,27 @@ from endorse.client.cli._registry import (
     RegistryOption,
     TimeoutOption,
     connected,
+    other_registry,
     registry_choice,
+    registry_for,
 )
 from endorse.client.config import RegistryChoice
 from endorse.client.models import OnlineResult
-from endorse.client.share import token_from_url
+from endorse.client.share import (
+    check_challenge,
+    check_presentation,
+    new_challenge,
+    registry_of,
+    token_from_url,
+)
 from endorse.protocol import Refusal, verify_refusal
 from endorse.protocol.errors import EndorseError
+from endorse.protocol.findings import NOT_CHECKED_SENTENCES, Findings, findings, findings_of
 from endorse.protocol.objects import (
     Endorsement,
     check_purpose,
 )
+from endorse.protocol.token import decode_unverified
 from endorse.protocol.token import inspect as inspect_token
 from endorse.protocol.trust import TrustedIssuer
 from endorse.protocol.verdicts import Verdict
@@ -89,6 +104,19 @@ def inspect_command(
 
 REFUSAL_PREFIX = Refusal.TYPE + "-v1."
 
+
+_CHECK_TIME = re.compile(r"\b(list of|not before|expired at) ([0-9]{1,12})\b")
+"""The times a check's detail names in Unix seconds (the protocol's words, spec §6.3)."""
+
+
+def readable(detail: str) -> str:
+    """A check's detail with its times in ISO 8601 UTC ("revoked (list of 2026-…Z)")."""
+    return _CHECK_TIME.sub(lambda m: f"{m[1]} {when(int(m[2]))}", detail)
+
+
+_NOT_VOUCHED = (Verdict.UNKNOWN_ISSUER, Verdict.STATUS_UNAVAILABLE)
+"""What a registry answers for a reference of another registry: it knows neither its
+endorser nor its status list."""
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """The largest file of tokens ``verify --file`` reads (about 30,000 tokens of 2 KiB)."""
@@ -140,6 +168,14 @@ def verify_command(
         str | None,
         typer.Option("--nonce", metavar="NONCE", help="The nonce you gave the subject."),
     ] = None,
+    challenge: Annotated[
+        bool,
+        typer.Option(
+            "--challenge",
+            help="Make a fresh challenge (nonce) for the candidate to answer with endorse"
+            " present, and print what to do with it; verifies nothing.",
+        ),
+    ] = False,
     online: Annotated[
         bool,
         typer.Option(
@@ -175,8 +211,19 @@ def verify_command(
 
     A refusal token (a referee's signed "I do not give a reference for …") is verified the
     same way; a genuine one is shown as ✗ refused with its sentence, and exits 1."""
+    if challenge:
+        _print_challenge(token, as_json)
+        return
     if (presentation is None) != (nonce is None):
-        usage_error("--presentation and --nonce go together")
+        usage_error(
+            "--presentation and --nonce go together (make a challenge with verify --challenge)"
+        )
+    if presentation is not None:
+        with reported("--nonce: "):
+            check_challenge(nonce)
+        with reported("--presentation: "):
+            check_presentation(presentation)
+        presentation = token_from_url(presentation)
     if purpose is not None:
         with reported("--purpose: "):
             check_purpose(purpose)
@@ -192,7 +239,8 @@ def verify_command(
         usage_error("--workers goes with --file")
     if token is None:
         usage_error("give a TOKEN_OR_URL (or --file FILE)")
-    text = token_arg(token)
+    pasted = read_token(token)
+    text = token_from_url(pasted)
     refusal = text.startswith(REFUSAL_PREFIX)
     if refusal and (presentation is not None or audience is not None or online):
         usage_error(
@@ -227,7 +275,7 @@ def verify_command(
         )
         _show_result(result, as_json, pinned=trusted.key)
         raise typer.Exit(verdict_exit(result.verdict))
-    choice = registry_choice(registry, registry_key)
+    choice = registry_for(registry_of(pasted), registry, registry_key)
     with connected(choice, timeout) as client:
         if refusal:
             result = client.verify_refusal(text, subject=subject, purpose=purpose)
@@ -249,11 +297,33 @@ def verify_command(
                 presentation=presentation,
                 nonce=nonce,
             )
+        if choice.named and not client.first_contact:  # a first contact shows it anyway
+            echo_err(f"endorse: {client.registry}'s key {client.registry_key} (pinned before)")
+    named = registry_of(pasted)
+    verdict = answer.verdict if online else result.verdict
+    if named not in (None, choice.url) and verdict in _NOT_VOUCHED:
+        other_registry(named, choice.url)
     if online:
-        _show_online(answer, as_json)
+        _show_online(answer, text, as_json)
         raise typer.Exit(verdict_exit(answer.verdict))
     _show_result(result, as_json, pinned=None)
     raise typer.Exit(verdict_exit(result.verdict))
+
+
+def _print_challenge(token: str | None, as_json: bool) -> None:
+    """``verify --challenge``: a fresh nonce, and the two commands that use it."""
+    nonce = new_challenge()
+    link = "TOKEN_OR_URL" if token is None else shlex.quote(token)
+    present = f"endorse present {link} --nonce {nonce}"
+    verify = f"endorse verify {link} --nonce {nonce} --presentation PRESENTATION"
+    if as_json:
+        echo(json_document({"nonce": nonce, "present": present, "verify": verify}))
+        return
+    echo(f"challenge     {nonce}")
+    echo("  1. send the candidate this challenge; they run (with their own key):")
+    echo(f"       {present}")
+    echo("  2. check what they send back (within 5 minutes of their signing it):")
+    echo(f"       {verify}")
 
 
 def _verify_file(
@@ -267,27 +337,91 @@ def _verify_file(
     workers: int | None,
 ) -> NoReturn:
     """``verify --file``: one line per token, all with the same expectations, verified on
-    ``workers`` threads (default: one per core); exit 0 when all are valid, else 1."""
+    ``workers`` threads (default: one per core); exit 0 when all are valid, else 1.
+
+    Each batch's results are written as soon as they are known, so a run cut short keeps
+    every line already written. On Ctrl-C it says how far it got and exits 130; with
+    ``--json`` the one document is still closed (``"interrupted": true``)."""
     lines = _read_token_lines(file)
     if not lines:
         usage_error(f"{file}: no tokens in it")
-    results: list[VerificationResult] = []
-    with connected(choice, timeout) as client, _progress(len(lines)) as advance:
+    done = valid = 0
+    with (
+        _interruptible() as interrupted,
+        connected(choice, timeout) as client,
+        _progress(len(lines)) as advance,
+    ):
+        out = _JsonStream() if as_json else None
         for i in range(0, len(lines), BATCH):
-            chunk = [t for _, t in lines[i : i + BATCH]]
-            results += client.verify_many(
-                chunk, subject=subject, purpose=purpose, audience=audience, workers=workers
+            batch = lines[i : i + BATCH]
+            results = client.verify_many(
+                [t for _, t in batch],
+                subject=subject,
+                purpose=purpose,
+                audience=audience,
+                workers=workers,
             )
-            advance(len(chunk))
-    valid = sum(r.valid for r in results)
-    if as_json:
-        docs = [{"line": n, **_result_json(r)} for (n, _), r in zip(lines, results, strict=True)]
-        echo(json_document({"total": len(results), "valid": valid, "results": docs}))
-    else:
-        for (n, _), r in zip(lines, results, strict=True):
-            echo(f"line {n}: {'✓' if r.valid else '✗'} {r.verdict.value} — {r.message}")
-        echo_err(f"{len(results)} tokens: {valid} valid, {len(results) - valid} not valid")
-    raise typer.Exit(EXIT_OK if valid == len(results) else EXIT_VERDICT)
+            for (n, _), r in zip(batch, results, strict=True):
+                if out is not None:
+                    out.item({"line": n, **_result_json(r)})
+                else:
+                    echo(f"line {n}: {'✓' if r.valid else '✗'} {r.verdict.value} — {r.message}")
+            done += len(batch)
+            valid += sum(r.valid for r in results)
+            advance(len(batch))
+            if interrupted():
+                break
+    if out is not None:
+        out.close(total=done, valid=valid, interrupted=done < len(lines))
+    if done < len(lines):
+        echo_err(
+            f"endorse: interrupted after {done} of {len(lines)} tokens ({valid} valid); the"
+            f" results written are complete, the other {len(lines) - done} were not verified"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if out is None:
+        echo_err(f"{done} tokens: {valid} valid, {done - valid} not valid")
+    raise typer.Exit(EXIT_OK if valid == done else EXIT_VERDICT)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C asks ``verify --file`` to stop after the batch in hand, whose results are then
+    written whole (an exception in the middle of writing could not tell how far it got); a
+    second Ctrl-C stops at once, as usual."""
+    asked: list[bool] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(True)
+        echo_err("endorse: stopping after this batch (Ctrl-C again to stop now)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: bool(asked)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _JsonStream:
+    """``verify --file --json``: one JSON document, written a result at a time, so what was
+    written before an interruption is kept and the document can still be closed."""
+
+    def __init__(self) -> None:
+        self._first = True
+        echo("{")
+        echo('  "results": [')
+
+    def item(self, doc: dict[str, Any]) -> None:
+        text = json_document(doc).replace("\n", "\n    ")
+        echo(("    " if self._first else "  , ") + text)
+        self._first = False
+
+    def close(self, *, total: int, valid: int, interrupted: bool) -> None:
+        echo("  ],")
+        echo(f'  "total": {total}, "valid": {valid}, "interrupted": {json.dumps(interrupted)}')
+        echo("}")
 
 
 def _read_token_lines(file: Path) -> list[tuple[int, str]]:
@@ -320,15 +454,58 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
         yield bar.update
 
 
+PINNED_OUTCOME = "signature_and_scope_valid"
+PINNED_SENTENCE = (
+    "the pinned key signed it, and it is in force and in scope; revocation NOT checked"
+    " (--issuer is offline: whether it was withdrawn needs the registry, so run verify"
+    " without --issuer)"
+)
+"""``verify --issuer``'s outcome for a registered token that passes every check it can
+make: distinct from ``valid`` (exit 1 all the same), since its status list was not read."""
+
+
+def _only_revocation_unchecked(result: VerificationResult) -> bool:
+    failed = [c.name for c in result.checks if not c.passed]
+    return result.verdict is Verdict.STATUS_UNAVAILABLE and failed == ["status"]
+
+
 def _show_result(result: VerificationResult, as_json: bool, *, pinned: str | None) -> None:
     if as_json:
-        echo(json_document(_result_json(result)))
+        doc = _result_json(result)
+        if pinned is not None:
+            unchecked = _only_revocation_unchecked(result)
+            doc["outcome"] = PINNED_OUTCOME if unchecked else result.verdict.value
+        echo(json_document(doc))
     else:
         _print_result(result, pinned)
 
 
-def _show_online(answer: OnlineResult, as_json: bool) -> None:
+def _online_claims(
+    answer: OnlineResult, token: str
+) -> tuple[Endorsement | None, TrustedIssuer | None]:
+    """The claims and the issuer's verified identity behind a registry's verdict, to show the
+    same facts as an offline check. The claims are read from the token only when the
+    registry found its signature good (its receipt, verified, stands behind that verdict)."""
+    if answer.verdict in (Verdict.MALFORMED, Verdict.BAD_SIGNATURE):
+        return None, None
+    try:
+        e = decode_unverified(token, Endorsement).object
+    except EndorseError:
+        return None, None
+    i = answer.issuer
+    vouched = None
+    if i is not None and i.email is not None:
+        vouched = TrustedIssuer(
+            i.key, identity=i.email, name=i.name, since=i.since, registry=answer.receipt.registry
+        )
+    return e, vouched
+
+
+def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
     receipt = answer.receipt
+    e, vouched = _online_claims(answer, token)
+    verified = None if vouched is None else (vouched.key, vouched.name)
+    found = findings_of(e, answer.checks, verified)
     if as_json:
         echo(
             json_document(
@@ -337,31 +514,42 @@ def _show_online(answer: OnlineResult, as_json: bool) -> None:
                     "valid": answer.valid,
                     "message": answer.message,
                     "detail": answer.detail,
-                    "checks": [c._asdict() for c in answer.checks],
+                    "checks": [
+                        {"name": c.name, "passed": c.passed, "detail": readable(c.detail)}
+                        for c in answer.checks
+                    ],
                     "claims": answer.claims,
-                    "issuer": None if answer.issuer is None else dataclasses.asdict(answer.issuer),
-                    "status": None if answer.status is None else dataclasses.asdict(answer.status),
-                    "checked_at": answer.checked_at,
+                    "issuer": None
+                    if answer.issuer is None
+                    else iso_times(dataclasses.asdict(answer.issuer), "since"),
+                    "status": None
+                    if answer.status is None
+                    else iso_times(dataclasses.asdict(answer.status), "checked_at", "fresh_until"),
+                    "checked_at": iso(answer.checked_at),
                     "receipt": {
                         "registry": receipt.registry,
                         "token_hash": receipt.token_hash,
                         "verdict": receipt.verdict,
-                        "checked_at": receipt.checked_at,
+                        "checked_at": iso(receipt.checked_at),
                     },
                     "receipt_token": answer.receipt_token,
+                    **_findings_json(found),
                 }
             )
         )
         return
     echo(f"{'✓' if answer.valid else '✗'} {answer.verdict.value} — {answer.message}")
-    if answer.issuer is not None:
+    if e is not None:
+        _print_claims(e, None, vouched, found)
+    elif answer.issuer is not None:
         who = answer.issuer.name or "?"
         email = f" <{answer.issuer.email}>" if answer.issuer.email else " (identity unknown)"
         echo(f"  issuer        {who}{email}, key {answer.issuer.key}")
     echo(f"  detail        {answer.detail}")
     failed = next((c for c in answer.checks if not c.passed), None)
     if failed is not None and failed.detail != answer.detail:
-        echo(f"  failed check  {failed.name}: {failed.detail}")
+        echo(f"  failed check  {failed.name}: {readable(failed.detail)}")
+    _print_scope(found, e)
     echo(
         f"  receipt       signed by {receipt.registry} at {when(receipt.checked_at)}"
         f" (token hash {receipt.token_hash})"
@@ -377,33 +565,55 @@ def _result_json(result: VerificationResult) -> dict[str, Any]:
         "valid": result.valid,
         "message": result.message,
         "detail": result.detail,
-        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+        "checks": [
+            {"name": c.name, "passed": c.passed, "detail": readable(c.detail)}
+            for c in result.checks
+        ],
         "claims": None if e is None else e.to_payload(),
-        "issuer": None if result.issuer is None else dataclasses.asdict(result.issuer),
+        "issuer": None
+        if result.issuer is None
+        else iso_times(dataclasses.asdict(result.issuer), "since", "revoked_from"),
         "revocation_checked": result.revocation_checked,
-        "checked_at": result.checked_at,
+        "checked_at": iso(result.checked_at),
         "token_hash": result.token_hash,
+        **_findings_json(findings(result)),
+    }
+
+
+def _findings_json(found: Findings) -> dict[str, Any]:
+    """What was compared and what not (spec §6.5), and the name warning, for ``--json``."""
+    warnings = []
+    if found.name_mismatch is not None:
+        signed, verified = found.name_mismatch
+        warnings.append({"kind": "name_mismatch", "signed_name": signed, "verified_name": verified})
+    return {
+        "expectations": {"compared": list(found.checked), "not_compared": list(found.not_checked)},
+        "warnings": warnings,
     }
 
 
 def _print_result(result: VerificationResult, pinned: str | None) -> None:
     """The verdict line, then the claims and what was checked; ``pinned`` is the key given
     with ``--issuer`` (offline), None when the registry vouched for the issuer."""
-    mark = "✓" if result.valid else "✗"
-    echo(f"{mark} {result.verdict.value} — {result.message}")
+    if pinned is not None and _only_revocation_unchecked(result):
+        echo(f"~ {PINNED_OUTCOME} — {PINNED_SENTENCE}")
+    else:
+        echo(f"{'✓' if result.valid else '✗'} {result.verdict.value} — {result.message}")
     if result.refusal is not None:
         _print_refusal(result.refusal, pinned, None if pinned is not None else result.issuer)
         echo(f"  detail        {result.detail}")
         return
     e = result.endorsement
+    found = findings(result)
     if e is not None:
-        _print_claims(e, pinned, None if pinned is not None else result.issuer)
+        _print_claims(e, pinned, None if pinned is not None else result.issuer, found)
     echo(f"  detail        {result.detail}")
     failed = next((c for c in result.checks if not c.passed), None)
     if failed is not None and failed.detail != result.detail:
-        echo(f"  failed check  {failed.name}: {failed.detail}")
+        echo(f"  failed check  {failed.name}: {readable(failed.detail)}")
     if e is None:
         return
+    _print_scope(found, e)
     if result.verdict is Verdict.UNKNOWN_ISSUER and pinned is not None:
         echo(f"note: signed by {e.issuer}, not by the --issuer key {pinned}")
     if e.status is None:
@@ -417,13 +627,46 @@ def _print_result(result: VerificationResult, pinned: str | None) -> None:
         )
 
 
-def _print_claims(e: Endorsement, pinned: str | None, vouched: TrustedIssuer | None) -> None:
-    """The claims; ``vouched`` is the issuer as the registry knows it (its verified identity)."""
+_NO_CONTACT = "no, the endorser has not agreed to be contacted"
+
+_HOW_TO_COMPARE = {
+    "subject": " (--subject WHO)",
+    "purpose": " (--purpose PURPOSE)",
+    "holder": " (verify --challenge)",
+}
+
+
+def _print_scope(found: Findings, e: Endorsement | None = None) -> None:
+    """Which expectations were compared, and for each one that was not, what to do; what a
+    presentation proved."""
+    if found.checked:
+        echo(f"  compared      {', '.join(found.checked)}")
+    if "holder" in found.checked and e is not None:
+        echo(
+            "  holder        proven: whoever sent the presentation holds the subject key this"
+            f" reference names ({e.subject.key}), signed over your challenge"
+        )
+    for name in found.not_checked:
+        echo(f"  NOT compared  {NOT_CHECKED_SENTENCES[name]}{_HOW_TO_COMPARE[name]}")
+
+
+def _print_claims(
+    e: Endorsement, pinned: str | None, vouched: TrustedIssuer | None, found: Findings
+) -> None:
+    """The claims; ``vouched`` is the issuer as the registry knows it (its verified identity).
+    What the endorser states about the relationship is labelled so (spec §6.5)."""
     mark = " (the pinned --issuer key)" if e.issuer == pinned else ""
     echo(f"  issuer        {e.issuer_name} <{e.issuer}>{mark}")
     if vouched is not None and vouched.identity is not None:
         since = "" if vouched.since is None else f" since {when(vouched.since)}"
-        echo(f"  identity      {vouched.identity}, verified by {vouched.registry}{since}")
+        who = f"{vouched.name} <{vouched.identity}>" if vouched.name else vouched.identity
+        echo(f"  identity      {who}, verified by {vouched.registry}{since}")
+    if found.name_mismatch is not None:
+        signed, verified = found.name_mismatch
+        echo(
+            f"  ⚠ WARNING     the endorser signed as “{signed}”, but the registry verified this"
+            f" key as “{verified}”: the signed name is not checked"
+        )
     s = e.subject
     ids = ", ".join(x for x in (s.email, s.handle) if x is not None)
     echo(f"  subject       {s.name}" + (f" ({ids})" if ids else ""))
@@ -434,12 +677,16 @@ def _print_claims(e: Endorsement, pinned: str | None, vouched: TrustedIssuer | N
     if r.start or r.end:
         rel += f", {r.start or '…'}..{r.end or '…'}"
     echo(f"  relationship  {rel}")
+    stated = "                as stated by the endorser (not verified)"
+    if r.org and vouched is not None and vouched.identity is not None:
+        stated += f"; their verified e-mail is at {vouched.identity.rpartition('@')[2]}"
+    echo(stated)
     echo(f"  purposes      {', '.join(e.purposes)}")
     if e.audience is not None:
         echo(f"  audience      {e.audience}")
     echo(f"  in force      {when(e.not_before)} .. {when(e.expires)}")
     echo(f"  issued        {when(e.issued_at)}")
-    echo(f"  contact       {'yes, the endorser may be contacted' if e.contact else 'no'}")
+    echo(f"  contact       {'yes, the endorser may be contacted' if e.contact else _NO_CONTACT}")
     if e.statement is not None:
         echo("  statement     " + e.statement.replace("\n", "\n                "))
 

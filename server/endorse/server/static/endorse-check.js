@@ -556,6 +556,11 @@ async function browserVerify(token, expect, pin, notes, statements) {
     // A code point unassigned in Unicode 14.0 matches no name, in every browser (§6.3 step 8a).
     if (hasUnassigned(expect.subject) || !names.includes(wanted)) return out("subject_mismatch", "subject differs", { e, issuer, list });
   }
+  if (expect.presentation) {
+    const problem = await holderProblem(expect.presentation, expect.nonce, e, token, now);
+    if (problem) return out("subject_mismatch", problem, { e, issuer, list });
+    notes.push(["browser-holder", "Candidate's key checked by your browser: whoever sent the answer holds the key this reference names, and signed your challenge"]);
+  }
   if (expect.purpose !== null && !e.purposes.includes(expect.purpose)) return out("purpose_not_allowed", "purpose not allowed", { e, issuer, list });
   if (e.aud !== undefined && e.aud !== expect.audience) return out("audience_mismatch", "the audience differs from the page's", { e, issuer, list });
   // Step 9.
@@ -593,31 +598,63 @@ function utc(t) {
 }
 
 function tokenFromInput(raw) {
-  const textValue = raw.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
-  if (!textValue) throw new InputError("Paste a reference token or a verification link.");
-  if (textValue.length > MAX_INPUT) {
-    throw new InputError(`That is too long to be a reference (${textValue.length} characters; a reference has at most 8192).`);
+  const tooLong = (n) => new InputError(`That is too long to be a reference (${n} characters; a reference has at most 8192).`);
+  if (raw.length > 2 * MAX_INPUT) throw tooLong(raw.length);
+  let read;
+  try { read = readPaste(raw); } catch (e) {
+    // A long paste of no token: its length is the news (as on the server, pages.py).
+    if (e instanceof InputError && raw.length > MAX_INPUT) throw tooLong(raw.length);
+    throw e;
   }
-  if (!/^https?:\/\//i.test(textValue)) return tokenShaped(textValue);
-  let url;
-  try { url = new URL(textValue); } catch (e) { throw new InputError("That link cannot be read; paste the whole verification link."); }
-  const hash = textValue.indexOf("#");
-  if (hash >= 0 && hash < textValue.length - 1) return tokenShaped(textValue.slice(hash + 1));
-  const m = /\/v\/([^/]+)$/.exec(url.pathname);
-  if (m) return tokenShaped(m[1]);
-  throw new InputError("That link holds no reference; a verification link ends in /v#… or /v/… and the reference after it.");
+  if (read.token.length > MAX_INPUT) throw tooLong(read.token.length);
+  return read.token;
 }
+
+// --- Reading a paste (spec §11.5) -----------------------------------------------------------
+// The same rule as endorse.protocol.paste.read_paste, step for step, checked against
+// spec/vectors/paste.json in the browser tests: take off what mail and chat add around and
+// inside a token or link (soft line breaks, wrapping, brackets, quotes, the sentence's
+// punctuation), and change nothing else. Returns {token, registry} (registry null for a bare
+// token); throws InputError with a sentence for the person.
+const MAX_PASTE = 2 * 262144;
+const PASTE_SOFT_BREAK = /=(?:\r\n|\r|\n)/g;
+const PASTE_WRAP = /[ \t]*(?:\r\n|\r|\n)[ \t\r\n]*/g;
+const PASTE_AROUND = new Set(" \t\r\n<>\"'()[]{}.,;:!?\u201c\u201d\u2018\u2019\u00ab\u00bb");
+const PASTE_TOKEN = /^[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+const PASTE_LINK = /^(https?:\/\/[^/?#]+(?:\/[^?#]*)?)\/v(?:#|\/)([^/?#]+)$/i;
+
+function readPaste(raw) {
+  if (raw.length > MAX_PASTE) {
+    throw new InputError(`That is too long to be a reference (${raw.length} characters; a reference has at most 8192).`);
+  }
+  let text = raw.replace(PASTE_SOFT_BREAK, "").replace(PASTE_WRAP, "");
+  let start = 0;
+  let end = text.length;
+  while (start < end && PASTE_AROUND.has(text[start])) start++;
+  while (end > start && PASTE_AROUND.has(text[end - 1])) end--;
+  text = text.slice(start, end);
+  if (!text) throw new InputError("Paste a reference token or a verification link.");
+  if (!/^https?:\/\//i.test(text)) {
+    if (!PASTE_TOKEN.test(text)) throw new InputError(NOT_A_REFERENCE);
+    return { token: text, registry: null };
+  }
+  const m = PASTE_LINK.exec(text);
+  if (!m) throw new InputError("That link holds no reference; a verification link ends in /v#… or /v/… and the reference after it.");
+  // Scheme and host are case-insensitive in a URL, lower-case in a registry id.
+  const [scheme, rest] = [m[1].slice(0, m[1].indexOf("://")), m[1].slice(m[1].indexOf("://") + 3)];
+  const slash = rest.indexOf("/");
+  const host = slash < 0 ? rest : rest.slice(0, slash);
+  const registry = `${scheme.toLowerCase()}://${host.toLowerCase()}${slash < 0 ? "" : rest.slice(slash)}`;
+  if (!RE.registry.test(registry)) {
+    throw new InputError(`That link is not a registry's: ${m[1]} is not an https address (http only on this computer).`);
+  }
+  if (!PASTE_TOKEN.test(m[2])) throw new InputError("That link's reference is damaged: a reference is letters, digits, - and _ in three parts separated by dots. Paste the whole link again.");
+  return { token: m[2], registry };
+}
+
+const NOT_A_REFERENCE = "That is not a reference: a reference is one line like “endorsement-v1.…” (letters, digits, - and _ in three parts separated by dots), or a verification link.";
 
 class InputError extends Error {}
-
-// Prose, markup and the like cannot be a token at all: an input error, as on the server.
-// Anything of a token's outline is verified, and a defective one is "malformed".
-function tokenShaped(value) {
-  if (!/^[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(value)) {
-    throw new InputError("That is not a reference: a reference is one line like “endorsement-v1.…” (letters, digits, - and _ in three parts separated by dots), or a verification link.");
-  }
-  return value;
-}
 
 function showInputError(message) {
   const p = $("input-error");
@@ -754,6 +791,7 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
     setRow("status", statusText(e, verdict, browser, server));
     setRow("statement", e.stmt ?? "");
   }
+  showStatedAndNotCompared(e, issuer, expect);
   showRefusal(refusal, browser, server, verdict);
 
   const checks = $("checks");
@@ -790,6 +828,41 @@ function render(token, expect, browser, server, notes, serverProblem, nameOnly, 
   $("receipt-section").hidden = !server?.receipt;
   section.hidden = false;
   return valid;
+}
+
+// --- What the endorser only states, and what the check did not compare (spec §6.5) ---------
+// Worded as the server words them (pages.name_warning, pages.CONTACT, findings.py).
+const NOT_COMPARED = {
+  subject: "The candidate was not compared: check that the name and e-mail in it are theirs.",
+  purpose: "The purpose was not compared: check that it allows what you will use it for.",
+  holder: "The candidate did not prove that they hold the key this reference names: ask them to answer a challenge.",
+};
+
+function showStatedAndNotCompared(e, issuer, expect) {
+  const warning = e && issuer && issuer.name && normalizeName(issuer.name) !== normalizeName(e.iss_name)
+    ? `The endorser signed as “${e.iss_name}”, but this registry verified their key as “${issuer.name}”: only the verified name is confirmed.`
+    : "";
+  setNote("name-warning", warning);
+  if (e && e.rel.org !== undefined && issuer && issuer.email) {
+    const rel = $("relationship");
+    rel.textContent += ` (their verified e-mail is at ${issuer.email.slice(issuer.email.lastIndexOf("@") + 1)})`;
+  }
+  setRow("contact", !e ? "" : (e.contact
+    ? "Yes: the endorser agrees to be contacted about this reference"
+    : "No: the endorser has not agreed to be contacted"));
+  const missing = [];
+  if (e) {
+    if (!expect.subject) missing.push("subject");
+    if (e.sub.key !== undefined && !expect.presentation) missing.push("holder");
+    if (!expect.purpose) missing.push("purpose");
+  }
+  const list = $("not-compared");
+  list.replaceChildren(...missing.map((name) => {
+    const li = document.createElement("li");
+    li.textContent = NOT_COMPARED[name];
+    return li;
+  }));
+  list.hidden = missing.length === 0;
 }
 
 function setNote(id, message) {
@@ -848,6 +921,7 @@ async function serverVerify(token, expect) {
   if (expect.subject !== null) body.subject = expect.subject;
   if (expect.purpose !== null) body.purpose = expect.purpose;
   if (expect.audience) body.audience = expect.audience;
+  if (expect.presentation) { body.presentation = expect.presentation; body.nonce = expect.nonce; }
   const answer = await postJson("/api/v1/verify", body);
   if (!answer || !VERDICTS.has(answer.verdict)) throw new Error("its answer holds no verdict");
   return answer;
@@ -993,6 +1067,7 @@ function chosenPurpose() {
 function fromForm() {
   const form = $("check-form");
   purposeChoice();
+  challengeForm();
   form.addEventListener("submit", (event) => {
     // A pasted JSON credential (spec §13) goes to the registry as the form posts it: its
     // proof is checked there only, and the page it answers says so.
@@ -1025,12 +1100,66 @@ function fromForm() {
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     button.textContent = "Checking…";
-    check(token, { subject: subject || null, purpose, audience: audience || null }).finally(() => {
+    let holder;
+    try { holder = challengeAnswer(); } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      showInputError(e.message);
+      $("presentation").focus();
+      return;
+    }
+    check(token, { subject: subject || null, purpose, audience: audience || null, ...holder }).finally(() => {
       button.disabled = false;
       button.removeAttribute("aria-busy");
       button.textContent = label;
     }).then(() => $("result").focus());
   });
+}
+
+// --- The candidate's key: a challenge made here, answered with endorse present (spec §4.8) -
+let challengeNonce = null;
+
+function challengeForm() {
+  $("challenge-field").hidden = false;
+  $("make-challenge").addEventListener("click", () => {
+    challengeNonce = b64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
+    $("challenge-command").textContent = `endorse present THEIR-LINK --nonce ${challengeNonce}`;
+    $("challenge").hidden = false;
+    $("presentation").focus();
+  });
+}
+
+// The answer pasted, read as any paste (§11.5) and parsed: {presentation, nonce}, or {}.
+function challengeAnswer() {
+  const raw = $("presentation").value;
+  if (!raw.trim()) return {};
+  if (challengeNonce === null) throw new InputError("Make a challenge first and send it to the candidate: their answer must sign it.");
+  let presentation;
+  try {
+    presentation = readPaste(raw).token;
+    parseToken(presentation, "presentation");
+  } catch (e) {
+    if (!(e instanceof InputError) && !(e instanceof Malformed)) throw e;
+    throw new InputError("That answer is not a presentation: ask the candidate for exactly what endorse present printed.");
+  }
+  return { presentation, nonce: challengeNonce };
+}
+
+// Spec §6.3 step 8b in the browser: the subject key signed this challenge over this token.
+async function holderProblem(presentation, nonce, e, token, now) {
+  if (e.sub.key === undefined) return "the reference names no candidate key, so nothing can be proven with it";
+  let parsed;
+  try { parsed = parseToken(presentation, "presentation"); } catch (err) { return `presentation: ${err.message}`; }
+  const p = parsed.value;
+  if (p.key !== e.sub.key) return "the answer was signed by another key than the candidate's";
+  try { await verifySignature(parsed, didKeyBytes(e.sub.key, "sub.key")); } catch (err) {
+    if (err instanceof Unsupported) throw err;
+    return "the answer's signature does not verify";
+  }
+  if (p.th !== await sha256b64(token)) return "the answer is for another reference";
+  if (p.nonce !== nonce) return "the answer signs another challenge";
+  if (p.aud !== undefined) return "the answer is for another verifier";
+  if (typeof p.iat !== "number" || Math.abs(now - p.iat) > CLOCK_SKEW) return "the answer is too old or from the future";
+  return null;
 }
 
 function copyReceipt() {
