@@ -4,13 +4,19 @@ upgrade`` run, so the client package starts the server by module path, never by 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import socket
 import sys
 import tempfile
+import time
 
+from endorse.server import configuration, registry_key
 from endorse.server.db import Database
 from endorse.server.migrate import upgrade
-from endorse.server.settings import load_settings
+from endorse.server.settings import Settings, load_settings
+
+log = logging.getLogger("endorse.server")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--database-url")
     serve.add_argument("--dev", action="store_true")
+    serve.add_argument(
+        "--check-config",
+        action="store_true",
+        help="check the configuration, the database and Redis, print what would be served,"
+        " and exit (0: good, 2: a problem) without migrating or listening",
+    )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -48,6 +60,117 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ENDORSE_DATABASE_URL"] = args.database_url
     if getattr(args, "dev", False):
         os.environ["ENDORSE_DEV"] = "true"
+    if args.command == "db":
+        return _db(args)
+    return _serve(args)
+
+
+def _refuse(problems: list[str]) -> int:
+    for problem in problems:
+        print(f"endorse serve: {problem}", file=sys.stderr)
+    print(
+        f"endorse serve: {len(problems)} configuration problem(s); nothing was started",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (port 0: the kernel picks one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _serve(args: argparse.Namespace) -> int:
+    sock: socket.socket | None = None
+    host = args.host
+    if args.fd is not None:
+        sock = socket.socket(fileno=os.dup(args.fd))
+        host = sock.getsockname()[0]
+    checked = configuration.check(os.environ, host=host, workers=args.workers)
+    if checked.problems:
+        return _refuse([str(p) for p in checked.problems])
+    if sock is None:
+        # A dry run binds too (and lets go at once): an address in use is a problem to report.
+        try:
+            sock = _listen(args.host, args.port)
+        except OSError as e:
+            return _refuse([f"--host {args.host} --port {args.port}: cannot listen: {e.strerror}"])
+    if not checked.registry_url_given:
+        # On loopback the registry's id is where it actually listens (the port the kernel
+        # picked, for --port 0), so tokens never name a port nobody answers on.
+        bound_host, bound_port = sock.getsockname()[:2]
+        os.environ["ENDORSE_REGISTRY_URL"] = configuration.loopback_url(bound_host, bound_port)
+    settings = load_settings()
+    try:
+        key_id = _prepare_storage(settings, migrate_now=not args.check_config)
+    except _StorageProblem as e:
+        if sock is not None:
+            sock.close()
+        return _refuse([str(e)])
+    line = configuration.startup_line(settings, key_id=key_id, workers=args.workers)
+    if args.check_config:
+        sock.close()
+        print(f"configuration OK: {line}")
+        return 0
+    log.info("starting: %s", line)
+    return _run(args, settings, sock)
+
+
+class _StorageProblem(Exception):
+    """The database or Redis named in the settings cannot be used; one line says why."""
+
+
+def _prepare_storage(settings: Settings, *, migrate_now: bool) -> str:
+    """Reach the database (migrating it when ``migrate_now``) and Redis; the registry key's
+    id. Raises :class:`_StorageProblem` with one line naming the setting."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    where = f"ENDORSE_DATABASE_URL={configuration.describe_database(settings)!r}"
+    database = Database.connect(settings.sqlalchemy_url)
+    try:
+        if migrate_now:
+            upgrade(database.engine)
+        else:
+            database.ping()
+        if migrate_now:
+            key_id: str | None = registry_key.load_or_create(database, int(time.time())).did
+        else:
+            key_id = registry_key.current_key_id(database)
+    except SQLAlchemyError as e:
+        orig = getattr(e, "orig", None)
+        reason = (str(orig or e).strip().splitlines() or ["unknown error"])[0]
+        raise _StorageProblem(f"{where}: the database cannot be used: {reason}") from e
+    finally:
+        database.dispose()
+    if settings.redis_url is not None:
+        import redis
+
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as e:
+            raise _StorageProblem(
+                f"ENDORSE_REDIS_URL: Redis does not answer: {str(e).splitlines()[0]}"
+            ) from e
+        finally:
+            client.close()
+    return key_id or "(made on first start)"
+
+
+def _db(args: argparse.Namespace) -> int:
+    checked = configuration.check(os.environ, host="127.0.0.1")
+    if checked.problems:
+        return _refuse([str(p) for p in checked.problems])
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.connect(settings.sqlalchemy_url)
@@ -55,15 +178,18 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(database.engine)
     finally:
         database.dispose()
-    if args.command == "db":
-        print(f"database at the newest schema: {database.engine.url.render_as_string()}")
-        return 0
+    print(f"database at the newest schema: {configuration.describe_database(settings)}")
+    return 0
 
+
+def _run(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> int:
     import uvicorn
 
+    from endorse.server.connections import GuardedHttpToolsProtocol
+    from endorse.server.observability import logging_config
     from endorse.server.routes.metrics import MULTIPROCESS_ENV
 
-    with tempfile.TemporaryDirectory(prefix="endorse-metrics-") as metrics_dir:
+    with sock, tempfile.TemporaryDirectory(prefix="endorse-metrics-") as metrics_dir:
         if args.workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
             # Each worker is its own process: they pool their metrics in this directory, so
             # /metrics reports the whole server whichever worker answers.
@@ -71,10 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.run(
             "endorse.server.app:create_app_from_env",
             factory=True,
-            host=args.host,
-            port=args.port,
-            fd=args.fd,
+            fd=sock.fileno(),
             workers=args.workers,
+            http=GuardedHttpToolsProtocol,
+            # Forwarded headers are honoured by the app, from ENDORSE_TRUSTED_PROXIES only:
+            # uvicorn's own default trusts any loopback peer.
+            proxy_headers=False,
+            forwarded_allow_ips="",
+            limit_concurrency=settings.max_connections,
             log_config=logging_config(args.log_level, unsafe_dev=args.dev),
             log_level=args.log_level,
             access_log=False,  # access logs carry URLs, and verification URLs carry tokens

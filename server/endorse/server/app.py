@@ -13,12 +13,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from endorse.server import migrate, problems, registry_key
 from endorse.server.context import Context, system_clock
 from endorse.server.db import Database
 from endorse.server.limits import BodyLimits
 from endorse.server.mailer import make_mailer
+from endorse.server.methods import HeadAsGet
 from endorse.server.observability import RequestMetrics
 from endorse.server.ratelimit import BatchedLimiter, DatabaseLimiter, RedisLimiter
 from endorse.server.routes import endorsements, identities, metrics, ops, pages, status, verify
@@ -64,6 +66,12 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
+    app.add_middleware(HeadAsGet)
+    if settings.trusted_proxies:
+        # The client's address (rate limits, logs) and the scheme come from X-Forwarded-For
+        # and X-Forwarded-Proto only on connections from these proxies; uvicorn's own
+        # handling, which trusts loopback by default, is off (endorse serve).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     # Outermost, so requests refused by the body limits are counted too.
     app.add_middleware(RequestMetrics)
     app.include_router(ops.router)

@@ -29,3 +29,16 @@ def load_or_create(db: Database, now: int) -> SigningKey:
     with db.read() as session:
         row = session.scalars(select(RegistryKey).where(RegistryKey.id == 1)).one()
         return SigningKey.from_seed(row.seed)
+
+
+def current_key_id(db: Database) -> str | None:
+    """The registry key's id (did:key), or None when none was made yet or the database has no
+    schema yet; reads only."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        with db.read() as session:
+            row = session.scalars(select(RegistryKey).where(RegistryKey.id == 1)).first()
+    except (OperationalError, ProgrammingError):
+        return None  # no tables yet: `endorse serve` or `endorse db upgrade` makes them
+    return row.did if row is not None else None

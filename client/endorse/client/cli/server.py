@@ -34,7 +34,9 @@ def _run_server_module(args: list[str]) -> NoReturn:
 
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port (0: one the system picks).")
+    ] = 8080,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     database_url: Annotated[
         str | None,
@@ -43,13 +45,28 @@ def serve_command(
     dev: Annotated[
         bool, typer.Option("--dev", help="Log confirmation codes (never in production).")
     ] = False,
+    check_config: Annotated[
+        bool,
+        typer.Option(
+            "--check-config",
+            help="Check the configuration, database and Redis, print what would be served,"
+            " and exit (0 good, 2 a problem) without migrating or serving.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the registry (migrating its database first)."""
+    """Run the registry (migrating its database first).
+
+    Every ENDORSE_* setting is checked before anything starts: each problem is one line
+    (setting, value, what is wrong, an example) and the exit status is 2. Without
+    ENDORSE_REGISTRY_URL the registry must listen on loopback, and its URL is the address
+    it listens on."""
     args = ["serve", "--host", host, "--port", str(port), "--workers", str(workers)]
     if database_url:
         args += ["--database-url", database_url]
     if dev:
         args.append("--dev")
+    if check_config:
+        args.append("--check-config")
     _run_server_module(args)
 
 
