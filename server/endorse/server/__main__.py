@@ -10,8 +10,9 @@ import socket
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-from endorse.server import configuration, registry_key
+from endorse.server import backup, configuration, migrate, registry_key
 from endorse.server.db import Database
 from endorse.server.migrate import upgrade
 from endorse.server.settings import Settings, load_settings
@@ -44,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade", "backup", "restore"])
+    db.add_argument("file", nargs="?", help="the backup file (backup, restore)")
     db.add_argument("--database-url")
+    key = sub.add_parser("key", help="the registry's signing keys")
+    key.add_argument("action", choices=["show", "rotate", "export", "import"])
+    key.add_argument("file", nargs="?", help="the export file (export, import)")
+    key.add_argument("--database-url")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -62,16 +68,19 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ENDORSE_DEV"] = "true"
     if args.command == "db":
         return _db(args)
+    if args.command == "key":
+        return _key(args)
     return _serve(args)
 
 
-def _refuse(problems: list[str]) -> int:
+def _refuse(problems: list[str], command: str = "endorse serve") -> int:
     for problem in problems:
-        print(f"endorse serve: {problem}", file=sys.stderr)
-    print(
-        f"endorse serve: {len(problems)} configuration problem(s); nothing was started",
-        file=sys.stderr,
-    )
+        print(f"{command}: {problem}", file=sys.stderr)
+    if command == "endorse serve":
+        print(
+            f"{command}: {len(problems)} configuration problem(s); nothing was started",
+            file=sys.stderr,
+        )
     return 2
 
 
@@ -143,9 +152,14 @@ def _prepare_storage(settings: Settings, *, migrate_now: bool) -> str:
         else:
             database.ping()
         if migrate_now:
-            key_id: str | None = registry_key.load_or_create(database, int(time.time())).did
+            kek = registry_key.load_kek(settings)
+            keys = registry_key.load_or_create(database, int(time.time()), kek)
+            key_id: str | None = keys.signing.did
         else:
+            registry_key.load_kek(settings, create=False) if _kek_given(settings) else None
             key_id = registry_key.current_key_id(database)
+    except registry_key.RegistryKeyError as e:
+        raise _StorageProblem(str(e)) from e
     except SQLAlchemyError as e:
         orig = getattr(e, "orig", None)
         reason = (str(orig or e).strip().splitlines() or ["unknown error"])[0]
@@ -167,18 +181,78 @@ def _prepare_storage(settings: Settings, *, migrate_now: bool) -> str:
     return key_id or "(made on first start)"
 
 
-def _db(args: argparse.Namespace) -> int:
+def _kek_given(settings: Settings) -> bool:
+    return settings.key_encryption_key is not None or (settings.key_encryption_key_file is not None)
+
+
+def _checked_settings(command: str) -> Settings | int:
+    """The settings, or the exit status after printing their problems."""
     checked = configuration.check(os.environ, host="127.0.0.1")
     if checked.problems:
-        return _refuse([str(p) for p in checked.problems])
-    settings = load_settings()
+        return _refuse([str(p) for p in checked.problems], command)
+    return load_settings()
+
+
+def _db(args: argparse.Namespace) -> int:
+    if args.action != "upgrade" and not args.file:
+        return _refuse(["name the backup file"], f"endorse db {args.action}")
+    settings = _checked_settings(f"endorse db {args.action}")
+    if isinstance(settings, int):
+        return settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.connect(settings.sqlalchemy_url)
     try:
-        upgrade(database.engine)
+        if args.action == "upgrade":
+            upgrade(database.engine)
+            if registry_key.current_key_id(database) is not None:
+                # Keys left in plain text by a schema before sealing are sealed now.
+                registry_key.seal_plain_rows(database, registry_key.load_kek(settings))
+            print(f"database at the newest schema: {configuration.describe_database(settings)}")
+        elif args.action == "backup":
+            backup.backup(settings, database, Path(args.file))
+            print(f"backed up {configuration.describe_database(settings)} to {args.file}")
+        else:
+            backup.restore(settings, database, Path(args.file))
+            print(f"restored {configuration.describe_database(settings)} from {args.file}")
+    except (registry_key.RegistryKeyError, backup.BackupError) as e:
+        return _refuse([str(e)], f"endorse db {args.action}")
     finally:
         database.dispose()
-    print(f"database at the newest schema: {configuration.describe_database(settings)}")
+    return 0
+
+
+def _key(args: argparse.Namespace) -> int:
+    command = f"endorse registry-key {args.action}"
+    if args.action in {"export", "import"} and not args.file:
+        return _refuse(["name the export file"], command)
+    settings = _checked_settings(command)
+    if isinstance(settings, int):
+        return settings
+    database = Database.connect(settings.sqlalchemy_url)
+    try:
+        migrate.require_current(database.engine)
+        kek = registry_key.load_kek(settings) if args.action != "show" else b""
+        if args.action == "rotate":
+            rotation = registry_key.rotate(database, int(time.time()), kek, settings.registry_url)
+            print(f"registry key rotated: {rotation.key} -> {rotation.successor}")
+            print("start the registry's instances again: they sign with the new key")
+        elif args.action == "export":
+            data = registry_key.export_keys(database, kek, settings.registry_url)
+            fd = os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            print(f"registry keys exported to {args.file} (a secret: move it as one)")
+        elif args.action == "import":
+            dids = registry_key.import_keys(
+                database, kek, Path(args.file).read_bytes(), settings.registry_url
+            )
+            print(f"registry keys imported: {', '.join(dids)}")
+        else:
+            print(registry_key.current_key_id(database) or "(no registry key yet)")
+    except (registry_key.RegistryKeyError, migrate.SchemaNotCurrent, OSError) as e:
+        return _refuse([str(e)], command)
+    finally:
+        database.dispose()
     return 0
 
 

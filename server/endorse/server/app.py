@@ -34,14 +34,20 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.connect(settings.sqlalchemy_url)
-        migrate.require_current(db.engine)
+        try:
+            migrate.require_current(db.engine)
+            keys = registry_key.load_or_create(db, clock(), registry_key.load_kek(settings))
+        except BaseException:
+            db.dispose()  # a registry that cannot start holds no connections
+            raise
         limiter = BatchedLimiter(
             RedisLimiter(settings.redis_url) if settings.redis_url else DatabaseLimiter(db)
         )
         app.state.context = Context(
             settings=settings,
             db=db,
-            key=registry_key.load_or_create(db, clock()),
+            key=keys.signing,
+            published_keys=keys.published,
             mailer=make_mailer(settings),
             limiter=limiter,
             clock=clock,

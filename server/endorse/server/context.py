@@ -15,6 +15,7 @@ from endorse.server.db import Database
 from endorse.server.mailer import Mailer
 from endorse.server.metrics import Metrics
 from endorse.server.ratelimit import Limiter
+from endorse.server.registry_key import PublishedKey
 from endorse.server.settings import Settings
 from endorse.server.verification import Caches
 
@@ -30,6 +31,8 @@ class Context:
     key: SigningKey
     mailer: Mailer
     limiter: Limiter
+    published_keys: tuple[PublishedKey, ...] = ()
+    """Every key the registry has signed with, newest (``key``) first, with its validity."""
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], int] = field(default=system_clock)
     caches: Caches = field(default_factory=Caches)

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     drawing costs a worker thread tens to hundreds of milliseconds of CPU (longer tokens
     more), so the limit is far below the verification limit."""
 
+    key_encryption_key: SecretStr | None = None
+    """The key-encryption key of the registry's signing keys, base64url of 32 bytes (or use
+    ``key_encryption_key_file``). Every instance sharing the database needs the same one."""
+    key_encryption_key_file: Path | None = None
+    """A file holding the key-encryption key (mode 0600, owned by the server's user); without
+    this or ``key_encryption_key``, ``data_dir/registry-key-encryption-key`` is made on first
+    start."""
+
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     """Addresses or networks (comma-separated) of the reverse proxies in front of the registry.
     Only a connection from one of them has its ``X-Forwarded-For`` and ``X-Forwarded-Proto``

@@ -104,6 +104,9 @@ app.command("qr")(sharing.qr_command)
 app.command("present")(sharing.present_command)
 app.command("serve")(server.serve_command)
 db_app.command("upgrade")(server.db_upgrade_command)
+db_app.command("backup")(server.db_backup_command)
+db_app.command("restore")(server.db_restore_command)
+app.command("registry-key")(server.registry_key_command)
 app.command("demo")(server.demo_command)
 
 

@@ -81,6 +81,52 @@ def db_upgrade_command(
     )
 
 
+def db_backup_command(
+    file: Annotated[str, typer.Argument(help="The new backup file (never overwritten).")],
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default: SQLite in $ENDORSE_DATA_DIR.")
+    ] = None,
+) -> None:
+    """Back the registry's SQLite database up, consistently, while it runs (PostgreSQL: use
+    pg_dump). The key-encryption key is not in it: back it up separately."""
+    _run_server_module(
+        ["db", "backup", file, *(["--database-url", database_url] if database_url else [])]
+    )
+
+
+def db_restore_command(
+    file: Annotated[str, typer.Argument(help="A backup made by `endorse db backup`.")],
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default: SQLite in $ENDORSE_DATA_DIR.")
+    ] = None,
+) -> None:
+    """Replace the registry's SQLite database with a backup (stop the registry first)."""
+    _run_server_module(
+        ["db", "restore", file, *(["--database-url", database_url] if database_url else [])]
+    )
+
+
+def registry_key_command(
+    action: Annotated[
+        str,
+        typer.Argument(
+            help="show | rotate (every instance stopped) | export FILE | import FILE",
+        ),
+    ],
+    file: Annotated[str | None, typer.Argument(help="The export file.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default: SQLite in $ENDORSE_DATA_DIR.")
+    ] = None,
+) -> None:
+    """The registry's own signing keys: show the one in force, rotate to a new one (the old
+    key signs the new one, spec §4.14), export them to move the registry, import them."""
+    if action not in {"show", "rotate", "export", "import"}:
+        echo_err("endorse: error: the action is one of show, rotate, export, import")
+        raise typer.Exit(EXIT_USAGE)
+    args = ["key", action, *([file] if file else [])]
+    _run_server_module(args + (["--database-url", database_url] if database_url else []))
+
+
 def demo_command(
     port: Annotated[
         int | None,
