@@ -10,9 +10,10 @@ import pytest
 from _clock import Clock
 from endorsers import Endorser
 from fastapi.testclient import TestClient
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from endorse.server.app import create_app
+from endorse.server.openapi import routes
 from endorse.server.settings import Settings
 
 REGISTRY = "http://127.0.0.1:8080"
@@ -26,24 +27,10 @@ SAMPLE = {
 }
 
 
-def routes(app: object) -> Iterator[tuple[str, BaseRoute]]:
-    """Every route of ``app`` with its full path, through included routers."""
-
-    def walk(items: list[BaseRoute], prefix: str) -> Iterator[tuple[str, BaseRoute]]:
-        for item in items:
-            inner = getattr(item, "original_router", None)
-            if inner is not None:
-                yield from walk(inner.routes, prefix + item.include_context.prefix)  # type: ignore[attr-defined]
-            else:
-                yield prefix + getattr(item, "path", ""), item
-
-    return walk(app.routes, "")  # type: ignore[attr-defined]
-
-
 def _get_paths(client: TestClient) -> list[str]:
     """Every GET route of the app, its parameters filled with a sample value."""
     paths = []
-    for template, route in routes(client.app):
+    for template, route in routes(client.app):  # type: ignore[arg-type]
         methods = getattr(route, "methods", None) or set()
         if isinstance(route, Route) and "GET" in methods:
             path = template

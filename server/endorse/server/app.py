@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from endorse.server import migrate, problems, registry_key
+from endorse.server import migrate, openapi, problems, registry_key
 from endorse.server.context import Context, system_clock
 from endorse.server.db import Database
 from endorse.server.limits import BodyLimits
@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
