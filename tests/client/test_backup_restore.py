@@ -70,6 +70,7 @@ def test_backup_then_restore_keeps_every_token_receipt_and_revocation(tmp_path: 
 def test_restore_refuses_what_is_not_a_registry_backup(tmp_path: Path) -> None:
     server = LiveServer(f"sqlite:///{tmp_path / 'r.sqlite3'}", tmp_path / "registry")
     server.port = 8080  # never started: only its settings are used
+    server.directory.mkdir()
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"not a database at all" * 100)
     result = _db(server, "restore", str(junk))
@@ -81,6 +82,7 @@ def test_restore_refuses_what_is_not_a_registry_backup(tmp_path: Path) -> None:
 def test_backup_of_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
     server = LiveServer("postgresql+psycopg://postgres@127.0.0.1:5432/test", tmp_path / "pg")
     server.port = 8080  # never started: only its settings are used
+    server.directory.mkdir()
     result = _db(server, "backup", str(tmp_path / "b"))
     assert result.returncode == 2
     assert "pg_dump" in result.stderr
