@@ -16,8 +16,8 @@ from endorse.protocol.objects import (
     KeyBinding,
     KeyRevocation,
     Receipt,
-    RegistryKeyRotation,
     Registration,
+    RegistryKeyRotation,
     Revocation,
     StatusListToken,
 )
