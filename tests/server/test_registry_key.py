@@ -169,6 +169,8 @@ def test_rotation_old_key_signs_new_and_old_statements_keep_verifying(
 ) -> None:
     with _start(settings, clock) as client:
         old = context(client).key.public_key
+        old_seed = context(client).key.seed()
+        assert context(client).mac_seed == old_seed
         alice = Endorser(client, 1).bind()
         kept, _ = alice.issue()
         revoked, issued = alice.issue()
@@ -181,6 +183,8 @@ def test_rotation_old_key_signs_new_and_old_statements_keep_verifying(
     with _start(settings, clock) as client:
         new = context(client).key.public_key
         assert new != old and rotation.successor == new.did
+        # Keyed hashes stored before (codes, addresses) are still matched after.
+        assert context(client).mac_seed == old_seed
         info = client.get("/.well-known/endorse-registry").json()
         assert info["key"] == new.did
         assert [k["key"] for k in info["keys"]] == [new.did, old.did]

@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
             settings=settings,
             db=db,
             key=keys.signing,
+            mac_seed=keys.mac_seed,
             published_keys=keys.published,
             mailer=make_mailer(settings),
             limiter=limiter,

@@ -80,6 +80,10 @@ class RegistryKeys:
 
     signing: SigningKey
     published: tuple[PublishedKey, ...]
+    mac_seed: bytes
+    """The seed of the registry's first key: the secret its keyed hashes (of codes, of
+    addresses) are derived from. It outlives rotations, so that what was stored hashed
+    before a rotation (a stopped address, say) is still matched after it."""
 
 
 # --- the key-encryption key --------------------------------------------------------------
@@ -229,9 +233,12 @@ def load_or_create(db: Database, now: int, kek: bytes) -> RegistryKeys:
             pass  # another process created it first: use theirs
         with db.read() as session:
             rows = _rows(session)
-    current = rows[0]
+    current, first = rows[0], rows[-1]
     assert current.sealed is not None  # sealed above
-    return RegistryKeys(unseal(kek, current.did, current.sealed), _published(rows))
+    assert first.sealed is not None
+    signing = unseal(kek, current.did, current.sealed)
+    mac_seed = signing if first is current else unseal(kek, first.did, first.sealed)
+    return RegistryKeys(signing, _published(rows), mac_seed.seed())
 
 
 def current_key_id(db: Database) -> str | None:
