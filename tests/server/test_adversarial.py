@@ -203,7 +203,8 @@ def outbox(settings: Settings) -> Outbox:
 
 
 def concrete(path: str, alice: Endorser, endorsement_id: str = "A" * 22) -> str:
-    return path.replace("{key}", alice.did).replace("{endorsement_id}", endorsement_id)
+    path = path.replace("{key}", alice.did).replace("{endorsement_id}", endorsement_id)
+    return path.replace("{request_id}", "A" * 22)
 
 
 def test_the_post_endpoints_are_all_known() -> None:
@@ -220,7 +221,12 @@ def test_the_post_endpoints_are_all_known() -> None:
                 "/api/v1/endorsements",
                 "/api/v1/endorsements/{endorsement_id}/revoke",
                 "/api/v1/qr",
+                "/api/v1/requests",
+                "/api/v1/requests/confirm",
+                "/api/v1/requests/{request_id}/answer",
+                "/api/v1/requests/{request_id}/block",
                 "/api/v1/slots",
+                "/api/v1/standing-refusals",
                 "/api/v1/statements",
                 "/api/v1/verify",
                 "/api/v1/verify/batch",

@@ -9,13 +9,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from endorse.server import migrate, openapi, problems, registry_key
+from endorse.server import claims, migrate, openapi, problems, registry_key
 from endorse.server.context import Context, system_clock
 from endorse.server.db import Database
 from endorse.server.limits import BodyLimits
@@ -23,7 +27,18 @@ from endorse.server.mailer import make_mailer
 from endorse.server.methods import HeadAsGet
 from endorse.server.observability import RequestMetrics
 from endorse.server.ratelimit import BatchedLimiter, DatabaseLimiter, RedisLimiter
-from endorse.server.routes import endorsements, identities, metrics, ops, pages, status, verify
+from endorse.server.routes import (
+    claims as claims_routes,
+)
+from endorse.server.routes import (
+    endorsements,
+    identities,
+    metrics,
+    ops,
+    pages,
+    status,
+    verify,
+)
 from endorse.server.settings import Settings, load_settings
 
 
@@ -43,7 +58,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
         limiter = BatchedLimiter(
             RedisLimiter(settings.redis_url) if settings.redis_url else DatabaseLimiter(db)
         )
-        app.state.context = Context(
+        app.state.context = context = Context(
             settings=settings,
             db=db,
             key=keys.signing,
@@ -53,9 +68,17 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
             limiter=limiter,
             clock=clock,
         )
+        flusher = asyncio.create_task(_housekeeping(context))
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            try:
+                context.checks.flush(db)
+            except Exception as e:  # the process stops anyway; say what was lost
+                log.warning("online-check counts could not be written (%s)", type(e).__name__)
             limiter.dispose()
             db.dispose()
 
@@ -88,10 +111,30 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     app.include_router(endorsements.router)
     app.include_router(status.router)
     app.include_router(verify.router)
+    app.include_router(claims_routes.router)
+    claims_routes.install(app)
     # The recruiter pages; their headers' middleware goes outermost, so that refusals made
     # before any route (the body limits') carry them too.
     pages.install(app)
     return app
+
+
+log = logging.getLogger("endorse.server")
+
+
+async def _housekeeping(context: Context) -> None:
+    """Every ``check_flush_interval`` seconds (wall time): write the online-check counts, and
+    end the reference requests past their deadline, deleting the addresses they held."""
+    while True:
+        await asyncio.sleep(context.settings.check_flush_interval)
+        try:
+            await run_in_threadpool(context.checks.flush, context.db)
+        except Exception as e:  # kept in memory for the next try
+            log.warning("online-check counts could not be written (%s)", type(e).__name__)
+        try:
+            await run_in_threadpool(claims.sweep_now, context)
+        except Exception as e:  # the next call of the request API sweeps too
+            log.warning("ended reference requests could not be swept (%s)", type(e).__name__)
 
 
 def create_app_from_env() -> FastAPI:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from endorse.protocol.keys import SigningKey
+from endorse.server.check_counts import CheckCounter
 from endorse.server.db import Database
 from endorse.server.mailer import Mailer
 from endorse.server.metrics import Metrics
@@ -40,6 +41,8 @@ class Context:
     clock: Callable[[], int] = field(default=system_clock)
     caches: Caches = field(default_factory=Caches)
     """Per-process caches of immutable, verified things (bindings, decoded lists)."""
+    checks: CheckCounter = field(default_factory=CheckCounter)
+    """Online checks per endorsement and day, held until flushed to the database."""
 
     def __post_init__(self) -> None:
         if not self.mac_seed:

@@ -11,6 +11,7 @@ import os
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -20,18 +21,24 @@ from endorse.server.settings import Settings
 
 
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None:
-        """Deliver one plain-text message, or raise."""
+    def send(
+        self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Deliver one plain-text message, with extra ``headers`` if given, or raise."""
         ...
 
 
-def _message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
+def _message(
+    sender: str, to: str, subject: str, body: str, headers: Mapping[str, str] | None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain="endorse.invalid")
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(body)
     return message
 
@@ -41,9 +48,11 @@ class OutboxMailer:
         self.directory = directory
         self.sender = sender
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(
+        self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data = _message(self.sender, to, subject, body).as_bytes()
+        data = _message(self.sender, to, subject, body, headers).as_bytes()
         name = f"{uuid.uuid4().hex}.eml"
         temporary = self.directory / f".{name}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -58,9 +67,11 @@ class SmtpMailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(
+        self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         s = self.settings
-        message = _message(s.mail_from, to, subject, body)
+        message = _message(s.mail_from, to, subject, body, headers)
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
             if s.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())

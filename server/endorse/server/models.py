@@ -80,6 +80,9 @@ class PendingCode(Base):
     expires_at: Mapped[int] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[str | None] = mapped_column(Text)
+    """What a confirmed code does, as JSON: the reference request to make (purpose ``ask``).
+    Deleted with the row when the code expires, with the addresses it names."""
 
 
 class StatusListRow(Base):
@@ -147,6 +150,125 @@ class RateCounter(Base):
 
     bucket: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+# --- claimed references (issue 9) ---------------------------------------------------------
+# Addresses are stored only as keyed hashes (``*_mac``: HMAC-SHA256 under a key derived from
+# the registry's seed, over the address in lower case; see endorse.server.claims), except the
+# address of a referee while their request lives, and the reference-request token, which
+# names it: both are deleted when a request to an unregistered referee ends.
+
+
+class ReferenceRequestRow(Base):
+    """A reference request: the registry-signed token, its state and its answer."""
+
+    __tablename__ = "reference_requests"
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    requester_key: Mapped[str] = mapped_column(String(56), index=True)
+    """The key that signed the request: the only key that may read it."""
+    requester_mac: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    referee_mac: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    subject_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """Keyed hash of the subject's e-mail address (or handle, when no address was given)."""
+    referee_email: Mapped[str | None] = mapped_column(String(254))
+    """Where the invitation went; deleted when the request ends if nobody holds it as an
+    identity."""
+    token: Mapped[str | None] = mapped_column(Text)
+    """The reference-request token; deleted with ``referee_email``."""
+    token_hash: Mapped[str] = mapped_column(String(43), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    """``open``, ``answered`` or ``unreachable``; ``open`` past ``expires_at`` reads as
+    ``expired`` (and is written so by the sweep that deletes addresses)."""
+    created_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    mailed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether the referee was mailed about this request (invitation or claim alert)."""
+    invitation: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether that mail was an invitation (to an address not registered here)."""
+    answer_kind: Mapped[str | None] = mapped_column(String(16))
+    answer_token: Mapped[str | None] = mapped_column(Text)
+    answer_standing: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[int | None] = mapped_column(BigInteger)
+    scrubbed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The request ended and its addresses were deleted (``token`` and ``referee_email``)."""
+
+
+Index(
+    "ix_reference_requests_invites",
+    ReferenceRequestRow.referee_mac,
+    ReferenceRequestRow.subject_mac,
+    ReferenceRequestRow.created_at,
+)
+
+
+class MailStop(Base):
+    """An address that asked for no more mail from this registry, as a keyed hash only."""
+
+    __tablename__ = "mail_stops"
+
+    address_mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RequesterBlock(Base):
+    """A referee (their address, hashed) blocked a requester (their address, hashed)."""
+
+    __tablename__ = "requester_blocks"
+
+    referee_mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    requester_mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RefereeSettings(Base):
+    """A registered referee's inbox settings, by their verified address (hashed)."""
+
+    __tablename__ = "referee_settings"
+
+    referee_mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PolicyRow(Base):
+    """An identity's current policy (the one with the newest ``iat``)."""
+
+    __tablename__ = "policies"
+
+    referee_mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(56))
+    token: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    notify: Mapped[bool] = mapped_column(Boolean)
+
+
+class StandingRefusalRow(Base):
+    """A pre-signed refusal for one subject address, kept under that address's keyed hash."""
+
+    __tablename__ = "standing_refusals"
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    referee_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    key: Mapped[str] = mapped_column(String(56))
+    subject_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+Index("ix_standing_refusals_lookup", StandingRefusalRow.referee_mac, StandingRefusalRow.subject_mac)
+
+
+class CheckCount(Base):
+    """How many times an endorsement was verified online on one UTC day (counts only)."""
+
+    __tablename__ = "check_counts"
+
+    endorsement_id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """Days since 1970-01-01 (UTC)."""
     count: Mapped[int] = mapped_column(Integer)
 
 

@@ -12,7 +12,8 @@ the same KEK.
 
 A rotation (:func:`rotate`) makes a new key, has the old key sign a ``registry-key-rotation``
 (spec §4.14) naming it, re-signs with the new key every registry statement the registry keeps
-and serves (key bindings, registrations, registry-signed revocations and key revocations), and
+and serves (key bindings, registrations, registry-signed revocations and key revocations,
+reference requests), and
 ends the old key's validity. The old key stays published (``/.well-known/endorse-registry``)
 with its validity and the rotation, so statements it signed before keep verifying elsewhere.
 Rotation is done with every instance stopped (docs/deploy.md): a running instance keeps
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from endorse.protocol import (
     KeyBinding,
     KeyRevocation,
+    ReferenceRequest,
     Registration,
     RegistryKeyRotation,
     Revocation,
@@ -49,7 +51,7 @@ from endorse.protocol.errors import MalformedToken
 from endorse.protocol.keys import SigningKey
 from endorse.protocol.token import decode_unverified
 from endorse.server.db import Database
-from endorse.server.models import EndorsementRow, Identity, RegistryKey
+from endorse.server.models import EndorsementRow, Identity, ReferenceRequestRow, RegistryKey
 from endorse.server.settings import Settings
 
 KEK_FILE_NAME = "registry-key-encryption-key"
@@ -311,6 +313,11 @@ def _resign_statements(session: Session, old: SigningKey, new: SigningKey) -> No
             revocation = decode_unverified(identity.revocation_token, KeyRevocation).object
             if revocation.by == old.did:
                 identity.revocation_token = sign(by_new(revocation), new)
+    for request in session.scalars(
+        select(ReferenceRequestRow).where(ReferenceRequestRow.token.is_not(None))
+    ):
+        assert request.token is not None
+        request.token = _resign(request.token, ReferenceRequest, new, _same)
     for row in session.scalars(select(EndorsementRow)):
         row.registration_token = _resign(row.registration_token, Registration, new, _same)
         if row.revocation_token is not None:

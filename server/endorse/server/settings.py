@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     drawing costs a worker thread tens to hundreds of milliseconds of CPU (longer tokens
     more), so the limit is far below the verification limit."""
 
+    limit_ask_per_client: int = Field(30, ge=1)
+    """Reference requests (``POST /api/v1/requests``) a client address may start per hour."""
+    limit_ask_per_requester: int = Field(20, ge=1)
+    """Reference requests one requester address may make per day."""
+    limit_ask_per_referee: int = Field(10, ge=1)
+    """Reference requests naming one referee address the registry takes per day."""
+    limit_ask_per_triple: int = Field(3, ge=1)
+    """Requests by one requester to one referee about one subject per 30 days."""
+    check_flush_interval: float = Field(30.0, gt=0, le=3600)
+    """Seconds between writes of the online-check counts a process holds in memory (they
+    are also written when the endorser asks for them and when the process stops), and
+    between sweeps that end reference requests and delete the addresses they held."""
+
     key_encryption_key: SecretStr | None = None
     """The key-encryption key of the registry's signing keys, base64url of 32 bytes (or use
     ``key_encryption_key_file``). Every instance sharing the database needs the same one."""

@@ -150,6 +150,8 @@ class Facts:
     issuers: dict[str, TrustedIssuer]
     status_lists: dict[tuple[str, str], StatusList]
     registration: Registration | None = None
+    registered: bool = False
+    """Whether this very token is registered here (its online checks are then counted)."""
 
 
 NO_FACTS = Facts({}, {})
@@ -446,7 +448,7 @@ def _facts(
         status_lists[(ctx.registry, list_id)] = StatusList(
             ctx.registry, list_id, now, ctx.settings.status_max_age, bits
         )
-    return Facts(issuers, status_lists, registration)
+    return Facts(issuers, status_lists, registration, registration_token is not None)
 
 
 def _trusted_issuer(ctx: Context, binding_token: str) -> TrustedIssuer | None:
@@ -481,11 +483,21 @@ class Outcome:
     receipt: str
 
 
+def _counted(ctx: Context, facts: Facts, outcome: Outcome, now: int) -> Outcome:
+    """``outcome``, counted as an online check of its endorsement when that is registered
+    here and its signature verified (its issuer may see the count, ``GET /api/v1/checks``)."""
+    e = outcome.result.endorsement
+    if facts.registered and e is not None:
+        ctx.checks.add(e.id, now)
+    return outcome
+
+
 def verify_one(ctx: Context, reader: FactReader, item: VerifyItem) -> Outcome:
     """Verify one token with the registry's facts and sign a receipt of the verdict."""
     now = ctx.clock()
     th = token_hash(item.token)
-    return _conclude(ctx, item, th, now, gather_facts(ctx, reader, item.token, th, now))
+    facts = gather_facts(ctx, reader, item.token, th, now)
+    return _counted(ctx, facts, _conclude(ctx, item, th, now, facts), now)
 
 
 async def verify_one_async(ctx: Context, reader: AsyncFactReader, item: VerifyItem) -> Outcome:
@@ -493,7 +505,7 @@ async def verify_one_async(ctx: Context, reader: AsyncFactReader, item: VerifyIt
     now = ctx.clock()
     th = token_hash(item.token)
     facts = await gather_facts_async(ctx, reader, item.token, th, now)
-    return _conclude(ctx, item, th, now, facts)
+    return _counted(ctx, facts, _conclude(ctx, item, th, now, facts), now)
 
 
 def _conclude(ctx: Context, item: VerifyItem, th: str, now: int, facts: Facts) -> Outcome:

@@ -95,5 +95,13 @@ def well_known(ctx: Ctx, response: Response) -> RegistryInfo:
             "register": "/api/v1/identities/register",
             "confirm": "/api/v1/identities/confirm",
             "key_binding": "/api/v1/identities/{key}",
+            "requests": "/api/v1/requests",
+            "request": "/api/v1/requests/{id}",
+            "request_answer": "/api/v1/requests/{id}/answer",
+            "inbox": "/api/v1/inbox",
+            "policy": "/api/v1/policy",
+            "standing_refusals": "/api/v1/standing-refusals",
+            "checks": "/api/v1/checks",
+            "mail_stop": "/mail/stop",
         },
     )

@@ -1,7 +1,7 @@
 """registry keys sealed under a key-encryption key, with validity and rotations (issue 10)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 The plain seeds of databases made before stay until the first start after this upgrade,
 which seals them and erases the plain text (endorse.server.registry_key): a migration has no
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
