@@ -33,7 +33,7 @@ import sys
 import zlib
 from typing import Any
 
-from endorse.protocol import canonical
+from endorse.protocol import canonical, vc
 from endorse.protocol.encoding import b58_encode, b64url_encode
 from endorse.protocol.keys import SigningKey
 from endorse.protocol.objects import (
@@ -2723,6 +2723,172 @@ def claims_file() -> dict[str, Any]:
     }
 
 
+# --- the portable form (spec §13) -----------------------------------------------------------
+
+
+def vc_case(
+    name: str, credential: Any, verdict: str, description: str, **options: Any
+) -> dict[str, Any]:
+    """A credential verification case (spec §13.5); the trusted facts are those of
+    :func:`case`: Alice bound, the fresh status list of ``vectors-1``."""
+    return {
+        "name": name,
+        "description": description,
+        "credential": credential,
+        "now": options.pop("now", NOW),
+        "clock_skew": SKEW,
+        "issuers": options.pop("issuers", [issuer_entry()]),
+        "status_lists": options.pop("status_lists", [FRESH_LIST]),
+        "expect": {
+            "subject": options.pop("subject", None),
+            "purpose": options.pop("purpose", None),
+            "audience": options.pop("audience", None),
+        },
+        "expected_verdict": verdict,
+    }
+
+
+def vc_file() -> dict[str, Any]:
+    full_token = sign(ENDORSEMENT_FULL, ALICE)
+    full = vc.endorsement_credential(ENDORSEMENT_FULL, ALICE)
+    unsigned = {k: v for k, v in full.items() if k != "proof"}
+    options = {k: v for k, v in full["proof"].items() if k != "proofValue"}
+    email_only = endorsement("vc-email", subject=Subject(name="Bob Jones", email="bob@example.com"))
+    email_token = sign(email_only, ALICE)
+    by_email = vc.endorsement_credential(email_only, ALICE)
+    revoked = endorsement("vc-revoked", status=status_ref(INDEX_REVOKED))
+    revoked_credential = vc.endorsement_credential(revoked, ALICE)
+    # The endorser's status list credential: its bits by the script's own deflate (§9).
+    list_url = vc.status_list_url(REGISTRY, ALICE.did, LIST_ID)
+    gzipped = gzip_fixed(bitstring(LIST_SIZE, (INDEX_REVOKED,)))
+    status_credential = vc.sign_jcs(
+        {
+            "@context": [vc.VC_CONTEXT],
+            "id": list_url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": ALICE.did,
+            "validFrom": vc.date_time(NOW - 600),
+            "credentialSubject": {
+                "id": list_url + "#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": "revocation",
+                "encodedList": "u" + b64url_encode(gzipped),
+            },
+        },
+        ALICE,
+        created=vc.date_time(NOW - 600),
+    )
+    tampered = json.loads(json.dumps(full))
+    tampered["credentialSubject"]["allowedPurposes"] = ["employment-reference", "x-other"]
+    undefined = json.loads(json.dumps(unsigned))
+    undefined["credentialSubject"]["subjectNme"] = undefined["credentialSubject"].pop("subjectName")
+    undefined = vc.sign_jcs(undefined, ALICE, created=full["proof"]["created"])
+    by_carol = vc.sign_jcs(unsigned, CAROL, created=full["proof"]["created"])
+    minute = 60
+    cases = [
+        vc_case("vc_valid_full", full, "valid", "every optional member", audience=AUDIENCE),
+        vc_case(
+            "vc_valid_subject_by_email_digest",
+            by_email,
+            "valid",
+            "no subject key: the expected address matches the salted digest",
+            subject="BOB@example.com",
+        ),
+        vc_case(
+            "vc_subject_mismatch",
+            by_email,
+            "subject_mismatch",
+            "another address does not match the digest",
+            subject="carol@example.com",
+        ),
+        vc_case("vc_revoked", revoked_credential, "revoked", "bit 42 of vectors-1 is set"),
+        vc_case(
+            "vc_tampered",
+            tampered,
+            "bad_signature",
+            "a purpose added after signing",
+            audience=AUDIENCE,
+        ),
+        vc_case("vc_undefined_term", undefined, "malformed", "subjectNme: no context defines it"),
+        vc_case(
+            "vc_wrong_issuer",
+            by_carol,
+            "bad_signature",
+            "names Alice, proof by Carol's key",
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_expired",
+            full,
+            "expired",
+            "past validUntil (beyond the clock skew)",
+            now=ENDORSEMENT_FULL.expires + SKEW + minute,
+            status_lists=[status_list_token(ENDORSEMENT_FULL.expires + SKEW, 3600)],
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_not_yet_valid",
+            full,
+            "not_yet_valid",
+            "before validFrom",
+            now=IAT,
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_unknown_issuer",
+            full,
+            "unknown_issuer",
+            "Alice not trusted",
+            issuers=[],
+            audience=AUDIENCE,
+        ),
+        vc_case(
+            "vc_purpose_not_allowed",
+            full,
+            "purpose_not_allowed",
+            "tenancy is not among its purposes",
+            purpose="tenancy-reference",
+            audience=AUDIENCE,
+        ),
+        vc_case("vc_audience_mismatch", full, "audience_mismatch", "no audience given"),
+        vc_case(
+            "vc_status_unavailable",
+            full,
+            "status_unavailable",
+            "only a stale list",
+            status_lists=[STALE_LIST],
+            audience=AUDIENCE,
+        ),
+    ]
+    return {
+        "description": (
+            "Portable form (spec §13): EndorsementCredentials made from the vector endorsements"
+            " by the issuer key of keys.json, the eddsa-jcs-2022 intermediate values of the"
+            " full one, the endorser's status list credential, and verification cases with the"
+            " trusted facts of verification.json (registry, issuer entries, status list tokens)."
+        ),
+        "registry": REGISTRY,
+        "context": vc.ENDORSE_CONTEXT,
+        "full": {
+            "token": full_token,
+            "credential": full,
+            "canonical_document": vc.jcs(unsigned).decode(),
+            "canonical_proof_options": vc.jcs(options).decode(),
+            "hash_data_hex": (
+                hashlib.sha256(vc.jcs(options)).digest() + hashlib.sha256(vc.jcs(unsigned)).digest()
+            ).hex(),
+        },
+        "subject_digest": {
+            "token": email_token,
+            "credential_id": by_email["id"],
+            "identifier": "bob@example.com",
+            "digest": by_email["credentialSubject"]["id"],
+        },
+        "status_list_credential": {"credential": status_credential, "revoked": [INDEX_REVOKED]},
+        "cases": cases,
+    }
+
+
 # --- driver ---------------------------------------------------------------------------------
 
 
@@ -2737,6 +2903,7 @@ def build() -> dict[str, str]:
         "valid.json": render(valid_file()),
         "verification.json": render(verification_file()),
         "claims.json": render(claims_file()),
+        "vc.json": render(vc_file()),
     }
 
 

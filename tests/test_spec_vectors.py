@@ -391,3 +391,92 @@ def test_valid_claims_objects_verify() -> None:
     answered = {v["name"]: v for v in VALID["vectors"]}
     refusal = answered["refusal"]
     assert refusal["payload"]["req"] == answered[refusal["answers"]]["payload"]["id"]
+
+
+# --- the portable form (spec §13): vc.json ---------------------------------------------------
+
+VC = _load("vc.json")
+
+
+def test_vc_full_credential_is_the_tokens_and_its_intermediate_values_hold() -> None:
+    import hashlib
+
+    from endorse.protocol.vc import ENDORSE_CONTEXT, endorsement_credential, jcs, verify_jcs
+
+    full = VC["full"]
+    credential = full["credential"]
+    e = verify_token(full["token"], Endorsement).object
+    assert verify_jcs(credential).did == e.issuer == KEYS["issuer"]["did"]
+    unsigned = {k: v for k, v in credential.items() if k != "proof"}
+    options = {k: v for k, v in credential["proof"].items() if k != "proofValue"}
+    assert jcs(unsigned).decode() == full["canonical_document"]
+    assert jcs(options).decode() == full["canonical_proof_options"]
+    hash_data = hashlib.sha256(jcs(options)).digest() + hashlib.sha256(jcs(unsigned)).digest()
+    assert hash_data.hex() == full["hash_data_hex"]
+    assert VC["context"] == ENDORSE_CONTEXT
+    # Rebuilt from the token with the vector key: the same credential, byte for byte.
+    from endorse.protocol import SigningKey
+
+    alice = SigningKey.from_seed(bytes.fromhex(KEYS["issuer"]["seed_hex"]))
+    assert endorsement_credential(e, alice) == credential
+
+
+def test_vc_subject_digest() -> None:
+    from endorse.protocol.vc import subject_digest
+
+    d = VC["subject_digest"]
+    assert subject_digest(d["credential_id"], d["identifier"]) == d["digest"]
+
+
+def test_vc_status_list_credential() -> None:
+    from endorse.protocol.vc import read_status_list_credential, verify_jcs
+
+    entry = VC["status_list_credential"]
+    slc, document, bits = read_status_list_credential(json.dumps(entry["credential"]))
+    assert verify_jcs(document).did == slc.issuer == KEYS["issuer"]["did"]
+    assert [i for i in entry["revoked"] if bits.get(i)] == entry["revoked"]
+    assert bits.count() == len(entry["revoked"])
+
+
+def test_vc_cases_cover_every_verdict_a_credential_can_have() -> None:
+    # Named, not derived from Verdict: a verdict added for another object (a refusal's) is not
+    # one a credential can have. issuer_key_revoked needs a revoked key (tests/test_vc.py).
+    found = {c["expected_verdict"] for c in VC["cases"]}
+    assert found == {
+        "valid",
+        "revoked",
+        "expired",
+        "not_yet_valid",
+        "bad_signature",
+        "malformed",
+        "unknown_issuer",
+        "subject_mismatch",
+        "purpose_not_allowed",
+        "audience_mismatch",
+        "status_unavailable",
+    }
+    assert found <= {v.value for v in Verdict}
+
+
+@pytest.mark.parametrize("case", _by_name(VC["cases"]))
+def test_vc_case(case: dict[str, Any]) -> None:
+    from endorse.protocol.vc import verify_credential
+
+    issuers = {
+        entry["listed_as"]: TrustedIssuer(
+            entry["key"], identity=entry["identity"], revoked_from=entry["revoked_from"]
+        )
+        for entry in case["issuers"]
+    }
+    lists = index_status_lists(
+        verify_status_list(token, REGISTRY_KEY, REGISTRY) for token in case["status_lists"]
+    )
+    result = verify_credential(
+        json.dumps(case["credential"]),
+        now=case["now"],
+        clock_skew=case["clock_skew"],
+        issuers=issuers,
+        status_lists=lists,
+        **case["expect"],
+    )
+    assert result.verdict.value == case["expected_verdict"], result.detail

@@ -35,11 +35,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from endorse.client import _clock, _shell
+from endorse.client import _clock, _shell, portable
 from endorse.client._core import Done, Flow, Outcome, Request, advance
 from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
@@ -61,6 +61,7 @@ from endorse.protocol import (
     Subject,
     VerificationResult,
 )
+from endorse.protocol.vc import CredentialResult
 
 __all__ = ["AsyncClient"]
 
@@ -402,9 +403,47 @@ class AsyncClient:
 
     async def revoke(self, key: KeySource, endorsement: str, reason: str | None = None) -> Revoked:
         """As :meth:`Client.revoke <endorse.client.Client.revoke>`, awaited."""
-        return await self._run(
-            self._core.revoke(await self._key(key), endorsement, reason, now=_clock.now())
+        signing_key = await self._key(key)
+        revoked = await self._run(
+            self._core.revoke(signing_key, endorsement, reason, now=_clock.now())
         )
+        await self._run(
+            portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now())
+        )
+        return revoked
+
+    async def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
+        """As :meth:`Client.export_vc <endorse.client.Client.export_vc>`, awaited."""
+        signing_key = await self._key(key)
+        return await self._run(portable.export_vc(self._core, signing_key, token, now=_clock.now()))
+
+    async def update_vc_status(self, key: KeySource, endorsement: str) -> bool:
+        """As :meth:`Client.update_vc_status <endorse.client.Client.update_vc_status>`, awaited."""
+        signing_key = await self._key(key)
+        return await self._run(
+            portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now())
+        )
+
+    async def verify_vc(
+        self,
+        credential: str | bytes | dict[str, Any],
+        *,
+        subject: str | None = None,
+        purpose: str | None = None,
+        audience: str | None = None,
+        allow_stale: int = 0,
+    ) -> CredentialResult:
+        """As :meth:`Client.verify_vc <endorse.client.Client.verify_vc>`, awaited."""
+        flow = portable.verify_vc(
+            self._core,
+            credential,
+            now=_clock.now(),
+            subject=subject,
+            purpose=purpose,
+            audience=audience,
+            allow_stale=allow_stale,
+        )
+        return await self._run(flow)
 
     async def rotate_key(self, old: KeySource, new: KeySource) -> KeyBinding:
         """As :meth:`Client.rotate_key <endorse.client.Client.rotate_key>`, awaited."""

@@ -20,11 +20,11 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from endorse.client import _clock, _shell
+from endorse.client import _clock, _shell, portable
 from endorse.client._core import Flow, Outcome, Request
 from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
@@ -47,6 +47,7 @@ from endorse.protocol import (
     Subject,
     VerificationResult,
 )
+from endorse.protocol.vc import CredentialResult
 
 __all__ = ["Client"]
 
@@ -380,13 +381,69 @@ class Client:
         """Withdraw an endorsement (its id, or its token) with a revocation signed by ``key``.
 
         Durable at the registry when this returns; verifiers see it within the status list's
-        max-age (this client at once).
+        max-age (this client at once). When a credential of the endorsement's list was
+        exported (:meth:`export_vc`), the endorser's status list credential is re-signed too,
+        so VC verifiers see the withdrawal; if that second step fails (an error is raised
+        after the revocation was stored), calling ``revoke`` again completes it.
 
         Raises:
             RegistryError: ``not-found``, or another refusal.
             InvalidKey: the token given was issued by another key.
         """
-        return self._run(self._core.revoke(self._key(key), endorsement, reason, now=_clock.now()))
+        signing_key = self._key(key)
+        revoked = self._run(self._core.revoke(signing_key, endorsement, reason, now=_clock.now()))
+        # The portable form: a credential exported from it must stop verifying too (spec §13.3).
+        self._run(portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now()))
+        return revoked
+
+    # --- the portable form (spec §13) --------------------------------------------------------
+
+    def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
+        """The endorsement ``token`` (issued by ``key``, registered here) as a signed W3C VC 2.0
+        / Open Badges 3.0 ``EndorsementCredential``; the endorser's status list credential it
+        points to is published first.
+
+        Raises:
+            MalformedToken, BadSignature, InvalidKey: not a registered endorsement of ``key``.
+            RegistryError, RegistryUnreachable: the status list credential was not stored.
+        """
+        return self._run(portable.export_vc(self._core, self._key(key), token, now=_clock.now()))
+
+    def update_vc_status(self, key: KeySource, endorsement: str) -> bool:
+        """Re-sign the endorser's status list credential of ``endorsement``'s list, if one was
+        published (:meth:`revoke` does this itself). Returns whether there was one."""
+        return self._run(
+            portable.withdraw_vc(self._core, self._key(key), endorsement, now=_clock.now())
+        )
+
+    def verify_vc(
+        self,
+        credential: str | bytes | dict[str, Any],
+        *,
+        subject: str | None = None,
+        purpose: str | None = None,
+        audience: str | None = None,
+        allow_stale: int = 0,
+    ) -> CredentialResult:
+        """Verify an endorsement credential (its JSON) as :meth:`verify` verifies a token: the
+        proof, the issuer's verified identity, its status in the registry's signed list, the
+        dates and the expectations; the same verdicts and sentences.
+
+        Raises:
+            RegistryUnreachable, RegistryError: the issuer's key state could not be had.
+            PinMismatch, RegistryStatementInvalid: the registry's answers cannot be trusted.
+            InvalidArgument: an expectation of the wrong type.
+        """
+        flow = portable.verify_vc(
+            self._core,
+            credential,
+            now=_clock.now(),
+            subject=subject,
+            purpose=purpose,
+            audience=audience,
+            allow_stale=allow_stale,
+        )
+        return self._run(flow)
 
     def rotate_key(self, old: KeySource, new: KeySource) -> KeyBinding:
         """Rotate ``old`` to ``new`` (both sign); the answer is the new key's binding. What the

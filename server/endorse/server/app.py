@@ -37,6 +37,7 @@ from endorse.server.routes import (
     ops,
     pages,
     status,
+    vc,
     verify,
 )
 from endorse.server.settings import Settings, load_settings
@@ -113,6 +114,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     app.include_router(verify.router)
     app.include_router(claims_routes.router)
     claims_routes.install(app)
+    app.include_router(vc.router)
     # The recruiter pages; their headers' middleware goes outermost, so that refusals made
     # before any route (the body limits') carry them too.
     pages.install(app)

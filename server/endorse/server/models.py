@@ -273,3 +273,15 @@ class CheckCount(Base):
 
 
 Index("ix_pending_codes_email_created", PendingCode.email, PendingCode.created_at)
+
+
+class VcStatusList(Base):
+    """An endorser-signed status list credential (spec §13.3), as uploaded and served."""
+
+    __tablename__ = "vc_status_lists"
+
+    issuer: Mapped[str] = mapped_column(String(56), primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    credential: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)

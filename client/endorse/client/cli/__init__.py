@@ -35,7 +35,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from endorse.client.cli import _output, endorser, keys, server, sharing, verifying
+from endorse.client.cli import _output, endorser, keys, portable, server, sharing, verifying
 from endorse.client.cli._output import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 
 __all__ = ["app", "main"]
@@ -97,6 +97,7 @@ app.command("confirm")(endorser.confirm_command)
 app.command("issue")(endorser.issue_command)
 app.command("list")(endorser.list_command)
 app.command("revoke")(endorser.revoke_command)
+app.command("export")(portable.export_command)
 app.command("inspect")(verifying.inspect_command)
 app.command("verify")(verifying.verify_command)
 app.command("url")(sharing.url_command)

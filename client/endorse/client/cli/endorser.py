@@ -36,6 +36,7 @@ from endorse.client.cli._registry import (
     connected,
     registry_choice,
 )
+from endorse.client.cli.portable import VcFileOption, refuse_existing, write_credential
 from endorse.client.share import verification_url
 from endorse.protocol.issue import issue as issue_token
 from endorse.protocol.objects import (
@@ -199,6 +200,7 @@ def issue_command(
             " withdraw the token later), no verification URL.",
         ),
     ] = False,
+    vc_file: VcFileOption = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
@@ -211,6 +213,9 @@ def issue_command(
     """
     if offline and (registry is not None or registry_key is not None):
         usage_error("--offline issues without a registry: drop --registry / --registry-key")
+    if offline and vc_file is not None:
+        usage_error("--vc needs a registered endorsement (its revocation must reach it)")
+    refuse_existing(vc_file)
     now = _clock.now()
     nbf = None if not_before is None else parse_time(not_before, "--not-before")
     exp = None if expires is None else parse_time(expires, "--expires")
@@ -261,6 +266,9 @@ def issue_command(
             statement=opt_nfc(statement),
             contact=contact,
         )
+        credential = None if vc_file is None else client.export_vc(signing_key, issued.token)
+    if vc_file is not None and credential is not None:
+        write_credential(vc_file, credential)
     if as_json:
         status = issued.endorsement.status
         echo(
@@ -273,6 +281,7 @@ def issue_command(
                     "registered_at": issued.registration.registered_at,
                     "list_id": None if status is None else status.list_id,
                     "index": None if status is None else status.index,
+                    "vc": None if vc_file is None else str(vc_file),
                 }
             )
         )
