@@ -49,6 +49,7 @@ from endorse.protocol.objects import (
     ReferenceRequest,
     Refusal,
     Registration,
+    RegistryKeyRotation,
     Relationship,
     Requester,
     Revocation,
@@ -100,12 +101,14 @@ KEY_LABELS = {
     "issuer_2": "endorse-vector-issuer-2",
     "issuer_next": "endorse-vector-issuer-next",
     "registry": "endorse-vector-registry",
+    "registry_next": "endorse-vector-registry-next",
     "subject": "endorse-vector-subject",
 }
 KEYS = {name: SigningKey.from_seed(seed(label)) for name, label in KEY_LABELS.items()}
 ALICE = KEYS["issuer"]
 CAROL = KEYS["issuer_2"]
 REG = KEYS["registry"]
+REG_NEXT = KEYS["registry_next"]
 BOB = KEYS["subject"]
 SMALL_ORDER_DID = "did:key:z" + b58_encode(b"\xed\x01" + SMALL_ORDER_KEY)
 X25519_DID = "did:key:z" + b58_encode(b"\xec\x01" + ALICE.public_key.raw)
@@ -545,6 +548,18 @@ def valid_file() -> dict[str, Any]:
             "key_rotation",
             KeyRotation(key=ALICE.did, successor=KEYS["issuer_next"].did, issued_at=NOW - 2 * DAY),
             ALICE,
+            {},
+        ),
+        (
+            "registry_key_rotation",
+            RegistryKeyRotation(
+                registry=REGISTRY,
+                key=REG.did,
+                successor=REG_NEXT.did,
+                valid_from=NOW - DAY,
+                issued_at=NOW - 2 * DAY,
+            ),
+            REG,
             {},
         ),
         (
@@ -2254,6 +2269,73 @@ def decoding_cases() -> list[dict[str, Any]]:
             jcs({"type": "key-rotation", "v": 1, "key": ALICE.did, "next": ALICE.did, "iat": NOW}),
             ALICE,
             type_name="key-rotation",
+        ),
+        type="key-rotation",
+        key=None,
+    )
+    rotation = {
+        "type": "registry-key-rotation",
+        "v": 1,
+        "reg": REGISTRY,
+        "key": REG.did,
+        "next": REG_NEXT.did,
+        "from": NOW,
+        "iat": NOW,
+    }
+    add(
+        "registry_key_rotation_to_itself",
+        "verify_registry_key_rotation",
+        "MalformedToken",
+        "A registry key rotation whose successor is the key itself.",
+        token=raw_token(jcs(rotation | {"next": REG.did}), REG, type_name="registry-key-rotation"),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "registry_key_rotation_from_before_iat",
+        "verify_registry_key_rotation",
+        "MalformedToken",
+        "A registry key rotation taking effect before it was made.",
+        token=raw_token(jcs(rotation | {"from": NOW - 1}), REG, type_name="registry-key-rotation"),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "registry_key_rotation_signed_by_successor",
+        "verify_registry_key_rotation",
+        "BadSignature",
+        "A rotation naming the pinned key, signed by the successor: an unsigned key change.",
+        token=raw_token(jcs(rotation), REG_NEXT, type_name="registry-key-rotation"),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "registry_key_rotation_other_registry",
+        "verify_registry_key_rotation",
+        "MalformedToken",
+        "A rotation signed by the pinned key, for another registry.",
+        token=raw_token(
+            jcs(rotation | {"reg": "https://other-registry.example"}),
+            REG,
+            type_name="registry-key-rotation",
+        ),
+        registry_key=REG.did,
+        registry=REGISTRY,
+    )
+    add(
+        "registry_key_rotation_as_key_rotation",
+        "verify_token",
+        "WrongTokenType",
+        "A registry key rotation given where an endorser's key rotation is expected.",
+        token=sign(
+            RegistryKeyRotation(
+                registry=REGISTRY,
+                key=REG.did,
+                successor=REG_NEXT.did,
+                valid_from=NOW,
+                issued_at=NOW,
+            ),
+            REG,
         ),
         type="key-rotation",
         key=None,

@@ -83,6 +83,9 @@ EXPECTED_PROTOCOL_API = {
     "verify_revocation",
     "verify_registration",
     "Registration",
+    # registry key rotation (spec §4.14)
+    "RegistryKeyRotation",
+    "verify_registry_key_rotation",
     "verify_status_list",
     "Verdict",
     "Check",

@@ -47,6 +47,7 @@ from endorse.protocol import (
     ReferenceRequest,
     Refusal,
     Registration,
+    RegistryKeyRotation,
     Relationship,
     Requester,
     Revocation,
@@ -93,6 +94,7 @@ from endorse.protocol import (
     verify_reference_request,
     verify_refusal,
     verify_registration,
+    verify_registry_key_rotation,
     verify_revocation,
     verify_status_list,
     verify_token,
@@ -206,6 +208,9 @@ CALLS: dict[str, Call] = {
     "StatusListToken": c(StatusListToken, REGISTRY, "l", NOW, 300, MIN_SIZE, BITS.encode()),
     "Registration": c(Registration, REGISTRY, TH, ALICE.did, NOW),
     "Receipt": c(Receipt, REGISTRY, TH, "valid", NOW),
+    "RegistryKeyRotation": c(
+        RegistryKeyRotation, REGISTRY, REGISTRY_KEY.did, BOB_KEY.did, NOW, NOW
+    ),
     "Endorsement.from_payload": c(Endorsement.from_payload, ENDORSEMENT.to_payload()),
     "Receipt.from_payload": c(Receipt.from_payload, inspect(RECEIPT_TOKEN).object.to_payload()),
     "check_purpose": c(check_purpose, EMPLOYMENT, "purpose"),
@@ -270,6 +275,12 @@ CALLS: dict[str, Call] = {
     "verify_key_binding": c(verify_key_binding, BINDING_TOKEN, REGISTRY_KEY.public_key, REGISTRY),
     "verify_status_list": c(verify_status_list, LIST_TOKEN, REGISTRY_KEY.public_key, REGISTRY),
     "verify_receipt": c(verify_receipt, RECEIPT_TOKEN, REGISTRY_KEY.public_key, REGISTRY),
+    "verify_registry_key_rotation": c(
+        verify_registry_key_rotation,
+        sign(RegistryKeyRotation(REGISTRY, REGISTRY_KEY.did, BOB_KEY.did, NOW, NOW), REGISTRY_KEY),
+        REGISTRY_KEY.public_key,
+        REGISTRY,
+    ),
     "verify_registration": c(
         verify_registration, REGISTRATION_TOKEN, REGISTRY_KEY.public_key, REGISTRY
     ),

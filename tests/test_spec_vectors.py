@@ -37,6 +37,7 @@ from endorse.protocol import (
     verify_reference_request,
     verify_refusal,
     verify_registration,
+    verify_registry_key_rotation,
     verify_revocation,
     verify_status_list,
     verify_token,
@@ -274,6 +275,9 @@ DECODERS: dict[str, Callable[[dict[str, Any]], object]] = {
         a["token"], PublicKey.from_did(a["registry_key"]), a["registry"]
     ),
     "verify_receipt": lambda a: verify_receipt(
+        a["token"], PublicKey.from_did(a["registry_key"]), a["registry"]
+    ),
+    "verify_registry_key_rotation": lambda a: verify_registry_key_rotation(
         a["token"], PublicKey.from_did(a["registry_key"]), a["registry"]
     ),
     "verify_revocation": lambda a: verify_revocation(a["token"], _key(a["registry_key"])),

@@ -30,7 +30,7 @@ from endorse.client.errors import (
     RegistryUnreachable,
 )
 from endorse.client.models import RegistryInfo
-from endorse.client.pins import PinStore
+from endorse.client.pins import PinStore, follow_rotations
 from endorse.protocol import (
     DEFAULT_CLOCK_SKEW,
     PROTOCOL_VERSION,
@@ -313,16 +313,24 @@ class CoreBase:
             presented = PublicKey.from_did(info.key)
         except InvalidKey as e:
             raise RegistryStatementInvalid(f"{self.registry}: presents an invalid key: {e}") from e
+        # A pinned key is left only for a successor it signed (spec §4.14).
+        rotations = [k.rotation for k in info.keys if k.rotation is not None]
         if self.key is None:
             assert self.pins is not None
             existing = self.pins.record(self.registry, presented.did)
             if existing is not None and existing != presented.did:
-                raise PinMismatch(self.registry, existing, presented.did)
+                follow_rotations(self.registry, existing, presented.did, rotations)
+                if not self.pins.replace(self.registry, existing, presented.did):
+                    raise PinMismatch(self.registry, existing, presented.did)
             self.first_contact = existing is None
             self.key = presented
             self.cache.attach(self.registry, presented)
         elif presented != self.key:
-            raise PinMismatch(self.registry, self.key.did, presented.did)
+            follow_rotations(self.registry, self.key.did, presented.did, rotations)
+            if self.pins is not None:
+                self.pins.replace(self.registry, self.key.did, presented.did)
+            self.key = presented
+            self.cache.attach(self.registry, presented)
         max_age = info.status_max_age
         if max_age is None or not 1 <= max_age <= MAX_STATUS_LIST_AGE:
             max_age = DEFAULT_FACT_TTL

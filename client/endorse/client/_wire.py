@@ -92,12 +92,18 @@ def advance(flow: Flow[T], outcomes: list[Outcome] | None) -> list[Request] | Do
 # --- answer shapes (what the API promises; unknown members are tolerated) -----------------
 
 
+class RegistryKeyOut(msgspec.Struct):
+    key: str
+    rotation: str | None = None
+
+
 class WellKnownOut(msgspec.Struct):
     registry: str
     key: str
     protocol_version: int
     server_version: str = ""
     status_max_age: int | None = None
+    keys: list[RegistryKeyOut] = []
 
 
 class ProblemOut(msgspec.Struct):

@@ -9,8 +9,11 @@ Its default place is ``$ENDORSE_HOME/known_registries.json`` (else
 :mod:`endorse.client.keystore`. It is written atomically (a private temporary file, then a
 rename) with mode 0600, under an exclusive lock so two processes pinning at once cannot lose
 each other's entries. A pin is never replaced silently: :meth:`PinStore.record` answers the
-key already pinned, and the client then refuses the registry (:class:`PinMismatch`); only an
-explicit :meth:`PinStore.forget` re-opens trust on first use.
+key already pinned, and the client then refuses the registry (:class:`PinMismatch`) unless the
+pinned key signed the change: :func:`follow_rotations` checks the chain of registry key
+rotations (spec §4.14) from the pinned key to the key presented, and only then is the pin
+moved (:meth:`PinStore.replace`). Otherwise only an explicit :meth:`PinStore.forget` re-opens
+trust on first use.
 
 >>> import tempfile, pathlib
 >>> store = PinStore(pathlib.Path(tempfile.mkdtemp()) / "known_registries.json")
@@ -28,10 +31,52 @@ from pathlib import Path
 import orjson
 
 from endorse.client import keystore
-from endorse.client.errors import PinStoreError
-from endorse.protocol import InvalidKey, PublicKey
+from endorse.client.errors import PinMismatch, PinStoreError
+from endorse.protocol import (
+    EndorseError,
+    InvalidKey,
+    PublicKey,
+    RegistryKeyRotation,
+    decode_unverified,
+    verify_registry_key_rotation,
+)
 
-__all__ = ["PinStore", "default_pin_store"]
+__all__ = ["PinStore", "default_pin_store", "follow_rotations"]
+
+MAX_ROTATIONS = 64
+"""The longest chain of registry key rotations followed; a longer one is refused."""
+
+
+def follow_rotations(registry: str, pinned: str, presented: str, rotations: list[str]) -> None:
+    """Check that ``pinned`` signed its way to ``presented``: a chain of registry key
+    rotations of ``registry`` (spec §4.14), each signed by the key before it.
+
+    ``rotations`` are the tokens the registry publishes, in any order, trusted for nothing
+    until a trusted key's signature is checked on each.
+
+    Raises:
+        PinMismatch: no such chain; the key change is not signed by the pinned key.
+    """
+    by_signer: dict[str, str] = {}
+    for token in rotations[:MAX_ROTATIONS]:
+        try:
+            by_signer.setdefault(decode_unverified(token, RegistryKeyRotation).object.key, token)
+        except EndorseError:
+            continue  # not a rotation at all: it cannot be a link of the chain
+    current = pinned
+    for _ in range(MAX_ROTATIONS):
+        if current == presented:
+            return
+        if current not in by_signer:
+            break
+        token = by_signer.pop(current)
+        try:
+            rotation = verify_registry_key_rotation(token, PublicKey.from_did(current), registry)
+        except EndorseError:
+            break
+        current = rotation.successor
+    raise PinMismatch(registry, pinned, presented)
+
 
 MAX_PIN_FILE_BYTES = 1024 * 1024
 
@@ -69,6 +114,18 @@ class PinStore:
             pins[registry] = did
             self._write(pins)
             return None
+
+    def replace(self, registry: str, old: str, new: str) -> bool:
+        """Move the pin of ``registry`` from ``old`` to ``new`` (after
+        :func:`follow_rotations`), unless another process pinned something else meanwhile;
+        whether the pin is now ``new``."""
+        with self._locked():
+            pins = self._read()
+            if pins.get(registry) not in (old, new):
+                return False
+            pins[registry] = new
+            self._write(pins)
+            return True
 
     def forget(self, registry: str) -> None:
         """Remove the pin of ``registry``: the next contact trusts whatever key it presents.

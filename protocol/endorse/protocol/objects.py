@@ -461,6 +461,47 @@ class KeyBinding(SignedObject, frozen=True, rename={"registry": "reg", "issued_a
             raise MalformedToken("key-binding.method: the only method in v1 is 'email-code'")
 
 
+class RegistryKeyRotation(
+    SignedObject,
+    frozen=True,
+    rename={
+        "registry": "reg",
+        "successor": "next",
+        "valid_from": "from",
+        "issued_at": "iat",
+    },
+):
+    """The registry's old key names the registry's next key (spec §4.14); signed by ``key``.
+
+    From ``valid_from`` on, the registry signs with ``successor`` only; statements signed by
+    ``key`` before ``valid_from`` keep verifying under ``key``.
+    """
+
+    TYPE: ClassVar[str] = "registry-key-rotation"
+
+    registry: Registry
+    key: Did
+    successor: Did
+    valid_from: Time
+    issued_at: Time
+
+    def __post_init__(self) -> None:
+        check_did(self.key, "registry-key-rotation.key")
+        check_did(self.successor, "registry-key-rotation.next")
+        if self.key == self.successor:
+            raise MalformedToken("registry-key-rotation.next: must differ from key")
+        if (
+            type(self.valid_from) is int
+            and type(self.issued_at) is int
+            and (self.valid_from < self.issued_at)
+        ):
+            raise MalformedToken("registry-key-rotation.from: must not be before iat")
+
+    @property
+    def signer(self) -> str:
+        return self.key
+
+
 class StatusListToken(
     SignedObject,
     frozen=True,
@@ -701,6 +742,7 @@ OBJECT_TYPES: dict[str, type[SignedObject]] = {
         ReferenceRequest,
         Refusal,
         Policy,
+        RegistryKeyRotation,
     )
 }
 """Every object type of protocol v1 by its type name."""

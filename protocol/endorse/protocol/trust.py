@@ -17,6 +17,7 @@ from endorse.protocol.objects import (
     KeyRevocation,
     Receipt,
     Registration,
+    RegistryKeyRotation,
     Revocation,
     StatusListToken,
 )
@@ -132,6 +133,25 @@ def verify_receipt(token: str, registry_key: PublicKey, registry: str) -> Receip
     receipt = verify_token(token, Receipt, registry_key).object
     _same_registry(receipt.registry, registry)
     return receipt
+
+
+def verify_registry_key_rotation(
+    token: str, registry_key: PublicKey, registry: str
+) -> RegistryKeyRotation:
+    """Check that ``registry_key``, a key trusted for ``registry``, names its successor.
+
+    A verifier that pinned ``registry_key`` follows the rotation to ``successor`` (spec §4.14);
+    a rotation is the only way a pinned registry key may change.
+
+    Raises:
+        MalformedToken: malformed, for another registry, or not about ``registry_key``.
+        BadSignature: not signed by ``registry_key``.
+        InvalidArgument: ``registry_key`` is not a PublicKey, or ``registry`` not a str.
+    """
+    _check_registry(registry)
+    rotation = verify_token(token, RegistryKeyRotation, registry_key).object
+    _same_registry(rotation.registry, registry)
+    return rotation
 
 
 def verify_registration(token: str, registry_key: PublicKey, registry: str) -> Registration:

@@ -17,12 +17,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from endorse.server import claims, migrate, problems, registry_key
+from endorse.server import claims, migrate, openapi, problems, registry_key
 from endorse.server.context import Context, system_clock
 from endorse.server.db import Database
 from endorse.server.limits import BodyLimits
 from endorse.server.mailer import make_mailer
+from endorse.server.methods import HeadAsGet
 from endorse.server.observability import RequestMetrics
 from endorse.server.ratelimit import BatchedLimiter, DatabaseLimiter, RedisLimiter
 from endorse.server.routes import (
@@ -48,14 +50,21 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.connect(settings.sqlalchemy_url)
-        migrate.require_current(db.engine)
+        try:
+            migrate.require_current(db.engine)
+            keys = registry_key.load_or_create(db, clock(), registry_key.load_kek(settings))
+        except BaseException:
+            db.dispose()  # a registry that cannot start holds no connections
+            raise
         limiter = BatchedLimiter(
             RedisLimiter(settings.redis_url) if settings.redis_url else DatabaseLimiter(db)
         )
         app.state.context = context = Context(
             settings=settings,
             db=db,
-            key=registry_key.load_or_create(db, clock()),
+            key=keys.signing,
+            mac_seed=keys.mac_seed,
+            published_keys=keys.published,
             mailer=make_mailer(settings),
             limiter=limiter,
             clock=clock,
@@ -85,9 +94,16 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
+    app.add_middleware(HeadAsGet)
+    if settings.trusted_proxies:
+        # The client's address (rate limits, logs) and the scheme come from X-Forwarded-For
+        # and X-Forwarded-Proto only on connections from these proxies; uvicorn's own
+        # handling, which trusts loopback by default, is off (endorse serve).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     # Outermost, so requests refused by the body limits are counted too.
     app.add_middleware(RequestMetrics)
     app.include_router(ops.router)

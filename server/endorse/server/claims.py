@@ -200,7 +200,9 @@ class Mail:
 
 
 def _seed(ctx: Context) -> bytes:
-    return ctx.key.seed()
+    # The registry's MAC seed, not its signing key's: it outlives key rotations, so stopped
+    # and blocked addresses stored before one are still matched after it.
+    return ctx.mac_seed
 
 
 def mac(ctx: Context, address: str) -> bytes:

@@ -16,6 +16,7 @@ from endorse.server.db import Database
 from endorse.server.mailer import Mailer
 from endorse.server.metrics import Metrics
 from endorse.server.ratelimit import Limiter
+from endorse.server.registry_key import PublishedKey
 from endorse.server.settings import Settings
 from endorse.server.verification import Caches
 
@@ -31,12 +32,21 @@ class Context:
     key: SigningKey
     mailer: Mailer
     limiter: Limiter
+    mac_seed: bytes = b""
+    """The secret keyed hashes are derived from (:attr:`RegistryKeys.mac_seed`: the first
+    key's seed, kept across rotations); the signing key's seed when not given."""
+    published_keys: tuple[PublishedKey, ...] = ()
+    """Every key the registry has signed with, newest (``key``) first, with its validity."""
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], int] = field(default=system_clock)
     caches: Caches = field(default_factory=Caches)
     """Per-process caches of immutable, verified things (bindings, decoded lists)."""
     checks: CheckCounter = field(default_factory=CheckCounter)
     """Online checks per endorsement and day, held until flushed to the database."""
+
+    def __post_init__(self) -> None:
+        if not self.mac_seed:
+            self.mac_seed = self.key.seed()
 
     @property
     def registry(self) -> str:

@@ -438,9 +438,10 @@ def _new_code() -> str:
 
 
 def _code_mac(ctx: Context, pending_id: str, code: str) -> bytes:
-    # A key of its own, derived from the registry seed: a leaked table of MACs is useless
-    # without the seed, and the MAC key can sign nothing.
-    mac_key = hmac.new(ctx.key.seed(), _CODE_MAC_LABEL, hashlib.sha256).digest()
+    # A key of its own, derived from the registry's MAC seed (its first key's, kept across
+    # rotations): a leaked table of MACs is useless without the seed, and the MAC key can
+    # sign nothing.
+    mac_key = hmac.new(ctx.mac_seed, _CODE_MAC_LABEL, hashlib.sha256).digest()
     message = code.encode("ascii") + b"\0" + pending_id.encode("ascii")
     return hmac.new(mac_key, message, hashlib.sha256).digest()
 

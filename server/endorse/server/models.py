@@ -25,14 +25,27 @@ class Base(DeclarativeBase):
 
 
 class RegistryKey(Base):
-    """The registry's own Ed25519 key. One active row; created on first start."""
+    """A registry key, sealed under the key-encryption key (:mod:`endorse.server.registry_key`).
+
+    The row with the greatest id is the key the registry signs with; older rows are keys it
+    rotated away from, kept to be published with their validity.
+    """
 
     __tablename__ = "registry_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seed: Mapped[bytes] = mapped_column(LargeBinary(32))
+    seed: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    """Plain text, only in databases made before keys were sealed; sealed and erased on the
+    first start after the upgrade."""
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary(61))
     did: Mapped[str] = mapped_column(String(56), unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[int | None] = mapped_column(BigInteger)
+    valid_until: Mapped[int | None] = mapped_column(BigInteger)
+    """When a rotation ended this key's signing (the rotation's ``from``)."""
+    rotation: Mapped[str | None] = mapped_column(Text)
+    """The registry-key-rotation token, signed by the previous key, that made this key the
+    registry's; None for the first key."""
 
 
 class Identity(Base):

@@ -132,12 +132,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        allow = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+        if "GET" in allow and "HEAD" not in allow:
+            # Every GET route answers HEAD too (endorse.server.methods).
+            headers["Allow"] = ", ".join([*allow, "HEAD"])
         return problem_response(
-            exc.status_code,
-            slug,
-            str(exc.detail),
-            str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            exc.status_code, slug, str(exc.detail), str(exc.detail), headers=headers or None
         )
 
     @app.exception_handler(Exception)

@@ -6,11 +6,12 @@ built, and tests pass a :class:`Settings` of their own to :func:`endorse.server.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from endorse.protocol.errors import MalformedToken
 from endorse.protocol.objects import MAX_STATUS_LIST_AGE, check_registry
@@ -82,6 +83,49 @@ class Settings(BaseSettings):
     """Seconds between writes of the online-check counts a process holds in memory (they
     are also written when the endorser asks for them and when the process stops), and
     between sweeps that end reference requests and delete the addresses they held."""
+
+    key_encryption_key: SecretStr | None = None
+    """The key-encryption key of the registry's signing keys, base64url of 32 bytes (or use
+    ``key_encryption_key_file``). Every instance sharing the database needs the same one."""
+    key_encryption_key_file: Path | None = None
+    """A file holding the key-encryption key (mode 0600, owned by the server's user); without
+    this or ``key_encryption_key``, ``data_dir/registry-key-encryption-key`` is made on first
+    start."""
+
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or networks (comma-separated) of the reverse proxies in front of the registry.
+    Only a connection from one of them has its ``X-Forwarded-For`` and ``X-Forwarded-Proto``
+    honoured (for rate limits and logs); by default nobody's is, not even loopback's."""
+
+    max_connections: int = Field(1000, ge=1, le=100_000)
+    """Connections and requests one worker takes at once; past it a request is answered 503."""
+    max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    """Bytes of a request's line and headers together; more is answered 431 and closed."""
+    max_header_count: int = Field(100, ge=8, le=1000)
+    """Headers one request may carry; more is answered 431 and closed."""
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    """Seconds a client has, from its first byte (or from connecting), to send the request's
+    line and headers; a slower one is answered 408 and dropped."""
+    body_timeout: float = Field(30.0, gt=0, le=600)
+    """Seconds a client has, once its headers are in, to send the whole body; a slower one
+    is dropped."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple):
+            return value
+        networks = []
+        for part in value:
+            try:
+                networks.append(str(ipaddress.ip_network(str(part), strict=False)))
+            except ValueError as e:
+                raise ValueError(
+                    f"{part!r} is not an IP address or network (names and * are not allowed)"
+                ) from e
+        return tuple(networks)
 
     @field_validator("registry_url")
     @classmethod

@@ -34,7 +34,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -64,6 +64,33 @@ app = typer.Typer(
     help="Issue, share, verify and revoke signed, scoped, revocable references.",
     **_SETTINGS,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        from endorse.protocol import PROTOCOL_VERSION
+
+        _output.echo(f"endorse {version('endorse')} (protocol v{PROTOCOL_VERSION})")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the installed version and the protocol version, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Issue, share, verify and revoke signed, scoped, revocable references."""
+
+
 key_app = typer.Typer(
     help="Create, show and list endorser keys; rotate or revoke them at the registry.",
     **_SETTINGS,
@@ -101,6 +128,9 @@ app.command("refuse")(claims.refuse_command)
 app.command("checks")(claims.checks_command)
 app.command("serve")(server.serve_command)
 db_app.command("upgrade")(server.db_upgrade_command)
+db_app.command("backup")(server.db_backup_command)
+db_app.command("restore")(server.db_restore_command)
+app.command("registry-key")(server.registry_key_command)
 app.command("demo")(server.demo_command)
 
 

@@ -19,11 +19,26 @@ class Health(BaseModel):
     status: str
 
 
+class RegistryKeyInfo(BaseModel):
+    key: str
+    """did:key of a key the registry signs or signed with."""
+    valid_from: int | None
+    """Since when it signs (Unix time); None: since the registry began."""
+    valid_until: int | None
+    """When a rotation ended its signing; None for the key in force."""
+    rotation: str | None
+    """The registry-key-rotation token (spec §4.14), signed by the key before, that made this
+    key the registry's; None for the first key."""
+
+
 class RegistryInfo(BaseModel):
     registry: str
     """The registry's id, as written in tokens and statements."""
     key: str
     """did:key of the registry's signing key: pin it."""
+    keys: list[RegistryKeyInfo]
+    """Every key the registry has had, the one in force first: a client that pinned an older
+    one follows the rotations (spec §4.14)."""
     protocol_version: int
     server_version: str
     status_max_age: int
@@ -64,6 +79,12 @@ def well_known(ctx: Ctx, response: Response) -> RegistryInfo:
     return RegistryInfo(
         registry=ctx.registry,
         key=ctx.key.did,
+        keys=[
+            RegistryKeyInfo(
+                key=k.did, valid_from=k.valid_from, valid_until=k.valid_until, rotation=k.rotation
+            )
+            for k in ctx.published_keys
+        ],
         protocol_version=PROTOCOL_VERSION,
         server_version=_server_version(),
         status_max_age=ctx.settings.status_max_age,

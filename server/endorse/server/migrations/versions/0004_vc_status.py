@@ -1,10 +1,7 @@
 """endorser-signed status list credentials of the portable form (spec §13.3)
 
-Revision ID: 0003
-Revises: 0002
-
-Numbered 0003 because 0002 is taken by another branch; whoever merges both makes this one
-revise 0002 instead.
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -12,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
