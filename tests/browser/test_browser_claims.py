@@ -52,7 +52,8 @@ from endorse.protocol import (
     sign_refusal,
 )
 from endorse.server.db import Database
-from endorse.server.registry_key import load_or_create
+from endorse.server.registry_key import load_kek, load_or_create
+from endorse.server.settings import Settings
 
 SENTENCE = "Alice Smith states that they do not give a reference for Bob Jones"
 REFUSAL_LABEL = "A refusal, not a reference"
@@ -132,7 +133,10 @@ class Claims:
 def claims(registry: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Claims:
     database = Database.connect(registry.database_url)
     try:
-        registry_key = load_or_create(database, int(time.time()))  # the one it already has
+        # The one it already has, unsealed with the key-encryption key in its data directory.
+        settings = Settings(data_dir=registry.data_dir, database_url=registry.database_url)
+        kek = load_kek(settings, create=False)
+        registry_key = load_or_create(database, int(time.time()), kek).signing
     finally:
         database.dispose()
     work = tmp_path_factory.mktemp("claims")
