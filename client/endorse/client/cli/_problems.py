@@ -67,6 +67,26 @@ ADVICE: dict[str, tuple[int, str]] = {
     "invalid-request": (PERSON, "the registry refused a value you gave: correct it"),
     "payload-too-large": (PERSON, "that is too large for the registry: send less at once"),
     "batch-too-large": (PERSON, "too many tokens at once for the registry: send fewer"),
+    "answer-refused": (
+        PERSON,
+        "that is not an answer to this request (another subject, purpose, audience or"
+        " request): answer it with endorse answer --endorse or --refuse -- ID",
+    ),
+    "statement-refused": (
+        PERSON,
+        "the registry refused the signed statement (its signature or signer does not hold):"
+        " sign it again with your registered key (--key FILE)",
+    ),
+    "request-ended": (
+        PERSON,
+        "the request has ended (answered, expired or unreachable): nothing more can be done"
+        " with it; endorse requests shows its state",
+    ),
+    "vc-status-mismatch": (
+        PERSON,
+        "the status list credential does not match the registry's record of your"
+        " revocations: export or revoke again with this version of endorse to re-sign it",
+    ),
     "rate-limited": (REGISTRY, "the registry is busy (too many requests): try again later"),
     "unavailable": (REGISTRY, "the registry is unavailable right now: try again later"),
     "unsupported-media-type": (
