@@ -22,7 +22,11 @@ _LD_JSON = "application/ld+json"
 _CONTEXT = orjson.dumps(ENDORSE_CONTEXT)
 
 
-@router.get("/contexts/v1")
+@router.get(
+    "/contexts/v1",
+    response_class=Response,
+    responses={200: {"content": {_LD_JSON: {}}, "description": "The JSON-LD context"}},
+)
 def endorse_context() -> Response:
     """The JSON-LD context of the endorse terms; the same document at every registry."""
     return Response(
@@ -30,7 +34,16 @@ def endorse_context() -> Response:
     )
 
 
-@router.get("/status-lists/{issuer}/{list_id}")
+@router.get(
+    "/status-lists/{issuer}/{list_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/vc+ld+json": {}},
+            "description": "The issuer's status list credential, as they signed it",
+        }
+    },
+)
 def status_list_credential(issuer: IssuerDid, list_id: ListId, ctx: Ctx) -> Response:
     """The issuer's latest status list credential for ``list_id``, as they signed it.
 
