@@ -13,8 +13,10 @@ of assigned characters never change, and no composition is added whose parts wer
 before, so NFC of a string of characters assigned in 14.0 is the same in every later version
 (spec §2.3).
 
->>> text_problem("Ada Lovelace"), text_problem("Ada\\u200bLovelace")
+>>> text_problem("Ada Lovelace"), text_problem("Ada\\u3164Lovelace")
 (None, 'invisible')
+>>> text_problem("Ada\\u200bLovelace")  # Cf, refused by category before it is "invisible"
+'control'
 """
 
 from __future__ import annotations
