@@ -354,7 +354,7 @@ def _endorsement(key: SigningKey, status: StatusRef) -> str:
     )
 
 
-def seed_through_models(url: str, registry: str) -> str:
+def seed_through_models(url: str, registry: str, kek: bytes) -> str:
     """The same records as :func:`seed_through_api`, written through the models (fallback for
     a server without the identity or endorsement routes), signed by the registry's key."""
     from endorse.server import registry_key
@@ -364,7 +364,7 @@ def seed_through_models(url: str, registry: str) -> str:
     now = int(time.time()) - 120
     db = Database.connect(url)
     try:
-        registry_signer = registry_key.load_or_create(db, now)
+        registry_signer = registry_key.load_or_create(db, now, kek).signing
         key = SigningKey.generate()
         binding = sign(
             KeyBinding(
@@ -657,13 +657,17 @@ def run_size(
     load_cpus: str,
     bare: LiveServer | None,
 ) -> dict[str, Any]:
+    from endorse.protocol.encoding import b64url_decode
     from endorse.server import migrate, registry_key
     from endorse.server.db import Database
 
     now = int(time.time())
     db = Database.connect(store.url)
     migrate.upgrade(db.engine)
-    registry_key.load_or_create(db, now)  # what the server does on its first start
+    # The registry key is sealed under a key-encryption key: the server is given the same one.
+    kek = registry_key.new_kek_text()
+    env = {**env, "ENDORSE_KEY_ENCRYPTION_KEY": kek}
+    registry_key.load_or_create(db, now, b64url_decode(kek))  # what the server does first
     db.dispose()
     fill_seconds = bulk_fill(store.url, n - 1, now)
     print(
@@ -687,7 +691,7 @@ def run_size(
                 "through the API (register, confirm, slot, issue)",
             )
         else:
-            token = seed_through_models(store.url, server.url)
+            token = seed_through_models(store.url, server.url, b64url_decode(kek))
             how = "through the models (the API routes are missing)"
         body = json.dumps({"token": token, "purpose": PURPOSE})
         answer = httpx.post(
