@@ -75,7 +75,9 @@ async def _serve(rule: Rule, writer: asyncio.StreamWriter) -> bool:
         await writer.drain()
         return True
     if attack == "black_hole":
-        await asyncio.sleep(3600)
+        # Never answer: hold the connection until the client gives up or this process ends
+        # (an event nobody sets, not a timed wait).
+        await asyncio.Event().wait()
     elif attack == "trickle_headers":
         writer.write(b"HTTP/1.1 200 OK\r\n")
         while True:
