@@ -41,7 +41,7 @@ from endorse.protocol import (
 )
 from endorse.protocol.encoding import b64url_encode
 from endorse.protocol.objects import check_registry
-from endorse.protocol.paste import UnreadablePaste, read_paste
+from endorse.protocol.paste import Paste, ShortLinkPaste, UnreadablePaste, read_paste
 
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
@@ -93,9 +93,11 @@ def token_from_url(text: str) -> str:
     if type(text) is not str:
         raise MalformedToken("a token or verification URL is text")
     try:
-        return read_paste(text).token
+        read = read_paste(text)
     except UnreadablePaste:
         return text.strip()
+    # A short link holds no token: it is resolved at its registry (Client.resolve_link).
+    return read.token if isinstance(read, Paste) else text.strip()
 
 
 def registry_of(text: str) -> str | None:
@@ -110,7 +112,7 @@ def registry_of(text: str) -> str | None:
         read = read_paste(text)
     except UnreadablePaste:
         return None
-    if read.registry is not None:
+    if read.registry is not None or isinstance(read, ShortLinkPaste):
         return read.registry
     try:
         status = decode_unverified(read.token, Endorsement).object.status

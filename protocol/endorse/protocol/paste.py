@@ -13,6 +13,10 @@ and its verification says ``malformed``.
 'https://registry.example'
 >>> read_paste('"endorsement-v1.e30\\n   .c2ln"').token
 'endorsement-v1.e30.c2ln'
+>>> read_paste("<https://registry.example/s#AAECAwQFBgcICQoLDA0ODw>")
+ShortLinkPaste(id='AAECAwQFBgcICQoLDA0ODw', registry='https://registry.example')
+
+A short link (spec §11.6) holds no token: it names the registry that keeps the token for it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from endorse.protocol.errors import MalformedToken
 from endorse.protocol.objects import check_registry
 from endorse.protocol.token import _MAX_ANY_TOKEN
 
-__all__ = ["MAX_PASTE_CHARS", "Paste", "UnreadablePaste", "read_paste"]
+__all__ = ["MAX_PASTE_CHARS", "Paste", "ShortLinkPaste", "UnreadablePaste", "read_paste"]
 
 MAX_PASTE_CHARS = 2 * _MAX_ANY_TOKEN
 """The longest paste read: twice the longest token of any type, room for a link around it
@@ -48,13 +52,19 @@ is a well-formed token is the verification's to say."""
 _SCHEME = re.compile(r"https?://", re.IGNORECASE)
 _LINK = re.compile(r"(https?://[^/?#]+(?:/[^?#]*)?)/v(?:#|/)([^/?#]+)", re.IGNORECASE)
 """A verification link of either form (§11.1): the registry, then /v# or /v/ and the token."""
+_SHORT_LINK = re.compile(r"(https?://[^/?#]+(?:/[^?#]*)?)/s#([^/?#]+)", re.IGNORECASE)
+"""A short link (§11.6): the registry, then /s# and the id (never /s/: the id stays in the
+fragment)."""
+_SHORT_ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
+"""A short link's id: 16 bytes in canonical base64url, 22 characters."""
 
 
 class UnreadablePaste(MalformedToken):
     """What was pasted is neither a token nor a verification link holding one, even after
     taking off what a carrier adds; the message says which, for a person, and ``reason``
     names it for a front end with words of its own: ``not_text``, ``too_long``, ``empty``,
-    ``not_a_token``, ``no_token_in_link``, ``not_a_registry`` or ``damaged_link_token``."""
+    ``not_a_token``, ``no_token_in_link``, ``not_a_registry``, ``damaged_link_token`` or
+    ``damaged_short_link``."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -70,8 +80,18 @@ class Paste:
     registry: str | None
 
 
-def read_paste(text: object) -> Paste:
-    """The token (and the registry a link names) in ``text`` as a person pasted it (§11.5).
+@dataclass(frozen=True, slots=True)
+class ShortLinkPaste:
+    """A short link (§11.6): the ``id`` to resolve at ``registry``, which the link names.
+    The token it stands for is fetched there and verified as any token."""
+
+    id: str
+    registry: str
+
+
+def read_paste(text: object) -> Paste | ShortLinkPaste:
+    """The token (and the registry a link names) in ``text`` as a person pasted it (§11.5),
+    or the short link it is.
 
     Raises:
         UnreadablePaste: ``text`` is not a str, is empty, longer than :data:`MAX_PASTE_CHARS`,
@@ -100,13 +120,14 @@ def read_paste(text: object) -> Paste:
     return Paste(text, None)
 
 
-def _from_link(text: str) -> Paste:
-    match = _LINK.fullmatch(text)
+def _from_link(text: str) -> Paste | ShortLinkPaste:
+    short = _SHORT_LINK.fullmatch(text)
+    match = short or _LINK.fullmatch(text)
     if match is None:
         raise UnreadablePaste(
             "no_token_in_link",
             "that link holds no token: a verification link ends in /v#… or /v/… and the"
-            " token after it",
+            " token after it, a short link in /s# and its id",
         )
     base, token = match.groups()
     # The scheme and host are case-insensitive in a URL, lower-case in a registry id.
@@ -120,6 +141,13 @@ def _from_link(text: str) -> Paste:
             f"that link is not a registry's: {base} is not an https address (http only on"
             " loopback)",
         ) from e
+    if short is not None:
+        if _SHORT_ID.fullmatch(token) is None:
+            raise UnreadablePaste(
+                "damaged_short_link",
+                "that short link is damaged: its id is 22 letters, digits, - and _ after /s#",
+            )
+        return ShortLinkPaste(token, registry)
     if _TOKEN.fullmatch(token) is None:
         raise UnreadablePaste(
             "damaged_link_token",

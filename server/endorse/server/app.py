@@ -33,6 +33,7 @@ from endorse.server.routes import (
 from endorse.server.routes import (
     endorsements,
     identities,
+    links,
     metrics,
     ops,
     pages,
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = system_clock) -
     app.include_router(endorsements.router)
     app.include_router(status.router)
     app.include_router(verify.router)
+    app.include_router(links.router)
     app.include_router(claims_routes.router)
     claims_routes.install(app)
     app.include_router(vc.router)

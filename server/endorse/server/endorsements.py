@@ -169,7 +169,12 @@ class Registered:
     """False when the same token had been registered before (an idempotent repeat)."""
 
 
-def _verified_endorsement(token: str) -> Endorsement:
+def verified_endorsement(token: str) -> Endorsement:
+    """``token`` as a well-formed endorsement whose signature verifies under its issuer.
+
+    Raises:
+        TokenMalformed, TokenBadSignature: it is not.
+    """
     try:
         return verify_token(token, Endorsement).object
     except MalformedToken as e:
@@ -190,7 +195,7 @@ def register(ctx: Context, token: str) -> Registered:
         SlotNotAllocated: the status entry is not a slot given to the issuer.
         Conflict: the id or the slot already belongs to another token.
     """
-    e = _verified_endorsement(token)
+    e = verified_endorsement(token)
     if e.status is None:
         raise NoStatusEntry("register a token whose status entry is a slot of this registry")
     if e.status.registry != ctx.registry:

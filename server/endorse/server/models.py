@@ -285,3 +285,24 @@ class VcStatusList(Base):
     credential: Mapped[str] = mapped_column(Text)
     valid_from: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ShortLinkRow(Base):
+    """A short link (spec §11.6): a random id standing for one registered endorsement token.
+
+    Keyed by the SHA-256 of the id, never the id itself, so a copy of the database (a backup,
+    a leaked dump) holds no link that opens anything; the revocation secret is kept as its
+    SHA-256 for the same reason. Revoked rows are kept (revocation is idempotent).
+    """
+
+    __tablename__ = "short_links"
+
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(43), index=True)
+    """Of the token (spec §2.3): what counts the links of one token."""
+    issuer: Mapped[str] = mapped_column(String(56))
+    """The token's issuer: the key whose signed request may revoke the link."""
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)

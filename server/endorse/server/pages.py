@@ -42,7 +42,7 @@ from endorse.protocol import (
     decode_unverified,
 )
 from endorse.protocol.findings import NOT_CHECKED_SENTENCES, findings
-from endorse.protocol.paste import UnreadablePaste, read_paste
+from endorse.protocol.paste import ShortLinkPaste, UnreadablePaste, read_paste
 from endorse.protocol.vc import CredentialResult
 from endorse.server.verification import LRU, Outcome
 
@@ -84,6 +84,10 @@ BUSY = "The registry is busy: try again in a minute."
 DAMAGED_LINK = (
     "This link is damaged: a verification link holds one token after /v/ (or after /v#)."
     " Ask the candidate for the link again, or paste what they sent into the check page."
+)
+DAMAGED_SHORT_LINK = (
+    "This short link is damaged: a short link holds its id after /s# (never after /s/)."
+    " Ask whoever sent it for the link again, or for the full verification link."
 )
 RECEIPT_HINT = (
     "This registry's signed record of this check: which reference (by a fingerprint of it),"
@@ -128,6 +132,8 @@ class CheckInput:
     8d): as the endorser wrote it, e.g. the recruiter's e-mail address."""
     credential: bytes | None = None
     """A pasted endorsement credential (spec §13) as UTF-8 JSON; ``token`` is then empty."""
+    short_link: ShortLinkPaste | None = None
+    """A pasted short link (spec §11.6), to resolve; ``token`` is then empty."""
 
 
 def token_from_input(text: str) -> str:
@@ -142,15 +148,32 @@ def token_from_input(text: str) -> str:
     # Wrapping and quoting add a few characters per line; twice a token is room enough.
     if len(text) > 2 * MAX_INPUT_CHARS:
         raise InputError(_too_long(len(text)))
+    read = token_or_short_link(text)
+    if isinstance(read, ShortLinkPaste):
+        raise InputError(_NOT_A_REFERENCE)
+    return read
+
+
+def token_or_short_link(text: str) -> str | ShortLinkPaste:
+    """As :func:`token_from_input`, but a short link (spec §11.6) is read too, and given back
+    for the caller to resolve at the registry it names.
+
+    Raises:
+        InputError: as :func:`token_from_input`.
+    """
+    if len(text) > 2 * MAX_INPUT_CHARS:
+        raise InputError(_too_long(len(text)))
     try:
-        token = read_paste(text).token
+        read = read_paste(text)
     except UnreadablePaste as e:
         if len(text) > MAX_INPUT_CHARS:  # a long paste of no token: its length is the news
             raise InputError(_too_long(len(text))) from e
         raise InputError(_PASTE_WORDS.get(e.reason, _NOT_A_REFERENCE)) from e
-    if len(token) > MAX_INPUT_CHARS:
-        raise InputError(_too_long(len(token)))
-    return token
+    if isinstance(read, ShortLinkPaste):
+        return read
+    if len(read.token) > MAX_INPUT_CHARS:
+        raise InputError(_too_long(len(read.token)))
+    return read.token
 
 
 def _too_long(n: int) -> str:
@@ -172,6 +195,8 @@ _PASTE_WORDS = {
     " (http only on this computer).",
     "damaged_link_token": "That link's reference is damaged: a reference is letters, digits,"
     " - and _ in three parts separated by dots. Paste the whole link again.",
+    "damaged_short_link": "That short link is damaged: its id is 22 letters, digits, - and _"
+    " after /s#. Paste the whole link again.",
 }
 """What the page says for each reason a paste cannot be read (``not_a_token``: the default)."""
 
@@ -223,7 +248,10 @@ def parse_check_form(body: bytes) -> tuple[CheckForm, CheckInput]:
         pasted = form.token.strip(_OUTER_WHITESPACE)
         if pasted.startswith("{"):
             return form, CheckInput("", subject, purpose, audience, credential_from_input(pasted))
-        return form, CheckInput(token_from_input(form.token), subject, purpose, audience)
+        read = token_or_short_link(form.token)
+        if isinstance(read, ShortLinkPaste):
+            return form, CheckInput("", subject, purpose, audience, short_link=read)
+        return form, CheckInput(read, subject, purpose, audience)
     except InputError as e:
         raise InputError(e.message, e.status, form) from None
 

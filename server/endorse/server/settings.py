@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     drawing costs a worker thread tens to hundreds of milliseconds of CPU (longer tokens
     more), so the limit is far below the verification limit."""
 
+    limit_links_per_client: int = Field(30, ge=1)
+    """Short links (``POST /api/v1/links``) and short-link withdrawals a client address may
+    ask for per ``limit_links_window`` (spec §11.6); opening one counts as a verification."""
+    limit_links_window: int = Field(3600, ge=1)
+
     limit_ask_per_client: int = Field(30, ge=1)
     """Reference requests (``POST /api/v1/requests``) a client address may start per hour."""
     limit_ask_per_requester: int = Field(20, ge=1)

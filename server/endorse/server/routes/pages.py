@@ -9,6 +9,10 @@
 * ``GET /v/<token>`` — the same page with the registry's verdict rendered by the server
   (works without JavaScript); with ``Accept: application/json`` the JSON answer of
   ``POST /api/v1/verify`` instead.
+* ``GET /s`` — the page of a short link ``/s#<id>`` (spec §11.6): the script reads the id
+  from the fragment, fetches the token by ``POST /api/v1/links/resolve`` (the id in a body)
+  and checks it exactly as on ``/v``. Without JavaScript the page says that a short link
+  needs it and that the full link works without.
 * ``GET /r`` — the requester's page of a reference request, ``/r#<request token>~<answer
   token>`` (spec §11.4): both tokens stay in the fragment; the page's script checks the
   registry's signature on the request and the answer's, and asks the registry for its verdict
@@ -60,7 +64,14 @@ from endorse.protocol import (
     decode_unverified,
     token_hash,
 )
-from endorse.server import endorsements, identities, pages, status_lists, verification
+from endorse.server import (
+    endorsements,
+    identities,
+    pages,
+    short_links,
+    status_lists,
+    verification,
+)
 from endorse.server.context import Context
 from endorse.server.deps import Ctx
 from endorse.server.limits import add_form_route
@@ -119,8 +130,10 @@ def _page(
     error: str | None = None,
     form: pages.CheckForm | None = None,
     script: bool = True,
+    short: bool = False,
 ) -> Response:
     context = {
+        "short": short,
         "view": view,
         "error": error,
         "form": form or pages.CheckForm(),
@@ -249,6 +262,21 @@ def damaged_link(request: Request, rest: str) -> Response:
     return _page(request, "verify.html", status=404, error=pages.DAMAGED_LINK)
 
 
+@router.api_route("/s", methods=["GET", "HEAD"])
+def short_link_page(request: Request) -> Response:
+    """The page of a short link ``/s#<id>`` (spec §11.6): its script reads the id from the
+    fragment, fetches the token with ``POST /api/v1/links/resolve`` and checks it as ``/v``
+    does. The id and the token are on no request line."""
+    return _page(request, "verify.html", short=True)
+
+
+@router.api_route("/s/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+def damaged_short_link(request: Request, rest: str) -> Response:
+    """A short link with its id in the path is not one the registry makes (the id goes after
+    "#"): the page says so."""
+    return _page(request, "verify.html", status=404, error=pages.DAMAGED_SHORT_LINK, short=True)
+
+
 @router.api_route("/r", methods=["GET", "HEAD"])
 def request_page(request: Request) -> Response:
     """The requester's page of ``/r#<request>~<answer>``; the browser holds both tokens
@@ -271,8 +299,20 @@ async def check_form(request: Request, ctx: Ctx) -> Response:
         return _page(request, "check.html", status=e.status, error=e.message, form=e.form)
     if checked.credential is not None:
         return await _check_credential(request, ctx, form, checked)
+    token = checked.token
+    if checked.short_link is not None:
+        if checked.short_link.registry != ctx.registry:
+            error = (
+                f"That short link is another registry's ({checked.short_link.registry}): open"
+                " it there, or ask for the full verification link."
+            )
+            return _page(request, "check.html", status=400, error=error, form=form)
+        try:
+            token = await run_in_threadpool(short_links.resolve, ctx, checked.short_link.id)
+        except short_links.NoShortLink as e:
+            return _page(request, "check.html", status=404, error=_sentence(e.detail), form=form)
     item = verification.VerifyItem(
-        token=checked.token,
+        token=token,
         subject=checked.subject,
         purpose=checked.purpose,
         audience=checked.audience,
@@ -283,6 +323,10 @@ async def check_form(request: Request, ctx: Ctx) -> Response:
         return _busy(request, "check.html", e, form)
     view = await _view(request, ctx, outcome)
     return _page(request, "check.html", view=view, form=form)
+
+
+def _sentence(detail: str) -> str:
+    return detail[:1].upper() + detail[1:] + "."
 
 
 async def _check_credential(

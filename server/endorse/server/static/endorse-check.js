@@ -606,22 +606,55 @@ function tokenFromInput(raw) {
     if (e instanceof InputError && raw.length > MAX_INPUT) throw tooLong(raw.length);
     throw e;
   }
-  if (read.token.length > MAX_INPUT) throw tooLong(read.token.length);
-  return read.token;
+  if (read.token !== null && read.token.length > MAX_INPUT) throw tooLong(read.token.length);
+  return read;
+}
+
+// --- Short links (spec §11.6) ---------------------------------------------------------------
+// The id goes to the registry in a POST body, never on a request line, and the token it
+// answers is checked as any token: a short link is a pointer, never evidence.
+const SHORT_LINK_GONE = "This short link was withdrawn, or never existed. Ask whoever sent it for the full verification link.";
+const SHORT_LINK_NOTE = "Opened from a short link: this registry gave the reference it stands for, and it was checked like any other.";
+
+async function resolveShortLink(id) {
+  const r = await fetch("/api/v1/links/resolve", {
+    method: "POST", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+    headers: { "content-type": "application/json" }, body: JSON.stringify({ id }),
+  });
+  if (r.status === 404) throw new InputError(SHORT_LINK_GONE);
+  if (r.status === 429) throw new InputError(BUSY_PAGE);
+  if (!r.ok) throw new InputError(`The registry could not open this short link (HTTP status ${r.status}). Ask for the full verification link.`);
+  const answer = await r.json();
+  if (!answer || typeof answer.token !== "string") throw new InputError("The registry's answer for this short link holds no reference.");
+  return answer.token;
+}
+
+// The token a read paste holds: its own, or, for a short link of this registry, the one the
+// registry gives for it. A short link of another registry is for that registry's page.
+async function tokenOfPaste(read) {
+  if (read.link === null) return read.token;
+  const pin = await registryPin().catch(() => null);
+  if (pin && read.registry !== pin.R) {
+    throw new InputError(`That short link is another registry's (${read.registry}): open it there, or ask for the full verification link.`);
+  }
+  return resolveShortLink(read.link);
 }
 
 // --- Reading a paste (spec §11.5) -----------------------------------------------------------
 // The same rule as endorse.protocol.paste.read_paste, step for step, checked against
 // spec/vectors/paste.json in the browser tests: take off what mail and chat add around and
 // inside a token or link (soft line breaks, wrapping, brackets, quotes, the sentence's
-// punctuation), and change nothing else. Returns {token, registry} (registry null for a bare
-// token); throws InputError with a sentence for the person.
+// punctuation), and change nothing else. Returns {token, registry, link} (registry null for
+// a bare token; for a short link, spec §11.6, token is null and link its id); throws
+// InputError with a sentence for the person.
 const MAX_PASTE = 2 * 262144;
 const PASTE_SOFT_BREAK = /=(?:\r\n|\r|\n)/g;
 const PASTE_WRAP = /[ \t]*(?:\r\n|\r|\n)[ \t\r\n]*/g;
 const PASTE_AROUND = new Set(" \t\r\n<>\"'()[]{}.,;:!?\u201c\u201d\u2018\u2019\u00ab\u00bb");
 const PASTE_TOKEN = /^[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 const PASTE_LINK = /^(https?:\/\/[^/?#]+(?:\/[^?#]*)?)\/v(?:#|\/)([^/?#]+)$/i;
+const PASTE_SHORT_LINK = /^(https?:\/\/[^/?#]+(?:\/[^?#]*)?)\/s#([^/?#]+)$/i;
+const PASTE_SHORT_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 
 function readPaste(raw) {
   if (raw.length > MAX_PASTE) {
@@ -636,10 +669,11 @@ function readPaste(raw) {
   if (!text) throw new InputError("Paste a reference token or a verification link.");
   if (!/^https?:\/\//i.test(text)) {
     if (!PASTE_TOKEN.test(text)) throw new InputError(NOT_A_REFERENCE);
-    return { token: text, registry: null };
+    return { token: text, registry: null, link: null };
   }
-  const m = PASTE_LINK.exec(text);
-  if (!m) throw new InputError("That link holds no reference; a verification link ends in /v#… or /v/… and the reference after it.");
+  const short = PASTE_SHORT_LINK.exec(text);
+  const m = short ?? PASTE_LINK.exec(text);
+  if (!m) throw new InputError("That link holds no reference; a verification link ends in /v#… or /v/… and the reference after it, a short link in /s#… and its id.");
   // Scheme and host are case-insensitive in a URL, lower-case in a registry id.
   const [scheme, rest] = [m[1].slice(0, m[1].indexOf("://")), m[1].slice(m[1].indexOf("://") + 3)];
   const slash = rest.indexOf("/");
@@ -648,8 +682,12 @@ function readPaste(raw) {
   if (!RE.registry.test(registry)) {
     throw new InputError(`That link is not a registry's: ${m[1]} is not an https address (http only on this computer).`);
   }
+  if (short) {
+    if (!PASTE_SHORT_ID.test(m[2])) throw new InputError("That short link is damaged: its id is 22 letters, digits, - and _ after /s#. Paste the whole link again.");
+    return { token: null, registry, link: m[2] };
+  }
   if (!PASTE_TOKEN.test(m[2])) throw new InputError("That link's reference is damaged: a reference is letters, digits, - and _ in three parts separated by dots. Paste the whole link again.");
-  return { token: m[2], registry };
+  return { token: m[2], registry, link: null };
 }
 
 const NOT_A_REFERENCE = "That is not a reference: a reference is one line like “endorsement-v1.…” (letters, digits, - and _ in three parts separated by dots), or a verification link.";
@@ -1075,8 +1113,8 @@ function fromForm() {
     event.preventDefault();
     const button = $("check-button");
     if (button.disabled) return;
-    let token;
-    try { token = tokenFromInput($("token").value); } catch (e) {
+    let read;
+    try { read = tokenFromInput($("token").value); } catch (e) {
       if (!(e instanceof InputError)) throw e;
       showInputError(e.message);
       $("result").hidden = true;
@@ -1107,7 +1145,12 @@ function fromForm() {
       $("presentation").focus();
       return;
     }
-    check(token, { subject: subject || null, purpose, audience: audience || null, ...holder }).finally(() => {
+    const expect = { subject: subject || null, purpose, audience: audience || null, ...holder };
+    tokenOfPaste(read).then((token) => check(token, expect), (e) => {
+      if (!(e instanceof InputError)) throw e;
+      showInputError(e.message);
+      $("result").hidden = true;
+    }).finally(() => {
       button.disabled = false;
       button.removeAttribute("aria-busy");
       button.textContent = label;
@@ -1136,6 +1179,7 @@ function challengeAnswer() {
   let presentation;
   try {
     presentation = readPaste(raw).token;
+    if (presentation === null) throw new InputError("a short link is no presentation");
     parseToken(presentation, "presentation");
   } catch (e) {
     if (!(e instanceof InputError) && !(e instanceof Malformed)) throw e;
@@ -1548,6 +1592,7 @@ function main() {
   copyReceipt();
   if ($("request")) { requestPage(); return; }
   if ($("check-form")) { fromForm(); return; }
+  if ($("short-note")) { if (!$("input-error") || $("input-error").hidden) shortLinkPage(); return; }
   let raw = null;
   // Tokens are URL-safe text: what the address bar holds is used as it is (a token that a
   // browser had to percent-encode is not a token, and is reported as malformed).
@@ -1560,13 +1605,33 @@ function main() {
     return;
   }
   let token;
-  try { token = tokenFromInput(raw); } catch (e) {
+  try {
+    token = tokenFromInput(raw).token;
+    if (token === null) throw new InputError(NOT_A_REFERENCE);
+  } catch (e) {
     if (!(e instanceof InputError)) throw e;
     showInputError(e.message);
     return;
   }
   $("loading")?.removeAttribute("hidden");
   check(token, { subject: null, purpose: null }).then(() => askAudience(token));
+}
+
+// /s#<id>: the token comes from the registry, by POST (spec §11.6).
+function shortLinkPage() {
+  const id = location.hash.slice(1);
+  if (!id) { showInputError("This short link holds no id. Open the full link you were given."); return; }
+  if (!PASTE_SHORT_ID.test(id)) { showInputError("This short link is damaged: its id is 22 letters, digits, - and _ after /s#. Ask whoever sent it for the link again."); return; }
+  $("loading")?.removeAttribute("hidden");
+  resolveShortLink(id).then((token) => {
+    setText("short-note", SHORT_LINK_NOTE);
+    $("short-note").hidden = false;
+    return check(token, { subject: null, purpose: null }).then(() => askAudience(token));
+  }, (e) => {
+    if (!(e instanceof InputError)) throw e;
+    $("loading")?.setAttribute("hidden", "");
+    showInputError(e.message);
+  });
 }
 
 // A reference given for a named recipient (its aud) is valid only for them (spec §6.3 step
