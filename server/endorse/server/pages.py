@@ -48,7 +48,8 @@ from endorse.server.verification import LRU, Outcome
 
 PAGE_PREFIXES = ("/v", "/check", "/static/", "/api/v1/qr")
 """Paths that are pages, their static files, or serve them (``/v`` also covers ``/v/…``;
-``/r``, the requester's page, is matched exactly)."""
+``/r`` and ``/s``, the requester's page and the short link's, are matched exactly, with
+``/s/…``)."""
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (
@@ -906,7 +907,9 @@ class PageHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if not (
-            path in ("/v", "/r") or path.startswith(PAGE_PREFIXES[1:]) or path.startswith("/v/")
+            path in ("/v", "/r", "/s")
+            or path.startswith(PAGE_PREFIXES[1:])
+            or path.startswith(("/v/", "/s/"))
         ):
             await self.app(scope, receive, send)
             return

@@ -1,0 +1,302 @@
+"""Short links (spec §11.6) at the registry, on SQLite and PostgreSQL: made only for tokens
+registered here, resolved by POST, withdrawn by their maker's secret or the endorser's signed
+request, refused input answered with problems (never a 5xx), the /s page, the no-JavaScript
+check form, and migration 0005."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from _clock import Clock
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from endorsers import REGISTRY_URL, Endorser, problem_type
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from endorse.server.app import create_app
+from endorse.server.db import Database
+from endorse.server.migrate import alembic_config, upgrade
+from endorse.server.models import Base, ShortLinkRow
+from endorse.server.settings import Settings
+from endorse.server.short_links import MAX_LIVE_LINKS_PER_TOKEN
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+@pytest.fixture
+def alice(client: TestClient) -> Endorser:
+    return Endorser(client, 1, "Alice Smith").bind()
+
+
+def _shorten(client: TestClient, token: str) -> dict[str, str]:
+    r = client.post("/api/v1/links", json={"token": token})
+    assert r.status_code == 201, r.text
+    made: dict[str, str] = r.json()
+    return made
+
+
+def _resolve(client: TestClient, link_id: str) -> httpx.Response:
+    return client.post("/api/v1/links/resolve", json={"id": link_id})
+
+
+def test_a_short_link_gives_back_its_token(client: TestClient, alice: Endorser) -> None:
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    assert set(made) == {"id", "url", "revocation_secret", "created_at"}
+    assert re.fullmatch(r"[A-Za-z0-9_-]{21}[AQgw]", made["id"])
+    assert made["url"] == f"{REGISTRY_URL}/s#{made['id']}"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", made["created_at"])
+    assert len(made["revocation_secret"]) == 43
+    r = _resolve(client, made["id"])
+    assert r.status_code == 200
+    assert r.json() == {"token": token}
+    # Two links for one token are two ids.
+    assert _shorten(client, token)["id"] != made["id"]
+
+
+def test_the_database_holds_neither_the_id_nor_the_secret(
+    client: TestClient, alice: Endorser
+) -> None:
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    with alice.ctx.db.read() as session:
+        row = session.scalars(select(ShortLinkRow)).one()
+    assert row.id_hash == hashlib.sha256(made["id"].encode()).digest()
+    assert row.secret_hash == hashlib.sha256(made["revocation_secret"].encode()).digest()
+    stored = f"{row.id_hash!r}{row.secret_hash!r}{row.token}{row.token_hash}{row.issuer}"
+    assert made["id"] not in stored and made["revocation_secret"] not in stored
+
+
+def test_the_maker_withdraws_it_with_the_secret(client: TestClient, alice: Endorser) -> None:
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    wrong = client.post(
+        "/api/v1/links/revoke", json={"id": made["id"], "revocation_secret": "A" * 43}
+    )
+    assert wrong.status_code == 403 and problem_type(wrong) == "forbidden"
+    assert _resolve(client, made["id"]).status_code == 200
+    body = {"id": made["id"], "revocation_secret": made["revocation_secret"]}
+    first = client.post("/api/v1/links/revoke", json=body)
+    assert first.status_code == 200, first.text
+    assert first.json()["id"] == made["id"]
+    gone = _resolve(client, made["id"])
+    assert gone.status_code == 404
+    assert problem_type(gone) == "no-short-link"
+    # Idempotent: the first withdrawal's time.
+    again = client.post("/api/v1/links/revoke", json=body)
+    assert again.status_code == 200 and again.json() == first.json()
+    # The token itself is untouched: its own link still verifies.
+    verdict = client.post("/api/v1/verify", json={"token": token}).json()["verdict"]
+    assert verdict == "valid"
+
+
+def test_withdrawn_and_unknown_ids_get_the_same_answer(
+    client: TestClient, alice: Endorser
+) -> None:
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    client.post(
+        "/api/v1/links/revoke",
+        json={"id": made["id"], "revocation_secret": made["revocation_secret"]},
+    )
+    withdrawn = _resolve(client, made["id"]).json()
+    unknown = _resolve(client, "B" * 21 + "A").json()
+    assert withdrawn == unknown
+
+
+def test_the_endorser_withdraws_it_with_a_signed_request(
+    client: TestClient, alice: Endorser
+) -> None:
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    unsigned = client.post("/api/v1/links/revoke", json={"id": made["id"]})
+    assert unsigned.status_code == 401 and problem_type(unsigned) == "unauthorized"
+    stranger = Endorser(client, 7, "Mallory").bind()
+    refused = stranger.signed("POST", "/api/v1/links/revoke", {"id": made["id"]})
+    assert refused.status_code == 403 and problem_type(refused) == "forbidden"
+    assert _resolve(client, made["id"]).status_code == 200
+    done = alice.signed("POST", "/api/v1/links/revoke", {"id": made["id"]})
+    assert done.status_code == 200, done.text
+    assert _resolve(client, made["id"]).status_code == 404
+    again = alice.signed("POST", "/api/v1/links/revoke", {"id": made["id"]})
+    assert again.status_code == 200 and again.json() == done.json()
+    unknown = alice.signed("POST", "/api/v1/links/revoke", {"id": "C" * 21 + "A"})
+    assert unknown.status_code == 404
+
+
+def test_only_tokens_registered_here_are_shortened(client: TestClient, alice: Endorser) -> None:
+    unregistered = alice.token()  # signed, with a slot here, never registered
+    r = client.post("/api/v1/links", json={"token": unregistered})
+    assert r.status_code == 422 and problem_type(r) == "not-registered-here"
+    token, _ = alice.issue()
+    head, payload, signature = token.split(".")
+    tampered = f"{head}.{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    r = client.post("/api/v1/links", json={"token": tampered})
+    assert r.status_code == 400 and problem_type(r) == "bad-signature"
+    for text in ("https://example.org/anything", "endorsement-v1.e30.c2ln", "a.b.c"):
+        r = client.post("/api/v1/links", json={"token": text})
+        assert r.status_code == 400 and problem_type(r) == "malformed-token", text
+    with alice.ctx.db.read() as session:
+        assert session.scalars(select(ShortLinkRow)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/links", {"token": "x" * 9000}),
+        ("/api/v1/links", {"token": 5}),
+        ("/api/v1/links", {"token": "a.b.c", "note": "x"}),
+        ("/api/v1/links", {}),
+        ("/api/v1/links/resolve", {"id": "short"}),
+        ("/api/v1/links/resolve", {"id": "A" * 22 + "\n"}),
+        ("/api/v1/links/resolve", {"id": "A" * 21 + "B"}),  # not a canonical 16-byte id
+        ("/api/v1/links/revoke", {"id": "A" * 22, "revocation_secret": "short"}),
+        ("/api/v1/links/revoke", {"id": "A" * 22, "revocation_secret": None, "x": 1}),
+    ],
+)
+def test_bad_bodies_are_problems_not_errors(
+    client: TestClient, path: str, body: dict[str, object]
+) -> None:
+    r = client.post(path, json=body)
+    assert r.status_code == 422, r.text
+    assert problem_type(r) == "invalid-request"
+
+
+def test_oversized_and_unreadable_bodies_are_refused(client: TestClient) -> None:
+    big = client.post(
+        "/api/v1/links",
+        content=b'{"token": "' + b"a" * 70_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert big.status_code == 413
+    for path in ("/api/v1/links", "/api/v1/links/resolve", "/api/v1/links/revoke"):
+        r = client.post(path, content=b"{not json", headers={"content-type": "application/json"})
+        assert 400 <= r.status_code < 500, (path, r.status_code)
+
+
+def test_one_token_has_a_bounded_number_of_live_links(
+    client: TestClient, alice: Endorser
+) -> None:
+    token, _ = alice.issue()
+    made = [_shorten(client, token) for _ in range(MAX_LIVE_LINKS_PER_TOKEN)]
+    r = client.post("/api/v1/links", json={"token": token})
+    assert r.status_code == 409 and problem_type(r) == "too-many-links"
+    client.post(
+        "/api/v1/links/revoke",
+        json={"id": made[0]["id"], "revocation_secret": made[0]["revocation_secret"]},
+    )
+    _shorten(client, token)
+
+
+@pytest.fixture
+def strict_client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    limited = settings.model_copy(update={"limit_links_per_client": 2})
+    with TestClient(create_app(limited, clock=clock), base_url=REGISTRY_URL) as c:
+        yield c
+
+
+def test_making_links_is_rate_limited(strict_client: TestClient, clock: Clock) -> None:
+    alice = Endorser(strict_client, 1).bind()
+    token, _ = alice.issue()
+    _shorten(strict_client, token)
+    _shorten(strict_client, token)
+    r = strict_client.post("/api/v1/links", json={"token": token})
+    assert r.status_code == 429 and problem_type(r) == "rate-limited"
+    assert int(r.headers["retry-after"]) > 0
+    clock.advance(3600)
+    _shorten(strict_client, token)
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def test_the_short_link_page_needs_javascript_and_says_so(client: TestClient) -> None:
+    r = client.get("/s")
+    assert r.status_code == 200
+    assert r.headers["content-security-policy"] == CSP
+    assert r.headers["referrer-policy"] == "no-referrer"
+    noscript = r.text.split("<noscript>", 1)[1].split("</noscript>", 1)[0]
+    assert "A short link needs JavaScript" in noscript
+    assert "full verification link" in noscript and "works without JavaScript" in noscript
+    assert 'src="/static/endorse-check.js"' in r.text
+    assert client.head("/s").status_code == 200
+
+
+def test_an_id_in_the_path_is_a_damaged_link_page(client: TestClient) -> None:
+    r = client.get("/s/" + "A" * 22)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "after /s#" in r.text
+
+
+def test_the_form_without_javascript_opens_a_short_link(
+    client: TestClient, alice: Endorser
+) -> None:
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    r = client.post("/check", content=urlencode({"token": f"<{made['url']}>."}), headers=FORM)
+    assert r.status_code == 200, r.text
+    assert 'data-verdict="valid"' in r.text
+    other = client.post(
+        "/check",
+        content=urlencode({"token": f"https://other.example/s#{made['id']}"}),
+        headers=FORM,
+    )
+    assert other.status_code == 400 and "another registry" in other.text
+    client.post(
+        "/api/v1/links/revoke",
+        json={"id": made["id"], "revocation_secret": made["revocation_secret"]},
+    )
+    gone = client.post("/check", content=urlencode({"token": made["url"]}), headers=FORM)
+    assert gone.status_code == 404 and "withdrawn" in gone.text
+
+
+# --- migration 0005 ------------------------------------------------------------------------
+
+
+def _run(db: Database, revision: str, *, down: bool = False) -> None:
+    config = alembic_config(db.engine.url.render_as_string(hide_password=False))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_migration_0005_upgrades_matches_the_models_and_downgrades(
+    database_url: str, tmp_path: Path
+) -> None:
+    db = Database.connect(database_url)
+    try:
+        _run(db, "0004")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO vc_status_lists (issuer, list_id, credential, valid_from,"
+                    " updated_at) VALUES ('k', 'l', '{}', 1, 2)"
+                )
+            )
+        upgrade(db.engine)
+        with db.engine.connect() as connection:
+            assert "short_links" in sa.inspect(connection).get_table_names()
+            assert connection.execute(sa.text("SELECT list_id FROM vc_status_lists")).one() == (
+                "l",
+            )
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            assert differences == []
+        _run(db, "0004", down=True)
+        with db.engine.connect() as connection:
+            assert "short_links" not in sa.inspect(connection).get_table_names()
+    finally:
+        db.dispose()
