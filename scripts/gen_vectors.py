@@ -3096,6 +3096,8 @@ def claims_file() -> dict[str, Any]:
 
 PASTE_TOKEN = "endorsement-v1.eyJ2IjoxLCJ0eXAiOiJlbmRvcnNlbWVudCJ9.c2lnbmF0dXJlX29mXzY0X2J5dGVz"
 """A token's outline: what a paste is read for (the reading never verifies anything)."""
+PASTE_SHORT_ID = "AAECAwQFBgcICQoLDA0ODw"
+"""A short link's id (§11.6): the 16 bytes 00..0f in base64url."""
 
 
 def paste_cases() -> list[dict[str, Any]]:
@@ -3106,7 +3108,12 @@ def paste_cases() -> list[dict[str, Any]]:
     head, tail = canonical[:40], canonical[40:]
 
     def ok(name: str, text: str, registry: str | None = r, token: str = t) -> dict[str, Any]:
-        return {"name": name, "input": text, "token": token, "registry": registry}
+        return {"name": name, "input": text, "token": token, "registry": registry, "link": None}
+
+    def short(
+        name: str, text: str, registry: str = r, link: str = PASTE_SHORT_ID
+    ) -> dict[str, Any]:
+        return {"name": name, "input": text, "token": None, "registry": registry, "link": link}
 
     def bad(name: str, text: str) -> dict[str, Any]:
         return {"name": name, "input": text, "error": "UnreadablePaste"}
@@ -3152,13 +3159,31 @@ def paste_cases() -> list[dict[str, Any]]:
         bad("link_with_query", f"{r}/v?t={t}"),
         bad("percent_encoded_token_is_not_decoded", f"{r}/v#{t[:-1]}%41"),
         bad("http_link_off_loopback", f"http://registry.example/v#{t}"),
+        short("short_link", f"{r}/s#{PASTE_SHORT_ID}"),
+        short("short_link_in_angle_brackets_then_full_stop", f"<{r}/s#{PASTE_SHORT_ID}>."),
+        short("short_link_wrapped_crlf", f"{r}/s#{PASTE_SHORT_ID[:9]}\r\n{PASTE_SHORT_ID[9:]}"),
+        short(
+            "short_link_upper_case_scheme_and_host", f"HTTPS://Registry.Example/s#{PASTE_SHORT_ID}"
+        ),
+        short(
+            "short_link_registry_with_path",
+            f"https://example.org/endorse/s#{PASTE_SHORT_ID}",
+            "https://example.org/endorse",
+        ),
+        bad("short_link_id_in_the_path", f"{r}/s/{PASTE_SHORT_ID}"),
+        bad("short_link_id_too_short", f"{r}/s#{PASTE_SHORT_ID[:-1]}"),
+        bad("short_link_id_not_canonical", f"{r}/s#{PASTE_SHORT_ID[:-1]}B"),
+        bad("short_link_with_query", f"{r}/s?id={PASTE_SHORT_ID}"),
+        bad("short_link_without_id", f"{r}/s#"),
+        bad("short_link_http_off_loopback", f"http://registry.example/s#{PASTE_SHORT_ID}"),
     ]
 
 
 def paste_file() -> dict[str, Any]:
     return {
         "description": "spec §11.5: what a front end reads out of a paste. 'input' is the text as"
-        " pasted; 'token' and 'registry' (null for a bare token) what is read, or 'error' the"
+        " pasted; 'token' and 'registry' (null for a bare token) what is read, and for a short"
+        " link (spec §11.6) 'link' its id (null otherwise) with 'token' null; or 'error' the"
         " class of the error when nothing can be.",
         "cases": paste_cases(),
     }

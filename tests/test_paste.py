@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import pathlib
 from typing import Any
@@ -11,7 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from endorse.protocol import MalformedToken
-from endorse.protocol.paste import MAX_PASTE_CHARS, UnreadablePaste, read_paste
+from endorse.protocol.paste import (
+    MAX_PASTE_CHARS,
+    Paste,
+    ShortLinkPaste,
+    UnreadablePaste,
+    read_paste,
+)
 
 VECTORS = json.loads(
     (pathlib.Path(__file__).resolve().parents[1] / "spec" / "vectors" / "paste.json").read_text(
@@ -27,13 +34,25 @@ def test_paste_vector(case: dict[str, Any]) -> None:
             read_paste(case["input"])
         return
     read = read_paste(case["input"])
-    assert (read.token, read.registry) == (case["token"], case["registry"])
+    if case["link"] is not None:
+        assert read == ShortLinkPaste(case["link"], case["registry"])
+        assert case["token"] is None
+    else:
+        assert read == Paste(case["token"], case["registry"])
+
+
+def _token(text: str) -> str:
+    """The token read from ``text`` (UnreadablePaste, or a short link's AssertionError)."""
+    read = read_paste(text)
+    assert isinstance(read, Paste)
+    return read.token
 
 
 def test_vectors_cover_both_outcomes_with_unique_names() -> None:
     names = [c["name"] for c in VECTORS]
     assert len(names) == len(set(names)) >= 30
     assert sum("error" in c for c in VECTORS) >= 10
+    assert sum(c.get("link") is not None for c in VECTORS) >= 5
 
 
 def test_an_unreadable_paste_is_a_malformed_token_and_not_text_is_refused() -> None:
@@ -77,7 +96,45 @@ def test_what_a_carrier_adds_is_taken_off_and_the_token_comes_back_exactly(
     for at, brk in places:
         text = text[:at] + brk + text[at:]
     read = read_paste(text)
-    assert (read.token, read.registry) == (token, registry)
+    assert read == Paste(token, registry)
+
+
+short_ids = st.binary(min_size=16, max_size=16).map(
+    lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+)
+short_carriers = st.sampled_from(
+    [
+        ("https://registry.example/s#{}", "https://registry.example"),
+        ("HTTPS://Registry.Example/s#{}", "https://registry.example"),
+        ("https://example.org/endorse/s#{}", "https://example.org/endorse"),
+        ("http://localhost:8000/s#{}", "http://localhost:8000"),
+    ]
+)
+
+
+@given(short_ids, short_carriers, wrappers, st.lists(st.tuples(st.integers(0, 10_000), breaks)))
+def test_a_short_link_is_read_through_any_carrier_with_its_id_exactly(
+    link_id: str, carrier: tuple[str, str], wrapper: str, cuts: list[tuple[int, str]]
+) -> None:
+    form, registry = carrier
+    text = wrapper.format(form.format(link_id))
+    places = sorted(((at % (len(text) + 1), brk) for at, brk in cuts), reverse=True)
+    for at, brk in places:
+        text = text[:at] + brk + text[at:]
+    assert read_paste(text) == ShortLinkPaste(link_id, registry)
+
+
+@given(short_ids, st.integers(min_value=0), st.sampled_from("!$%&*+/:;<=>?@[]^`{|}~é\u00a0 =#"))
+def test_a_changed_character_in_a_short_link_is_never_read_as_its_id(
+    link_id: str, at: int, bad: str
+) -> None:
+    at %= len(link_id)
+    damaged = link_id[:at] + bad + link_id[at + 1 :]
+    try:
+        read = read_paste(f"https://registry.example/s#{damaged}")
+    except UnreadablePaste:
+        return
+    assert read != ShortLinkPaste(link_id, "https://registry.example")
 
 
 @given(st.text(max_size=300))
@@ -86,9 +143,10 @@ def test_nothing_inside_a_token_is_repaired(text: str) -> None:
     a run of the paste in which only line breaks, the spaces and tabs around them and
     soft-break "=" were skipped."""
     try:
-        token = read_paste(text).token
+        read = read_paste(text)
     except UnreadablePaste:
         return
+    token = read.token if isinstance(read, Paste) else read.id
     start = text.find(token[0])
     assert start >= 0
     i = start
@@ -107,13 +165,16 @@ def test_a_changed_character_is_never_read_as_the_token(token: str, at: int, bad
         read = read_paste(f"https://registry.example/v#{damaged}")
     except UnreadablePaste:
         return
-    assert read.token != token
+    assert read != Paste(token, "https://registry.example")
 
 
 @given(st.text(max_size=200))
 def test_reading_is_idempotent(text: str) -> None:
     try:
-        token = read_paste(text).token
+        read = read_paste(text)
     except UnreadablePaste:
         return
-    assert read_paste(token).token == token
+    if isinstance(read, ShortLinkPaste):  # an id alone is no paste: read again as a link
+        assert read_paste(f"{read.registry}/s#{read.id}") == read
+        return
+    assert _token(read.token) == read.token

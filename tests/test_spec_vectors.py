@@ -407,6 +407,7 @@ def test_the_spec_names_only_vectors_that_exist_and_counts_them_right() -> None:
     assert cited <= names, sorted(cited - names)
     assert f"{len(VERIFICATION['cases'])} named cases for §6.3" in spec
     assert f"a `decoding` section of {len(VERIFICATION['decoding'])} defective" in spec
+    assert f"{len(_load('paste.json')['cases'])} named pastes for §11.5" in spec
 
 
 # --- the portable form (spec §13): vc.json ---------------------------------------------------

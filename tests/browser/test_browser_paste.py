@@ -52,7 +52,7 @@ def test_the_page_reads_every_paste_vector_as_the_protocol_does(
             return cases.map((c) => {
                 try {
                     const r = readPaste(c.input);
-                    return { token: r.token, registry: r.registry };
+                    return { token: r.token, registry: r.registry, link: r.link };
                 } catch (e) {
                     return { error: e instanceof InputError ? "UnreadablePaste" : String(e) };
                 }
@@ -60,7 +60,9 @@ def test_the_page_reads_every_paste_vector_as_the_protocol_does(
         }""",
         [body, CASES],
     )
-    expected = [{k: c[k] for k in ("token", "registry", "error") if k in c} for c in CASES]
+    expected = [
+        {k: c[k] for k in ("token", "registry", "link", "error") if k in c} for c in CASES
+    ]
     for case, read, want in zip(CASES, got, expected, strict=True):
         assert read == want, case["name"]
 
