@@ -115,6 +115,8 @@ EXPECTED_CLIENT_API = {
     "Listed",
     "Pending",
     "Revoked",
+    "ShortLink",
+    "ShortLinkRevoked",
     "RegistryInfo",
     "CacheStats",
     # claimed references

@@ -60,9 +60,7 @@ def test_the_page_reads_every_paste_vector_as_the_protocol_does(
         }""",
         [body, CASES],
     )
-    expected = [
-        {k: c[k] for k in ("token", "registry", "link", "error") if k in c} for c in CASES
-    ]
+    expected = [{k: c[k] for k in ("token", "registry", "link", "error") if k in c} for c in CASES]
     for case, read, want in zip(CASES, got, expected, strict=True):
         assert read == want, case["name"]
 

@@ -103,9 +103,7 @@ def test_the_maker_withdraws_it_with_the_secret(client: TestClient, alice: Endor
     assert verdict == "valid"
 
 
-def test_withdrawn_and_unknown_ids_get_the_same_answer(
-    client: TestClient, alice: Endorser
-) -> None:
+def test_withdrawn_and_unknown_ids_get_the_same_answer(client: TestClient, alice: Endorser) -> None:
     token, _ = alice.issue()
     made = _shorten(client, token)
     client.post(
@@ -187,9 +185,7 @@ def test_oversized_and_unreadable_bodies_are_refused(client: TestClient) -> None
         assert 400 <= r.status_code < 500, (path, r.status_code)
 
 
-def test_one_token_has_a_bounded_number_of_live_links(
-    client: TestClient, alice: Endorser
-) -> None:
+def test_one_token_has_a_bounded_number_of_live_links(client: TestClient, alice: Endorser) -> None:
     token, _ = alice.issue()
     made = [_shorten(client, token) for _ in range(MAX_LIVE_LINKS_PER_TOKEN)]
     r = client.post("/api/v1/links", json={"token": token})

@@ -42,6 +42,8 @@ from endorse.client.models import (
     RegistryInfo,
     RequestStatus,
     Revoked,
+    ShortLink,
+    ShortLinkRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -79,6 +81,8 @@ __all__ = [
     "RegistryUnreachable",
     "RequestStatus",
     "Revoked",
+    "ShortLink",
+    "ShortLinkRevoked",
     "StandingRefusal",
     "StatusBitCleared",
     "VerifyItem",

@@ -32,19 +32,20 @@ client then runs the flows' steps, one at a time, in a worker thread, through :f
 :class:`Core` is assembled from one module per concern: :mod:`._wire` (requests, outcomes and
 the answers' shapes), :mod:`._base` (state, request building, statement checks, retries, the
 first contact), :mod:`._verifying` (the verifier's flows) and :mod:`._endorsing` (the
-endorser's flows) and :mod:`._claiming` (claimed references: requests, answers, standing
-statements, refusals).
+endorser's flows), :mod:`._claiming` (claimed references: requests, answers, standing
+statements, refusals) and :mod:`._linking` (short links, spec §11.6).
 """
 
 from __future__ import annotations
 
 from endorse.client._claiming import Claiming
+from endorse.client._linking import Linking
 from endorse.client._wire import Done, Flow, Outcome, Request, Response, advance
 
 __all__ = ["Core", "Done", "Flow", "Outcome", "Request", "Response", "advance"]
 
 
-class Core(Claiming):
+class Core(Claiming, Linking):
     """The client's state (pinned key, registry description, caches) and its flows.
 
     Args:

@@ -312,3 +312,19 @@ class CheckedOut(msgspec.Struct):
 
 class ChecksOut(msgspec.Struct):
     endorsements: list[CheckedOut]
+
+
+class LinkOut(msgspec.Struct):
+    id: str
+    url: str
+    revocation_secret: str
+    created_at: str
+
+
+class ResolvedLinkOut(msgspec.Struct):
+    token: str
+
+
+class LinkRevokedOut(msgspec.Struct):
+    id: str
+    revoked_at: str

@@ -55,6 +55,8 @@ from endorse.client.models import (
     RegistryInfo,
     RequestStatus,
     Revoked,
+    ShortLink,
+    ShortLinkRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -444,6 +446,29 @@ class AsyncClient:
             portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now())
         )
         return revoked
+
+    async def shorten(self, token: str) -> ShortLink:
+        """As :meth:`Client.shorten <endorse.client.Client.shorten>`, awaited."""
+        return await self._run(self._core.shorten(token))
+
+    async def resolve_link(self, id_or_url: str) -> str:
+        """As :meth:`Client.resolve_link <endorse.client.Client.resolve_link>`, awaited."""
+        return await self._run(self._core.resolve_link(id_or_url))
+
+    async def revoke_link(
+        self,
+        id_or_url: str,
+        *,
+        revocation_secret: str | None = None,
+        key: KeySource | None = None,
+    ) -> ShortLinkRevoked:
+        """As :meth:`Client.revoke_link <endorse.client.Client.revoke_link>`, awaited."""
+        signing_key = None if key is None else await self._key(key)
+        return await self._run(
+            self._core.revoke_link(
+                id_or_url, revocation_secret=revocation_secret, key=signing_key, now=_clock.now()
+            )
+        )
 
     async def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
         """As :meth:`Client.export_vc <endorse.client.Client.export_vc>`, awaited."""

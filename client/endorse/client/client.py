@@ -39,6 +39,8 @@ from endorse.client.models import (
     RegistryInfo,
     RequestStatus,
     Revoked,
+    ShortLink,
+    ShortLinkRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -438,6 +440,55 @@ class Client:
         # The portable form: a credential exported from it must stop verifying too (spec §13.3).
         self._run(portable.withdraw_vc(self._core, signing_key, endorsement, now=_clock.now()))
         return revoked
+
+    # --- short links (spec §11.6) -------------------------------------------------------------
+
+    def shorten(self, token: str) -> ShortLink:
+        """A short link ``{registry}/s#{id}`` for ``token``, which must be registered at this
+        registry. Anyone holding the token may ask (the endorser or the candidate); keep the
+        answer's ``revocation_secret`` to withdraw the link.
+
+        Raises:
+            MalformedToken: ``token`` is not an endorsement token (nothing is sent).
+            RegistryError: refused (``not-registered-here``, ``too-many-links``, …).
+            RegistryUnreachable: the registry could not be reached (nothing is retried).
+        """
+        return self._run(self._core.shorten(token))
+
+    def resolve_link(self, id_or_url: str) -> str:
+        """The token short link ``id_or_url`` (its id, or the link as pasted, spec §11.5)
+        stands for, asked with the id in a request body. Verify it as any token
+        (:meth:`verify`): a short link is a pointer, never evidence.
+
+        Raises:
+            InvalidArgument: not a short link, or one of another registry.
+            RegistryError: ``no-short-link`` (withdrawn, or never made), or another refusal.
+            RegistryUnreachable: the registry could not be reached.
+        """
+        return self._run(self._core.resolve_link(id_or_url))
+
+    def revoke_link(
+        self,
+        id_or_url: str,
+        *,
+        revocation_secret: str | None = None,
+        key: KeySource | None = None,
+    ) -> ShortLinkRevoked:
+        """Withdraw a short link: with the ``revocation_secret`` :meth:`shorten` answered, or
+        with ``key``, the endorser's key that signed the link's token (a signed request).
+        Withdrawing again answers the first withdrawal. The token stays valid.
+
+        Raises:
+            InvalidArgument: neither or both of ``revocation_secret`` and ``key``, or not a
+                short link of this registry.
+            RegistryError: ``forbidden`` (another secret or key), ``not-found``, ….
+        """
+        signing_key = None if key is None else self._key(key)
+        return self._run(
+            self._core.revoke_link(
+                id_or_url, revocation_secret=revocation_secret, key=signing_key, now=_clock.now()
+            )
+        )
 
     # --- the portable form (spec §13) --------------------------------------------------------
 

@@ -139,6 +139,30 @@ class Revoked:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortLink:
+    """A short link the registry made (spec §11.6): ``url`` is ``{registry}/s#{id}``.
+
+    Keep ``revocation_secret``: it is given this once, and withdraws the link
+    (:meth:`Client.revoke_link`); the endorser's key can withdraw it too. ``created_at`` is
+    Unix seconds (UTC).
+    """
+
+    id: str
+    url: str
+    revocation_secret: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShortLinkRevoked:
+    """A short link the registry withdrew, first at ``revoked_at`` (Unix seconds, UTC). The
+    token it stood for is not revoked: its full verification link keeps working."""
+
+    id: str
+    revoked_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class OnlineIssuer:
     """The issuer's identity as the registry reports it (from its key binding)."""
 

@@ -1,0 +1,104 @@
+"""Short links (spec §11.6) through the SDK against a real registry process, on SQLite and
+PostgreSQL, with the sync and the async client: make, resolve, verify, withdraw by secret
+and by the endorser's key, and the refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sdk_helpers import Counting, LiveServer, new_endorser
+
+from endorse.client import Issued, RegistryError, ShortLink, ShortLinkRevoked
+from endorse.protocol import (
+    InvalidArgument,
+    MalformedToken,
+    Relationship,
+    SigningKey,
+    Subject,
+    Verdict,
+)
+
+BOB = Subject("Bob Jones", email="bob@example.com")
+MANAGER = Relationship("work", "manager", org="Acme", start="2019", end="2023")
+EMPLOYMENT = "employment-reference"
+
+
+def _issue(client: Any, key: SigningKey) -> Issued:
+    issued: Issued = client.issue(key, "Alice Smith", BOB, MANAGER, [EMPLOYMENT])
+    return issued
+
+
+def test_a_short_link_resolves_to_the_token_and_verifies(
+    registry: LiveServer, connect: Any
+) -> None:
+    client = connect(registry.url)
+    alice = new_endorser(client, registry)
+    issued = _issue(client, alice)
+    link = client.shorten(issued.token)
+    assert isinstance(link, ShortLink)
+    assert link.url == f"{registry.url}/s#{link.id}" and len(link.id) == 22
+    assert len(link.revocation_secret) == 43 and link.created_at > 0
+    # A recruiter with nothing but the link: the id travels in a body, never in a path.
+    count = Counting()
+    recruiter = connect(registry.url, count=count)
+    token = recruiter.resolve_link(f"<{link.url}>.")
+    assert token == issued.token
+    assert recruiter.verify(token, subject="bob@example.com").verdict is Verdict.VALID
+    assert all(link.id not in path and token not in path for _, path in count.requests)
+    assert ("POST", "/api/v1/links/resolve") in count.requests
+    assert recruiter.resolve_link(link.id) == issued.token
+
+
+def test_the_maker_withdraws_it_with_the_secret(registry: LiveServer, connect: Any) -> None:
+    client = connect(registry.url)
+    alice = new_endorser(client, registry)
+    issued = _issue(client, alice)
+    candidate = connect(registry.url)  # the candidate holds only the token
+    link = candidate.shorten(issued.token)
+    with pytest.raises(RegistryError) as refused:
+        candidate.revoke_link(link.url, revocation_secret="A" * 43)
+    assert refused.value.slug == "forbidden"
+    done = candidate.revoke_link(link.url, revocation_secret=link.revocation_secret)
+    assert isinstance(done, ShortLinkRevoked) and done.id == link.id
+    with pytest.raises(RegistryError) as gone:
+        candidate.resolve_link(link.url)
+    assert gone.value.slug == "no-short-link" and gone.value.status == 404
+    again = candidate.revoke_link(link.id, revocation_secret=link.revocation_secret)
+    assert again == done
+    # The reference itself is untouched.
+    assert candidate.verify(issued.token).verdict is Verdict.VALID
+
+
+def test_the_endorser_withdraws_it_with_their_key(registry: LiveServer, connect: Any) -> None:
+    client = connect(registry.url)
+    alice = new_endorser(client, registry)
+    mallory = new_endorser(client, registry, "Mallory")
+    issued = _issue(client, alice)
+    link = client.shorten(issued.token)
+    with pytest.raises(RegistryError) as refused:
+        client.revoke_link(link.url, key=mallory)
+    assert refused.value.slug == "forbidden"
+    assert client.resolve_link(link.url) == issued.token
+    client.revoke_link(link.url, key=alice)
+    with pytest.raises(RegistryError, match="withdrawn"):
+        client.resolve_link(link.url)
+
+
+def test_refusals(registry: LiveServer, connect: Any) -> None:
+    client = connect(registry.url)
+    alice = new_endorser(client, registry)
+    issued = _issue(client, alice)
+    with pytest.raises(MalformedToken):
+        client.shorten("not a token")
+    with pytest.raises(InvalidArgument, match="another"):
+        client.resolve_link(f"https://other.example/s#{'A' * 22}")
+    with pytest.raises(InvalidArgument, match="not a short link"):
+        client.resolve_link(issued.url)
+    with pytest.raises(InvalidArgument, match="secret or a key"):
+        client.revoke_link("A" * 22)
+    with pytest.raises(InvalidArgument, match="secret or a key"):
+        client.revoke_link("A" * 22, revocation_secret="A" * 43, key=alice)
+    with pytest.raises(RegistryError) as unknown:
+        client.resolve_link("A" * 22)
+    assert unknown.value.slug == "no-short-link"
