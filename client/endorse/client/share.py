@@ -100,6 +100,21 @@ def token_from_url(text: str) -> str:
     return read.token if isinstance(read, Paste) else text.strip()
 
 
+def short_link_in(text: str) -> ShortLinkPaste | None:
+    """The short link (spec §11.6) ``text`` is, as a person pasted it (read by spec §11.5),
+    or None when it is something else: resolve it at its registry
+    (:meth:`Client.resolve_link`), then verify the token as any token.
+
+    >>> short_link_in("<https://registry.example/s#AAECAwQFBgcICQoLDA0ODw>.")
+    ShortLinkPaste(id='AAECAwQFBgcICQoLDA0ODw', registry='https://registry.example')
+    """
+    try:
+        read = read_paste(text)
+    except UnreadablePaste:
+        return None
+    return read if isinstance(read, ShortLinkPaste) else None
+
+
 def registry_of(text: str) -> str | None:
     """The registry a pasted link or token names, or None: the link's registry (spec §11.5
     step 5), else the registry of the token's ``status`` member. Nothing is verified: use it

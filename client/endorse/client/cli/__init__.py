@@ -21,8 +21,8 @@ With ``--json`` a command prints exactly one JSON document on stdout (on an erro
 ``{"error": {"kind": …, "message": …, "exit_code": …}}``); everything else goes to stderr.
 
 This package wires the commands into one typer app; they live in :mod:`.keys`,
-:mod:`.endorser`, :mod:`.claims`, :mod:`.verifying`, :mod:`.sharing` and :mod:`.server`, over
-:mod:`._output` (exit codes, printing, errors), :mod:`._input` and :mod:`._registry`::
+:mod:`.endorser`, :mod:`.claims`, :mod:`.verifying`, :mod:`.sharing`, :mod:`.links` and
+:mod:`.server`, over :mod:`._output` (exit codes, printing, errors), :mod:`._input` and :mod:`._registry`::
 
     from endorse.client.cli import main
 
@@ -43,6 +43,7 @@ from endorse.client.cli import (
     claims,
     endorser,
     keys,
+    links,
     portable,
     server,
     sharing,
@@ -115,6 +116,7 @@ app.command("verify")(verifying.verify_command)
 app.command("url")(sharing.url_command)
 app.command("qr")(sharing.qr_command)
 app.command("present")(sharing.present_command)
+app.command("link")(links.link_command)
 app.command("ask")(claims.ask_command)
 app.command("ask-confirm")(claims.ask_confirm_command)
 app.command("request")(claims.request_command)

@@ -87,6 +87,21 @@ ADVICE: dict[str, tuple[int, str]] = {
         "the status list credential does not match the registry's record of your"
         " revocations: export or revoke again with this version of endorse to re-sign it",
     ),
+    "not-registered-here": (
+        PERSON,
+        "the registry makes short links only for references registered there, and this one"
+        " is not: share its full link (endorse url)",
+    ),
+    "too-many-links": (
+        PERSON,
+        "this reference has too many short links: withdraw one it no longer needs (endorse"
+        " link --revoke ID_OR_URL) first",
+    ),
+    "no-short-link": (
+        PERSON,
+        "this short link was withdrawn, or never existed: ask whoever sent it for the full"
+        " verification link",
+    ),
     "rate-limited": (REGISTRY, "the registry is busy (too many requests): try again later"),
     "unavailable": (REGISTRY, "the registry is unavailable right now: try again later"),
     "unsupported-media-type": (

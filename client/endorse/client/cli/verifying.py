@@ -29,6 +29,7 @@ from endorse.client.cli._output import (
     JsonOption,
     echo,
     echo_err,
+    fail,
     iso,
     iso_times,
     json_aware,
@@ -55,6 +56,7 @@ from endorse.client.share import (
     check_presentation,
     new_challenge,
     registry_of,
+    short_link_in,
     token_from_url,
 )
 from endorse.protocol import Refusal, verify_refusal
@@ -64,6 +66,7 @@ from endorse.protocol.objects import (
     Endorsement,
     check_purpose,
 )
+from endorse.protocol.paste import ShortLinkPaste
 from endorse.protocol.token import decode_unverified
 from endorse.protocol.token import inspect as inspect_token
 from endorse.protocol.trust import TrustedIssuer
@@ -233,14 +236,31 @@ def verify_command(
                 "--file verifies offline-first at the registry: no TOKEN_OR_URL, --online,"
                 " --presentation or --issuer with it"
             )
-        choice = registry_choice(registry, registry_key)
-        _verify_file(file, choice, timeout, as_json, subject, purpose, audience, workers)
+        _verify_file(
+            file,
+            registry_choice(registry, registry_key),
+            timeout,
+            as_json,
+            subject,
+            purpose,
+            audience,
+            workers,
+        )
     if workers is not None:
         usage_error("--workers goes with --file")
     if token is None:
         usage_error("give a TOKEN_OR_URL (or --file FILE)")
     pasted = read_token(token)
-    text = token_from_url(pasted)
+    link = short_link_in(pasted)
+    choice = None
+    if link is None:
+        text = token_from_url(pasted)
+    else:
+        if issuer is not None:
+            usage_error("a short link is opened at its registry: no --issuer with it")
+        choice = registry_for(link.registry, registry, registry_key)
+        text = _resolve_short_link(link, choice, timeout)
+    short_url = None if link is None else f"{link.registry}/s#{link.id}"
     refusal = text.startswith(REFUSAL_PREFIX)
     if refusal and (presentation is not None or audience is not None or online):
         usage_error(
@@ -275,7 +295,8 @@ def verify_command(
         )
         _show_result(result, as_json, pinned=trusted.key)
         raise typer.Exit(verdict_exit(result.verdict))
-    choice = registry_for(registry_of(pasted), registry, registry_key)
+    if choice is None:
+        choice = registry_for(registry_of(pasted), registry, registry_key)
     with connected(choice, timeout) as client:
         if refusal:
             result = client.verify_refusal(text, subject=subject, purpose=purpose)
@@ -297,17 +318,42 @@ def verify_command(
                 presentation=presentation,
                 nonce=nonce,
             )
-        if choice.named and not client.first_contact:  # a first contact shows it anyway
+        if choice.named and not client.first_contact and link is None:
+            # A first contact shows it anyway, and so did the short link's resolution.
             echo_err(f"endorse: {client.registry}'s key {client.registry_key} (pinned before)")
     named = registry_of(pasted)
     verdict = answer.verdict if online else result.verdict
     if named not in (None, choice.url) and verdict in _NOT_VOUCHED:
         other_registry(named, choice.url)
     if online:
-        _show_online(answer, text, as_json)
+        _show_online(answer, text, as_json, short_link=short_url)
         raise typer.Exit(verdict_exit(answer.verdict))
-    _show_result(result, as_json, pinned=None)
+    _show_result(result, as_json, pinned=None, short_link=short_url)
     raise typer.Exit(verdict_exit(result.verdict))
+
+
+def _resolve_short_link(link: ShortLinkPaste, choice: RegistryChoice, timeout: float) -> str:
+    """The token short link ``link`` stands for, asked at the registry it names (spec §11.6):
+    a short link of another registry than the configured one is not opened there (exit 2)."""
+    url = f"{link.registry}/s#{link.id}"
+    if choice.url != link.registry:
+        fail(
+            EXIT_USAGE,
+            "other_registry",
+            f"this short link belongs to the registry {link.registry}, not to {choice.url}"
+            f" (configured), which cannot open it: open it there with --registry"
+            f" {link.registry}",
+            registry=link.registry,
+        )
+    with connected(choice, timeout) as client:
+        token = client.resolve_link(link.id)
+        if choice.named and not client.first_contact:
+            echo_err(f"endorse: {client.registry}'s key {client.registry_key} (pinned before)")
+    echo_err(
+        f"endorse: {url} is a short link: {link.registry} gave the reference it stands for,"
+        " verified below as any reference (the link itself proves nothing)"
+    )
+    return token
 
 
 def _print_challenge(token: str | None, as_json: bool) -> None:
@@ -469,9 +515,17 @@ def _only_revocation_unchecked(result: VerificationResult) -> bool:
     return result.verdict is Verdict.STATUS_UNAVAILABLE and failed == ["status"]
 
 
-def _show_result(result: VerificationResult, as_json: bool, *, pinned: str | None) -> None:
+def _show_result(
+    result: VerificationResult,
+    as_json: bool,
+    *,
+    pinned: str | None,
+    short_link: str | None = None,
+) -> None:
     if as_json:
         doc = _result_json(result)
+        if short_link is not None:
+            doc["short_link"] = short_link
         if pinned is not None:
             unchecked = _only_revocation_unchecked(result)
             doc["outcome"] = PINNED_OUTCOME if unchecked else result.verdict.value
@@ -501,7 +555,9 @@ def _online_claims(
     return e, vouched
 
 
-def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
+def _show_online(
+    answer: OnlineResult, token: str, as_json: bool, *, short_link: str | None = None
+) -> None:
     receipt = answer.receipt
     e, vouched = _online_claims(answer, token)
     verified = None if vouched is None else (vouched.key, vouched.name)
@@ -534,6 +590,7 @@ def _show_online(answer: OnlineResult, token: str, as_json: bool) -> None:
                     },
                     "receipt_token": answer.receipt_token,
                     **_findings_json(found),
+                    **({} if short_link is None else {"short_link": short_link}),
                 }
             )
         )

@@ -1,0 +1,167 @@
+"""``endorse link``: a short link for a reference (spec §11.6), and its withdrawal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from endorse.client.cli._input import KEY_FILE_HELP, load_signing_key, read_token, token_arg
+from endorse.client.cli._output import (
+    JsonOption,
+    echo,
+    iso,
+    json_aware,
+    json_document,
+    reported,
+    terminal_qr,
+    usage_error,
+    when,
+)
+from endorse.client.cli._registry import (
+    DEFAULT_TIMEOUT,
+    RegistryKeyOption,
+    RegistryOption,
+    TimeoutOption,
+    connected,
+    registry_choice,
+    registry_for,
+)
+from endorse.client.config import RegistryChoice
+from endorse.client.share import short_link_in
+from endorse.protocol.objects import Endorsement
+from endorse.protocol.token import decode_unverified
+
+_TOKEN_HELP = "The reference: its token, its link, or - to read it from stdin."  # noqa: S105
+
+
+@json_aware
+def link_command(
+    token: Annotated[
+        str | None,
+        typer.Argument(help=_TOKEN_HELP, metavar="TOKEN_OR_URL", show_default=False),
+    ] = None,
+    revoke: Annotated[
+        str | None,
+        typer.Option(
+            "--revoke",
+            metavar="ID_OR_URL",
+            help="Withdraw this short link (the link, or its id) instead of making one.",
+            show_default=False,
+        ),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            "--secret",
+            metavar="SECRET",
+            help="With --revoke: the revocation secret printed when the link was made."
+            " Without it the withdrawal is signed by your endorser key (--key).",
+            show_default=False,
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            metavar="FILE",
+            help="With --revoke and no --secret: the key that signed the reference."
+            f" {KEY_FILE_HELP}",
+            show_default=False,
+        ),
+    ] = None,
+    registry: RegistryOption = None,
+    registry_key: RegistryKeyOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a short link for a reference registered at its registry (…/s#ID), and print it
+    with its QR code and the secret that withdraws it; or, with --revoke, withdraw one.
+
+    Anyone holding the reference may make one (the endorser or the candidate). The registry
+    keeps the reference for the link and sees each time it is opened; the full verification
+    link keeps working, and needs no JavaScript. Withdrawing a short link does not withdraw
+    the reference (endorse revoke does)."""
+    if revoke is not None:
+        if token is not None:
+            usage_error("--revoke ID_OR_URL withdraws a short link: give no TOKEN_OR_URL with it")
+        if secret is not None and key is not None:
+            usage_error("--secret or --key: the secret withdraws the link, or your key does")
+        _withdraw(revoke, secret, key, registry, registry_key, timeout, as_json)
+        return
+    if secret is not None or key is not None:
+        usage_error("--secret and --key go with --revoke")
+    if token is None:
+        usage_error("give the reference's TOKEN_OR_URL (or --revoke ID_OR_URL)")
+    text = token_arg(token)
+    with reported():
+        status = decode_unverified(text, Endorsement).object.status
+    if status is None:
+        usage_error(
+            "this reference carries no status entry (issued with --offline), so no registry"
+            " holds it: share its full link (endorse url)"
+        )
+    choice = registry_for(status.registry, registry, registry_key)
+    if choice.url != status.registry:
+        usage_error(
+            f"this reference is registered at {status.registry}: make its short link there"
+            f" (--registry {status.registry})"
+        )
+    with connected(choice, timeout) as client:
+        made = client.shorten(text)
+    if as_json:
+        echo(
+            json_document(
+                {
+                    "id": made.id,
+                    "url": made.url,
+                    "revocation_secret": made.revocation_secret,
+                    "created_at": iso(made.created_at),
+                }
+            )
+        )
+        return
+    echo(made.url)
+    for line in terminal_qr(made.url):
+        echo(line)
+    echo(f"revocation secret  {made.revocation_secret}")
+    echo(
+        f"  keep it: it withdraws this short link (endorse link --revoke {made.url} --secret"
+        " SECRET); the endorser's key can withdraw it too. The full link keeps working."
+    )
+
+
+def _withdraw(
+    target: str,
+    secret: str | None,
+    key: Path | None,
+    registry: str | None,
+    registry_key: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    pasted = read_token(target)
+    link = short_link_in(pasted)
+    choice: RegistryChoice
+    if link is None:
+        choice = registry_choice(registry, registry_key)  # an id alone names no registry
+        link_id = pasted.strip()
+    else:
+        choice = registry_for(link.registry, registry, registry_key)
+        if choice.url != link.registry:
+            usage_error(
+                f"this short link belongs to {link.registry}: withdraw it there"
+                f" (--registry {link.registry})"
+            )
+        link_id = link.id
+    signing_key = None if secret is not None else load_signing_key(key)
+    with connected(choice, timeout) as client:
+        done = client.revoke_link(link_id, revocation_secret=secret, key=signing_key)
+    url = f"{choice.url}/s#{done.id}"
+    if as_json:
+        echo(json_document({"id": done.id, "url": url, "revoked_at": iso(done.revoked_at)}))
+        return
+    echo(f"✓ short link withdrawn  {url}")
+    echo(f"  since {when(done.revoked_at)}; the reference itself is not withdrawn: its full")
+    echo("  link still works (endorse revoke withdraws the reference)")

@@ -1,0 +1,171 @@
+"""``endorse link`` and ``endorse verify <short link>`` (spec §11.6) through the installed
+``endorse`` command in subprocesses, against real registry processes: make a short link,
+verify it with no registry configured (trust on first use), with its own and with another
+registry configured, withdraw it by secret and by the endorser's key, and the messages and
+exit statuses of what goes wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sdk_helpers import LiveServer, live_registry
+from test_cli_paste import endorse
+from test_cli_registry import issue_json, new_endorser
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_registry("sqlite", tmp_path_factory.mktemp("sqlite")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def other(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_registry("sqlite", tmp_path_factory.mktemp("other")) as server:
+        yield server
+
+
+@pytest.fixture
+def key(registry: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ENDORSE_REGISTRY", registry.url)
+    path = new_endorser(registry, tmp_path)
+    monkeypatch.delenv("ENDORSE_REGISTRY")
+    return path
+
+
+@pytest.fixture
+def issued(key: Path, registry: LiveServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("ENDORSE_REGISTRY", registry.url)
+    reference = issue_json(key)
+    monkeypatch.delenv("ENDORSE_REGISTRY")
+    return reference
+
+
+def _made(issued: dict[str, Any], home: Path) -> dict[str, Any]:
+    run = endorse("link", issued["url"], "--json", home=home)
+    assert run.returncode == 0, run.stdout + run.stderr
+    made: dict[str, Any] = json.loads(run.stdout)
+    return made
+
+
+def test_link_prints_the_short_url_its_qr_code_and_the_secret(
+    registry: LiveServer, issued: dict[str, Any], endorse_home: Path
+) -> None:
+    run = endorse("link", issued["token"], home=endorse_home, registry=registry.url)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert re.fullmatch(re.escape(registry.url) + r"/s#[A-Za-z0-9_-]{21}[AQgw]", lines[0])
+    assert any("█" in line or "▀" in line or "▄" in line for line in lines[1:-2])
+    assert re.fullmatch(r"revocation secret  [A-Za-z0-9_-]{43}", lines[-2])
+    assert "keep it" in lines[-1] and "endorse link --revoke" in lines[-1]
+    assert len(lines[0]) < 60 < len(issued["url"])
+    made = _made(issued, endorse_home)
+    assert set(made) == {"id", "url", "revocation_secret", "created_at"}
+    assert made["created_at"].endswith("Z")
+
+
+def test_verify_a_short_link_with_no_registry_configured(
+    registry: LiveServer, issued: dict[str, Any], endorse_home: Path
+) -> None:
+    made = _made(issued, endorse_home)
+    run = endorse("verify", f"<{made['url']}>.", home=endorse_home)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith("✓ valid — ")
+    assert f"{made['url']} is a short link" in run.stderr
+    assert "verified below as any reference" in run.stderr
+    assert "no registry configured: checking at" in run.stderr
+    as_json = endorse("verify", made["url"], "--json", home=endorse_home)
+    document = json.loads(as_json.stdout)
+    assert document["verdict"] == "valid" and document["short_link"] == made["url"]
+    online = endorse("verify", made["url"], "--online", "--json", home=endorse_home)
+    assert json.loads(online.stdout)["short_link"] == made["url"]
+
+
+def test_a_short_link_of_another_registry_is_not_opened_at_the_configured_one(
+    registry: LiveServer, other: LiveServer, issued: dict[str, Any], endorse_home: Path
+) -> None:
+    made = _made(issued, endorse_home)
+    run = endorse("verify", made["url"], home=endorse_home, registry=other.url)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"belongs to the registry {registry.url}" in run.stderr
+    assert f"--registry {registry.url}" in run.stderr
+    made_there = endorse("link", issued["token"], home=endorse_home, registry=other.url)
+    assert made_there.returncode == 2
+    assert f"registered at {registry.url}" in made_there.stderr
+
+
+def test_withdrawn_by_secret_then_verify_says_so(
+    registry: LiveServer, issued: dict[str, Any], endorse_home: Path
+) -> None:
+    made = _made(issued, endorse_home)
+    wrong = endorse("link", "--revoke", made["url"], "--secret", "A" * 43, home=endorse_home)
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    done = endorse(
+        "link", "--revoke", made["url"], "--secret", made["revocation_secret"], home=endorse_home
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"✓ short link withdrawn  {made['url']}")
+    assert "full" in done.stdout and "still works" in done.stdout
+    run = endorse("verify", made["url"], home=endorse_home)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "this short link was withdrawn, or never existed" in run.stderr
+    assert "full verification link" in run.stderr
+    assert "Traceback" not in run.stderr
+    as_json = endorse("verify", made["url"], "--json", home=endorse_home)
+    assert json.loads(as_json.stdout)["error"]["exit_code"] == 2
+    # The reference itself is untouched.
+    assert endorse("verify", issued["url"], home=endorse_home).returncode == 0
+
+
+def test_withdrawn_by_the_endorser_key(
+    registry: LiveServer,
+    key: Path,
+    issued: dict[str, Any],
+    endorse_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = _made(issued, endorse_home)
+    monkeypatch.setenv("ENDORSE_REGISTRY", registry.url)
+    stranger = new_endorser(registry, tmp_path, "Mallory")
+    monkeypatch.delenv("ENDORSE_REGISTRY")
+    refused = endorse(
+        "link", "--revoke", made["url"], "--key", str(stranger), "--json", home=endorse_home
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert json.loads(refused.stdout)["error"]["exit_code"] == 2
+    done = endorse(
+        "link",
+        "--revoke",
+        made["id"],
+        "--key",
+        str(key),
+        "--json",
+        home=endorse_home,
+        registry=registry.url,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["url"] == made["url"]
+    gone = endorse("verify", made["url"], home=endorse_home)
+    assert gone.returncode == 2 and "withdrawn" in gone.stderr
+
+
+def test_mistakes_are_usage_errors_and_a_registry_down_is_3(
+    issued: dict[str, Any], endorse_home: Path
+) -> None:
+    for args in (
+        ["link"],
+        ["link", "not a token"],
+        ["link", issued["token"], "--secret", "A" * 43],
+        ["link", issued["token"], "--revoke", "A" * 22],
+    ):
+        run = endorse(*args, home=endorse_home)
+        assert run.returncode == 2, (args, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr
+    down = endorse("verify", "http://127.0.0.1:9/s#" + "A" * 22, home=endorse_home)
+    assert down.returncode == 3, down.stdout + down.stderr
