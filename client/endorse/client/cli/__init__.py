@@ -22,7 +22,8 @@ With ``--json`` a command prints exactly one JSON document on stdout (on an erro
 
 This package wires the commands into one typer app; they live in :mod:`.keys`,
 :mod:`.endorser`, :mod:`.claims`, :mod:`.verifying`, :mod:`.sharing`, :mod:`.links` and
-:mod:`.server`, over :mod:`._output` (exit codes, printing, errors), :mod:`._input` and :mod:`._registry`::
+:mod:`.server`, over :mod:`._output` (exit codes, printing, errors), :mod:`._input` and
+:mod:`._registry`::
 
     from endorse.client.cli import main
 
