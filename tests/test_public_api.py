@@ -137,6 +137,7 @@ EXPECTED_CLIENT_API = {
     "verification_url",
     "token_from_url",
     "registry_of",
+    "short_link_in",
     "qr_png",
     "qr_svg",
     "qr_text",

@@ -55,6 +55,7 @@ from endorse.client.share import (
     qr_svg,
     qr_text,
     registry_of,
+    short_link_in,
     token_from_url,
     verification_url,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "qr_svg",
     "qr_text",
     "registry_of",
+    "short_link_in",
     "token_from_url",
     "verification_url",
     "write_key",
