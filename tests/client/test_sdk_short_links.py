@@ -102,3 +102,8 @@ def test_refusals(registry: LiveServer, connect: Any) -> None:
     with pytest.raises(RegistryError) as unknown:
         client.resolve_link("A" * 22)
     assert unknown.value.slug == "no-short-link"
+    # A short link given to verify is said to be one, not verified as a "malformed" token.
+    link = client.shorten(issued.token)
+    for verify in (client.verify, client.verify_online):
+        with pytest.raises(InvalidArgument, match="resolve it first"):
+            verify(link.url)

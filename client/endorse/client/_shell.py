@@ -31,7 +31,12 @@ from endorse.client.cache import FactCache
 from endorse.client.errors import RegistryStatementInvalid, RegistryUnreachable
 from endorse.client.models import VerifyItem
 from endorse.client.pins import PinStore, default_pin_store
-from endorse.client.share import check_challenge, check_presentation, token_from_url
+from endorse.client.share import (
+    check_challenge,
+    check_presentation,
+    short_link_in,
+    token_from_url,
+)
 from endorse.protocol import InvalidArgument, SigningKey
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -125,6 +130,13 @@ def item(
 ) -> VerifyItem:
     # A pasted link or wrapped token is read as every front end reads it (spec §11.5).
     # A non-str token is left for the verification to report, as before.
+    if type(token) is str and short_link_in(token) is not None:
+        # Resolving is a call of its own (resolve_link): a short link is a pointer, and
+        # verifying it as a token would only ever say "malformed".
+        raise InvalidArgument(
+            "that is a short link (…/s#ID), which holds no token: resolve it first"
+            " (resolve_link), then verify the token it gives"
+        )
     text = token_from_url(token) if type(token) is str else token
     if presentation is not None:
         # A presentation that is none is the verifier's input error, said plainly, not a
