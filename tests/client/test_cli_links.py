@@ -60,9 +60,10 @@ def test_link_prints_the_short_url_its_qr_code_and_the_secret(
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     assert re.fullmatch(re.escape(registry.url) + r"/s#[A-Za-z0-9_-]{21}[AQgw]", lines[0])
-    assert any("█" in line or "▀" in line or "▄" in line for line in lines[1:-2])
-    assert re.fullmatch(r"revocation secret  [A-Za-z0-9_-]{43}", lines[-2])
-    assert "keep it" in lines[-1] and "endorse link --revoke" in lines[-1]
+    assert any("█" in line or "▀" in line or "▄" in line for line in lines[1:-4])
+    assert re.fullmatch(r"revocation secret  [A-Za-z0-9_-]{43}", lines[-4])
+    assert "keep it" in lines[-3]
+    assert lines[-2] == f"  endorse link --revoke {lines[0]} --secret SECRET"
     assert len(lines[0]) < 60 < len(issued["url"])
     made = _made(issued, endorse_home)
     assert set(made) == {"id", "url", "revocation_secret", "created_at"}
@@ -113,7 +114,8 @@ def test_withdrawn_by_secret_then_verify_says_so(
     assert "full" in done.stdout and "still works" in done.stdout
     run = endorse("verify", made["url"], home=endorse_home)
     assert run.returncode == 2, run.stdout + run.stderr
-    assert "this short link was withdrawn, or never existed" in run.stderr
+    assert "this short link does not open" in run.stderr
+    assert "withdrawn, or never existed" in run.stderr
     assert "full verification link" in run.stderr
     assert "Traceback" not in run.stderr
     as_json = endorse("verify", made["url"], "--json", home=endorse_home)

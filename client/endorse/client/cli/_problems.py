@@ -99,8 +99,8 @@ ADVICE: dict[str, tuple[int, str]] = {
     ),
     "no-short-link": (
         PERSON,
-        "this short link was withdrawn, or never existed: ask whoever sent it for the full"
-        " verification link",
+        "this short link does not open: ask whoever sent it for the full verification link"
+        " (endorse url prints it)",
     ),
     "rate-limited": (REGISTRY, "the registry is busy (too many requests): try again later"),
     "unavailable": (REGISTRY, "the registry is unavailable right now: try again later"),

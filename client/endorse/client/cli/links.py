@@ -126,10 +126,9 @@ def link_command(
     for line in terminal_qr(made.url):
         echo(line)
     echo(f"revocation secret  {made.revocation_secret}")
-    echo(
-        f"  keep it: it withdraws this short link (endorse link --revoke {made.url} --secret"
-        " SECRET); the endorser's key can withdraw it too. The full link keeps working."
-    )
+    echo("  keep it: it withdraws this short link (the endorser's key can too), with")
+    echo(f"  endorse link --revoke {made.url} --secret SECRET")
+    echo("  The full verification link keeps working.")
 
 
 def _withdraw(
