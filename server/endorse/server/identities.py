@@ -27,10 +27,12 @@ oracle. Codes and e-mail addresses are never logged, except the code in ``--dev`
 outbox mailer (the issue asks for it there, and only there).
 
 No enumeration: ``/register`` never looks e-mail addresses up at all (one address may be bound
-to several keys), and answers 202 with a fresh opaque pending id whatever the key's state. If
-the key is already bound, nothing is stored or sent and that id confirms nothing; the key's
-state is public anyway (``GET /identities/{key}``), while nothing reveals whether an address
-is registered. ``/recover`` answers the same way for unknown and revoked keys.
+to several keys), so nothing reveals whether an address is registered. It answers a fresh
+opaque pending id for a key that is not bound yet, and for a key that is bound already its
+:class:`KeyState` and nothing else: nothing is stored or sent, as there is nothing to confirm.
+That state is no secret: it is what ``GET /identities/{key}`` answers anyone who has the key,
+and the register request is signed by the key itself (spec §10), so its holder is told what
+their own key is bound to. ``/recover`` answers the same way for unknown and revoked keys.
 """
 
 from __future__ import annotations
@@ -172,10 +174,13 @@ def check_identity(registry: str, key: str, email: str, name: str, now: int) -> 
 # --- registration ------------------------------------------------------------------------
 
 
-def start_registration(ctx: Context, key: str, email: str, name: str, client: str) -> Pending:
+def start_registration(
+    ctx: Context, key: str, email: str, name: str, client: str
+) -> Pending | KeyState:
     """Begin binding ``key`` (which signed the request) to ``email``; e-mail a code.
 
-    The answer does not depend on whether the address or the key is registered (module doc).
+    A key bound already gets its state instead, and nothing is sent. The answer does not
+    depend on whether the address is registered (module doc).
 
     Raises:
         TooManyRequests: the client or the address asked too often.
@@ -191,11 +196,10 @@ def start_registration(ctx: Context, key: str, email: str, name: str, client: st
     code = _new_code()
     with ctx.db.write() as session:
         _purge(session, now)
-        bound = session.get(Identity, key) is not None
-        if not bound:
-            session.add(_pending_row(ctx, pending, REGISTER, key, email, name, code, now))
-    if bound:
-        return pending
+        identity = session.get(Identity, key)
+        if identity is not None:
+            return KeyState.of(identity)
+        session.add(_pending_row(ctx, pending, REGISTER, key, email, name, code, now))
     body = (
         f"Someone, we hope you, asked the endorse registry {ctx.registry}\n"
         f'to bind this e-mail address, under the name "{name}", to the signing key\n\n'
