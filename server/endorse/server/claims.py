@@ -67,17 +67,17 @@ from endorse.protocol import (
     verify_token,
 )
 from endorse.server import claims_mail
-from endorse.server.context import Context
-from endorse.server.endorsements import require_active_issuer
-from endorse.server.identities import (
+from endorse.server.codes import (
     INVALID_CODE,
     Pending,
-    _code_mac,
-    _new_code,
-    _new_id,
-    _purge,
-    _take_code,
+    new_code,
+    new_id,
+    pending_row,
+    purge,
+    take_code,
 )
+from endorse.server.context import Context
+from endorse.server.endorsements import require_active_issuer
 from endorse.server.models import (
     CheckCount,
     EndorsementRow,
@@ -386,24 +386,22 @@ def start_ask(ctx: Context, key: str, ask: Ask, client: str) -> Asked:
     # Codes mailed to one address: the request itself counts against the requester's
     # limit when it is made (confirmed).
     _limit(ctx, "ask-code", requester_mac, s.limit_ask_per_requester, 86_400, now)
-    pending = Pending(_new_id(), now + s.code_ttl)
-    code = _new_code()
+    pending = Pending(new_id(), now + s.code_ttl)
+    code = new_code()
     with ctx.db.write() as session:
-        _purge(session, now)
+        purge(session, now)
         stopped = _stopped(session, requester_mac)
         if not stopped:
             session.add(
-                PendingCode(
-                    id=pending.id,
-                    purpose=ASK,
-                    key=key,
-                    email=ask.requester_email,
-                    name=ask.requester_name or "",
-                    code_mac=_code_mac(ctx, pending.id, code),
-                    created_at=now,
-                    expires_at=pending.expires_at,
-                    attempts=0,
-                    used=False,
+                pending_row(
+                    ctx,
+                    pending,
+                    ASK,
+                    key,
+                    ask.requester_email,
+                    ask.requester_name or "",
+                    code,
+                    now,
                     payload=ask.to_json(),
                 )
             )
@@ -439,7 +437,7 @@ def confirm_ask(ctx: Context, key: str, pending_id: str, code: str, client: str)
         now,
     )
     with ctx.db.write() as session:
-        row = _take_code(ctx, session, ASK, key, pending_id, code, now)
+        row = take_code(ctx, session, ASK, key, pending_id, code, now)
         taken = None if row is None or row.payload is None else (row.email, row.payload)
         if row is not None:
             row.payload = None  # used: the addresses it names need not wait for its expiry
@@ -470,7 +468,7 @@ def _create(ctx: Context, key: str, by: dict[str, Any], ask: Ask, now: int) -> R
         MAX_DEADLINE,
         now,
     )
-    request_id = _new_id()
+    request_id = new_id()
     payload = _request_payload(ctx, request_id, by, ask, now)
     try:
         token = sign(ReferenceRequest.from_payload(payload), ctx.key)

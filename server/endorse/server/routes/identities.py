@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from endorse.server import identities
+from endorse.server import codes, identities
 from endorse.server.auth import Signed
 from endorse.server.deps import Ctx
 from endorse.server.problems import PROBLEM_MEDIA_TYPE, Forbidden
@@ -59,7 +59,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def _pending(pending: identities.Pending) -> PendingResponse:
+def _pending(pending: codes.Pending) -> PendingResponse:
     return PendingResponse(pending=pending.id, expires_at=pending.expires_at)
 
 
