@@ -20,9 +20,13 @@ refusals, the once-per-30-days invitation rule, rate limits. The referee's addre
 ``referee_email`` and in the signed request token, which names it) is kept only while the
 request lives; when it ends (answered, expired, unreachable) and no identity here holds that
 address, :func:`sweep` deletes both, and the requester's ``GET`` then has no ``request``
-member (they were given the token when they asked). The sweep runs in every request-API
-call's write transaction and every ``check_flush_interval`` seconds in each server process,
-so an ended request keeps the address at most that long, or until the next such call.
+member (they were given the token when they asked). The sweep runs every
+``check_flush_interval`` seconds in each server process (``_housekeeping`` in
+:mod:`endorse.server.app`, under the app's clock) and in the calls that write requests
+(asking, answering), so an ended request keeps the address at most that long. Reads
+(``GET /requests/{id}``, ``GET /inbox``) write nothing: they report a request past its
+deadline as ``expired`` from the deadline and the clock, and withhold what the sweep will
+delete, so a read answers the same before and after the sweep.
 
 What a requester learns never depends on whether the referee is registered, endorsed the
 subject, muted requests or blocked them: a new request is ``open`` until the referee answers
@@ -228,8 +232,18 @@ def _answer_of(row: ReferenceRequestRow) -> Answer | None:
     return Answer(row.answer_kind, row.answer_token, row.answer_standing)
 
 
-def _record(row: ReferenceRequestRow, now: int) -> Record:
-    return Record(row.id, _state(row, now), row.token, _answer_of(row), row.answered_at)
+def _record(row: ReferenceRequestRow, now: int, request: str | None) -> Record:
+    return Record(row.id, _state(row, now), request, _answer_of(row), row.answered_at)
+
+
+def _request_kept(session: Session, row: ReferenceRequestRow, now: int) -> str | None:
+    """The request token as a read reports it: an ended request whose referee address no
+    identity here holds loses its token at the next :func:`sweep`, so it is withheld
+    already (the read itself writes nothing)."""
+    swept = row.referee_email is not None and _state(row, now) != OPEN
+    if swept and not _registered(session, row.referee_email or ""):
+        return None
+    return row.token
 
 
 def _payload(ctx: Context, token: str) -> dict[str, Any]:
@@ -600,12 +614,11 @@ def request_record(ctx: Context, key: str, request_id: str) -> Record:
         NotFound: unknown id, or another key's request (the same answer).
     """
     now = ctx.clock()
-    with ctx.db.write() as session:
-        sweep(ctx, session, now)
+    with ctx.db.read() as session:
         row = session.get(ReferenceRequestRow, request_id)
         if row is None or row.requester_key != key:
             raise NotFound(NOT_FOUND)
-        return _record(row, now)
+        return _record(row, now, _request_kept(session, row, now))
 
 
 # --- the referee's side ------------------------------------------------------------------
@@ -622,10 +635,13 @@ def _own_request(session: Session, ctx: Context, key: str, request_id: str) -> R
 
 
 def inbox(ctx: Context, key: str) -> list[InboxItem]:
-    """Every request naming the caller's verified address, newest first (at most 200)."""
+    """Every request naming the caller's verified address, newest first (at most 200).
+
+    The caller's address is a live identity's, so no ended request of theirs loses its token
+    to the sweep: reading the rows as stored (the state computed) is what the sweep leaves.
+    """
     now = ctx.clock()
-    with ctx.db.write() as session:
-        sweep(ctx, session, now)
+    with ctx.db.read() as session:
         identity = _referee_identity(session, key)
         referee_mac = mac(ctx, identity.email)
         blocked = set(
@@ -686,7 +702,7 @@ def answer(
             given = Answer("refusal", refusal)
         _answered(row, given, now)
         _end(row, registered=True)  # the referee holds the address: it may stay
-        record = _record(row, now)
+        record = _record(row, now, row.token)
         request_token = row.token
         requester = request["by"]["email"]
     requester_mac = mac(ctx, requester)
