@@ -1,7 +1,8 @@
 """Verification of a refusal: one pure function, the algorithm of spec §6.4.
 
 A refusal is verified like an endorsement (format, signature, trusted issuer, issuer key,
-validity, scope) and, when every step passes, ends in the verdict ``refused``: never
+validity, scope), by the same steps (:mod:`endorse.protocol.steps`) where §6.4 states the
+same rule as §6.3, and, when every step passes, ends in the verdict ``refused``: never
 ``valid``. Nothing is fetched or read from a clock.
 
 >>> from endorse.protocol import SigningKey, Subject, TrustedIssuer, sign_refusal
