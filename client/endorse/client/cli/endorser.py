@@ -18,6 +18,7 @@ from endorse.client.cli._input import (
     plain_code,
     token_arg,
 )
+from endorse.client.cli._options import ContactOption, StatementOption
 from endorse.client.cli._output import (
     EXIT_USAGE,
     JsonOption,
@@ -214,14 +215,8 @@ def issue_command(
             "--audience", metavar="AUDIENCE", help="Restrict the reference to one recipient."
         ),
     ] = None,
-    statement: Annotated[
-        str | None,
-        typer.Option("--statement", metavar="TEXT", help="A short statement (at most 1000)."),
-    ] = None,
-    contact: Annotated[
-        bool,
-        typer.Option("--contact/--no-contact", help="Whether verifiers may contact you."),
-    ] = False,
+    statement: StatementOption = None,
+    contact: ContactOption = False,
     expires: Annotated[
         str | None,
         typer.Option(
