@@ -70,16 +70,7 @@ from endorse.protocol import (
     verify_reference_request,
     verify_token,
 )
-from endorse.server import claims_mail
-from endorse.server.codes import (
-    INVALID_CODE,
-    Pending,
-    new_code,
-    new_id,
-    pending_row,
-    purge,
-    take_code,
-)
+from endorse.server import claims_mail, codes
 from endorse.server.context import Context
 from endorse.server.endorsements import require_active_issuer
 from endorse.server.models import (
@@ -359,7 +350,7 @@ class Asked:
     """What ``POST /requests`` gives: a request made (key-bound requester) or a code sent."""
 
     record: Record | None = None
-    pending: Pending | None = None
+    pending: codes.Pending | None = None
 
 
 def start_ask(ctx: Context, key: str, ask: Ask, client: str) -> Asked:
@@ -400,14 +391,14 @@ def start_ask(ctx: Context, key: str, ask: Ask, client: str) -> Asked:
     # Codes mailed to one address: the request itself counts against the requester's
     # limit when it is made (confirmed).
     _limit(ctx, "ask-code", requester_mac, s.limit_ask_per_requester, 86_400, now)
-    pending = Pending(new_id(), now + s.code_ttl)
-    code = new_code()
+    pending = codes.Pending(codes.new_id(), now + s.code_ttl)
+    code = codes.new_code()
     with ctx.db.write() as session:
-        purge(session, now)
+        codes.purge(session, now)
         stopped = _stopped(session, requester_mac)
         if not stopped:
             session.add(
-                pending_row(
+                codes.pending_row(
                     ctx,
                     pending,
                     ASK,
@@ -451,12 +442,12 @@ def confirm_ask(ctx: Context, key: str, pending_id: str, code: str, client: str)
         now,
     )
     with ctx.db.write() as session:
-        row = take_code(ctx, session, ASK, key, pending_id, code, now)
+        row = codes.take_code(ctx, session, ASK, key, pending_id, code, now)
         taken = None if row is None or row.payload is None else (row.email, row.payload)
         if row is not None:
             row.payload = None  # used: the addresses it names need not wait for its expiry
     if taken is None:
-        raise InvalidCode(INVALID_CODE)
+        raise InvalidCode(codes.INVALID_CODE)
     email, text = taken
     ask = Ask.from_json(text)
     check_ask(ctx, ask, now)
@@ -482,7 +473,7 @@ def _create(ctx: Context, key: str, by: dict[str, Any], ask: Ask, now: int) -> R
         MAX_DEADLINE,
         now,
     )
-    request_id = new_id()
+    request_id = codes.new_id()
     payload = _request_payload(ctx, request_id, by, ask, now)
     try:
         token = sign(ReferenceRequest.from_payload(payload), ctx.key)

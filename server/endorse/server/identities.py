@@ -60,15 +60,7 @@ from endorse.protocol import (
 )
 from endorse.protocol.encoding import b64url_decode
 from endorse.protocol.requests import REQUEST_MAX_SKEW, rotation_consent_message
-from endorse.server.codes import (
-    INVALID_CODE,
-    Pending,
-    new_code,
-    new_id,
-    pending_row,
-    purge,
-    take_code,
-)
+from endorse.server import codes
 from endorse.server.context import Context
 from endorse.server.models import Identity, PendingCode
 from endorse.server.observability import UNSAFE_DEV_LOGGER
@@ -168,7 +160,7 @@ def check_identity(registry: str, key: str, email: str, name: str, now: int) -> 
 
 def start_registration(
     ctx: Context, key: str, email: str, name: str, client: str
-) -> Pending | KeyState:
+) -> codes.Pending | KeyState:
     """Begin binding ``key`` (which signed the request) to ``email``; e-mail a code.
 
     A key bound already gets its state instead, and nothing is sent. The answer does not
@@ -184,14 +176,14 @@ def start_registration(
     _limit(ctx, "register-client", client, s.limit_register_per_client, now)
     check_identity(ctx.registry, key, email, name, now)
     _limit(ctx, "email", email.lower(), s.limit_register_per_email, now)
-    pending = Pending(new_id(), now + s.code_ttl)
-    code = new_code()
+    pending = codes.Pending(codes.new_id(), now + s.code_ttl)
+    code = codes.new_code()
     with ctx.db.write() as session:
-        purge(session, now)
+        codes.purge(session, now)
         identity = session.get(Identity, key)
         if identity is not None:
             return KeyState.of(identity)
-        session.add(pending_row(ctx, pending, REGISTER, key, email, name, code, now))
+        session.add(codes.pending_row(ctx, pending, REGISTER, key, email, name, code, now))
     body = (
         f"Someone, we hope you, asked the endorse registry {ctx.registry}\n"
         f'to bind this e-mail address, under the name "{name}", to the signing key\n\n'
@@ -224,15 +216,15 @@ def confirm_registration(
     state: KeyState | None = None
     try:
         with ctx.db.write() as session:
-            row = take_code(ctx, session, REGISTER, key, pending_id, code, now)
+            row = codes.take_code(ctx, session, REGISTER, key, pending_id, code, now)
             if row is not None and session.get(Identity, key) is None:
                 identity = _bound_identity(ctx, key, row.email, row.name, now)
                 session.add(identity)
                 state = KeyState.of(identity)
     except IntegrityError as e:  # another request bound the key at the same moment
-        raise InvalidCode(INVALID_CODE) from e
+        raise InvalidCode(codes.INVALID_CODE) from e
     if state is None:
-        raise InvalidCode(INVALID_CODE)
+        raise InvalidCode(codes.INVALID_CODE)
     return state
 
 
@@ -332,7 +324,7 @@ def revoke_key(ctx: Context, key: str, revocation_token: str) -> KeyState:
 # --- recovery of a lost key --------------------------------------------------------------
 
 
-def start_recovery(ctx: Context, key: str, client: str) -> Pending:
+def start_recovery(ctx: Context, key: str, client: str) -> codes.Pending:
     """E-mail a code to the address ``key`` is bound to, to revoke the lost key.
 
     Answers alike for unknown, revoked and active keys; only an active key's address gets mail.
@@ -347,15 +339,15 @@ def start_recovery(ctx: Context, key: str, client: str) -> Pending:
     _limit(ctx, "recover-key", key, s.limit_register_per_email, now)
     with ctx.db.read() as session:
         identity = session.get(Identity, key)
-    pending = Pending(new_id(), now + s.code_ttl)
+    pending = codes.Pending(codes.new_id(), now + s.code_ttl)
     if identity is None or identity.revoked_from is not None:
         return pending
     _limit(ctx, "email", identity.email.lower(), s.limit_register_per_email, now)
-    code = new_code()
+    code = codes.new_code()
     with ctx.db.write() as session:
-        purge(session, now)
+        codes.purge(session, now)
         session.add(
-            pending_row(ctx, pending, RECOVER, key, identity.email, identity.name, code, now)
+            codes.pending_row(ctx, pending, RECOVER, key, identity.email, identity.name, code, now)
         )
     body = (
         f"Someone, we hope you, asked the endorse registry {ctx.registry}\n"
@@ -397,7 +389,7 @@ def confirm_recovery(
     _limit(ctx, "confirm-client", client, s.limit_confirm_per_client, now, confirm=True)
     state: KeyState | None = None
     with ctx.db.write() as session:
-        row = take_code(ctx, session, RECOVER, key, pending_id, code, now)
+        row = codes.take_code(ctx, session, RECOVER, key, pending_id, code, now)
         if row is not None:
             identity = _locked_identity(session, key)
             if identity.revocation_token is None:
@@ -410,7 +402,7 @@ def confirm_recovery(
                 )
             state = KeyState.of(identity)
     if state is None:
-        raise InvalidCode(INVALID_CODE)
+        raise InvalidCode(codes.INVALID_CODE)
     return state
 
 
@@ -426,7 +418,7 @@ def _limit(
 
 
 def _deliver(
-    ctx: Context, pending: Pending, what: str, code: str, to: str, subject: str, body: str
+    ctx: Context, pending: codes.Pending, what: str, code: str, to: str, subject: str, body: str
 ) -> None:
     try:
         ctx.mailer.send(to, subject, body)
