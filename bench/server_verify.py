@@ -8,12 +8,10 @@ the same run. Reports requests/s, p50 and p99 for each, and their ratio; with se
 
 The token verified is made the way an endorser makes one: an identity registered and confirmed
 with the code read from the registry's outbox, a status slot allocated, the endorsement signed
-locally and registered — all through the API. (Were those routes missing, the same records are
-written through the models instead, signed by the registry key read from the database; the
-output says which.) Every other registered endorsement is a filler row inserted in bulk so the
-tables and indexes have the stated size: random token text of a real token's length, its real
-SHA-256, a slot in a full status list, about 1% revoked. Verification reads only the target's
-rows, through those indexes.
+locally and registered — all through the API. Every other registered endorsement is a filler
+row inserted in bulk so the tables and indexes have the stated size: random token text of a
+real token's length, its real SHA-256, a slot in a full status list, about 1% revoked.
+Verification reads only the target's rows, through those indexes.
 
 Before measuring, one verification must answer ``valid``; after, the server's own metrics must
 count a ``valid`` verdict for every request wrk counted. Any non-2xx answer voids a figure.
@@ -61,15 +59,11 @@ sys.path.insert(0, str(ROOT / "tests" / "server"))
 from live import LiveServer  # noqa: E402
 
 from endorse.protocol import (  # noqa: E402
-    KeyBinding,
-    Registration,
     Relationship,
     SigningKey,
     StatusRef,
     Subject,
     issue,
-    sign,
-    token_hash,
 )
 from endorse.protocol.requests import sign_request  # noqa: E402
 
@@ -354,93 +348,6 @@ def _endorsement(key: SigningKey, status: StatusRef) -> str:
     )
 
 
-def seed_through_models(url: str, registry: str, kek: bytes) -> str:
-    """The same records as :func:`seed_through_api`, written through the models (fallback for
-    a server without the identity or endorsement routes), signed by the registry's key."""
-    from endorse.server import registry_key
-    from endorse.server.db import Database
-    from endorse.server.models import EndorsementRow, Identity, Slot, StatusListRow
-
-    now = int(time.time()) - 120
-    db = Database.connect(url)
-    try:
-        registry_signer = registry_key.load_or_create(db, now, kek).signing
-        key = SigningKey.generate()
-        binding = sign(
-            KeyBinding(
-                registry=registry,
-                key=key.did,
-                email="bench@example.com",
-                name="Bench Issuer",
-                since=now,
-                method="email-code",
-                issued_at=now,
-            ),
-            registry_signer,
-        )
-        list_id = b64(os.urandom(16))
-        index = secrets.randbelow(LIST_SIZE)
-        token = _endorsement(key, StatusRef(registry, list_id, index))
-        th = token_hash(token)
-        registration = sign(
-            Registration(registry=registry, token_hash=th, issuer=key.did, registered_at=now),
-            registry_signer,
-        )
-        endorsement_id = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["id"]
-        with db.write() as session:
-            session.add(
-                Identity(
-                    key=key.did,
-                    email="bench@example.com",
-                    name="Bench Issuer",
-                    since=now,
-                    binding_token=binding,
-                )
-            )
-            session.add(
-                StatusListRow(
-                    list_id=list_id,
-                    size=LIST_SIZE,
-                    bits=bytes(LIST_SIZE // 8),
-                    allocated=1,
-                    version=1,
-                    open=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            session.flush()
-            session.add(
-                Slot(
-                    list_id=list_id,
-                    idx=index,
-                    owner=key.did,
-                    allocated_at=now,
-                    endorsement_id=endorsement_id,
-                )
-            )
-            session.add(
-                EndorsementRow(
-                    id=endorsement_id,
-                    issuer=key.did,
-                    token=token,
-                    token_hash=th,
-                    list_id=list_id,
-                    idx=index,
-                    registered_at=now,
-                    registration_token=registration,
-                )
-            )
-    finally:
-        db.dispose()
-    return token
-
-
-def has_routes(server: LiveServer, *paths: str) -> bool:
-    spec = httpx.get(server.url + "/openapi.json", timeout=30).json()
-    return all(p in spec["paths"] for p in paths)
-
-
 # --- load ----------------------------------------------------------------------------------
 
 LUA = """
@@ -679,20 +586,7 @@ def run_size(
         store.url, workdir / f"server-{n}", workers=args.workers, cpus=server_cpus, env=env
     )
     with server:
-        routes = (
-            "/api/v1/identities/register",
-            "/api/v1/identities/confirm",
-            "/api/v1/slots",
-            "/api/v1/endorsements",
-        )
-        if has_routes(server, *routes):
-            token, how = (
-                seed_through_api(server),
-                "through the API (register, confirm, slot, issue)",
-            )
-        else:
-            token = seed_through_models(store.url, server.url, b64url_decode(kek))
-            how = "through the models (the API routes are missing)"
+        token = seed_through_api(server)
         body = json.dumps({"token": token, "purpose": PURPOSE})
         answer = httpx.post(
             server.url + "/api/v1/verify",
@@ -701,7 +595,10 @@ def run_size(
             headers={"content-type": "application/json"},
         )
         verdict = answer.json().get("verdict") if answer.status_code == 200 else None
-        print(f"token registered {how}; POST /api/v1/verify -> {answer.status_code} {verdict}")
+        print(
+            "token registered through the API (register, confirm, slot, issue);"
+            f" POST /api/v1/verify -> {answer.status_code} {verdict}"
+        )
         if verdict != "valid":
             raise SystemExit(f"the benchmark token does not verify: {answer.text[:500]}")
         result: dict[str, Any] = {"database": store.label, "endorsements": n}

@@ -114,6 +114,7 @@ EXPECTED_CLIENT_API = {
     "Issued",
     "Listed",
     "Pending",
+    "AlreadyRegistered",
     "Revoked",
     "ShortLink",
     "ShortLinkRevoked",

@@ -185,3 +185,52 @@ def test_times_in_a_checks_detail_are_iso() -> None:
     assert readable("expired at 1700000000") == "expired at 2023-11-14T22:13:20Z"
     assert readable("not before 0") == "not before 1970-01-01T00:00:00Z"
     assert readable("issuer key not revoked") == "issuer key not revoked"
+
+
+def test_registering_a_registered_key_again_says_so_and_asks_for_no_code(
+    registry: LiveServer, endorse_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENDORSE_REGISTRY", registry.url)
+    registered = new_endorser(registry, tmp_path)
+    monkeypatch.delenv("ENDORSE_REGISTRY")
+    bound = endorse("key", "show", str(registered), home=endorse_home).stdout.strip()
+    outbox = registry.data_dir / "outbox"
+    mails = len(list(outbox.glob("*.eml")))
+
+    def register(*extra: str) -> subprocess.CompletedProcess[str]:
+        args = ["register", "--key", str(registered), "--email", "alice@example.org"]
+        return endorse(
+            *args, "--name", "Alice Smith", *extra, home=endorse_home, registry=registry.url
+        )
+
+    text = register()
+    assert text.returncode == 0, text.stderr
+    first, second, third = text.stdout.splitlines()
+    assert re.fullmatch(
+        r"✓ this key is already registered as Alice Smith <[0-9a-f]{8}@example\.com>"
+        r" — nothing to confirm",
+        first,
+    ), first
+    assert second.startswith(f"  registry      {registry.url} (since ")
+    assert "not alice@example.org: a key is bound to one address" in third
+    assert "e-mailed" not in text.stdout and "confirm --pending" not in text.stdout
+
+    doc = json.loads(register("--json").stdout)
+    assert doc["already_registered"] is True
+    assert (doc["key"], doc["name"], doc["registry"]) == (bound, "Alice Smith", registry.url)
+    assert ISO.fullmatch(doc["since"])
+    assert len(list(outbox.glob("*.eml"))) == mails  # nothing was sent
+
+    revoked = endorse(
+        "key", "revoke", "--key", str(registered), "--yes", home=endorse_home, registry=registry.url
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    after = register()
+    assert after.returncode == 2, after.stdout
+    assert after.stderr.startswith("endorse: error: this key was registered as Alice Smith <"), (
+        after.stderr
+    )
+    assert "a revoked key cannot be registered again; make a new key" in after.stderr
+    failed = json.loads(register("--json").stdout)["error"]
+    assert (failed["kind"], failed["exit_code"]) == ("key_revoked", 2)
+    assert failed["key_revocation"]["key"] == bound

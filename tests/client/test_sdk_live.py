@@ -23,10 +23,12 @@ from sdk_helpers import (
 )
 
 from endorse.client import (
+    AlreadyRegistered,
     Issued,
     OnlineResult,
     Pending,
     RegistryError,
+    RegistryStatementInvalid,
     present,
     token_from_url,
     write_key,
@@ -191,6 +193,49 @@ class LosesFirstRegistration(Counting):
             await response.aclose()
             raise httpx.ReadError("connection reset", request=request)
         return response
+
+
+def test_registering_a_bound_key_again_answers_its_binding_and_sends_nothing(
+    registry: LiveServer, connect: Any, time_passes: TimePasses
+) -> None:
+    client = connect(registry.url)
+    alice = new_endorser(client, registry)
+    outbox = registry.data_dir / "outbox"
+    mails = len(list(outbox.glob("*.eml")))
+
+    again = client.register(alice, "someone.else@example.com", "Someone Else")
+    assert isinstance(again, AlreadyRegistered)
+    binding = again.binding
+    assert (binding.key, binding.name, binding.registry) == (alice.did, "Alice Smith", registry.url)
+    assert binding.email != "someone.else@example.com"  # the identity bound, not the one typed
+    assert again.key_revocation is None
+    assert len(list(outbox.glob("*.eml"))) == mails  # no code: nothing to confirm
+
+    time_passes(1)
+    revocation = client.revoke_key(alice)
+    revoked = client.register(alice, binding.email, "Alice Smith")
+    assert isinstance(revoked, AlreadyRegistered)
+    assert revoked.binding == binding and revoked.key_revocation == revocation
+    assert len(list(outbox.glob("*.eml"))) == mails
+
+
+def test_a_bound_answer_for_another_key_is_refused(registry: LiveServer, connect: Any) -> None:
+    """The registry's word that a key is bound is a signed binding of that very key."""
+    alice = new_endorser(connect(registry.url), registry)
+    carol = new_endorser(connect(registry.url), registry, "Carol Doe")
+    carols = httpx.get(f"{registry.url}/api/v1/identities/{carol.did}").json()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/identities/register":
+            return httpx.Response(200, json=carols)  # a genuine binding, of another key
+        forwarded = httpx.request(
+            request.method, str(request.url), headers=request.headers, content=request.read()
+        )
+        return httpx.Response(forwarded.status_code, content=forwarded.content)
+
+    client = connect(registry.url, transport=httpx.MockTransport(answer))
+    with pytest.raises(RegistryStatementInvalid, match="another key"):
+        client.register(alice, "alice@example.com", "Alice Smith")
 
 
 def test_a_registration_whose_answer_was_lost_is_retried(

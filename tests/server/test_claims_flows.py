@@ -7,6 +7,8 @@ the database keeps.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,7 +26,7 @@ from claimants import (
 )
 from endorsers import BOB, context
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from endorse.protocol import (
     PublicKey,
@@ -241,7 +243,9 @@ def test_no_answer_expires_and_an_unregistered_address_is_deleted(
     assert got["state"] == "expired"
     assert "request" not in got and "answer" not in got
 
-    # The database keeps no trace of the address: neither the column nor the token.
+    # After the periodic sweep, the database keeps no trace of the address: neither the
+    # column nor the token.
+    assert sweep_now(context(client)) >= 1
     with context(client).db.read() as session:
         rows = session.scalars(select(ReferenceRequestRow)).all()
         ended = [r for r in rows if r.id == record["id"]]
@@ -400,6 +404,66 @@ def test_a_subject_key_in_the_request_binds_the_answer(client: TestClient, outbo
     assert r.status_code == 422 and "subject" in r.json()["detail"]
     bound, _ = alice.issue(subject=Subject(BOB.name, email=BOB.email, key=bob_key))
     assert alice.answer(record["id"], endorsement=bound).status_code == 200
+
+
+@contextmanager
+def writes(client: TestClient) -> Iterator[list[str]]:
+    """The SQL statements that change rows, run while the block runs, but the nonce a signed
+    request records (replay protection, spec §10: every signed call writes that)."""
+    changes: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in {"INSERT", "UPDATE", "DELETE"} and "request_nonces" not in statement:
+            changes.append(statement)
+
+    engine = context(client).db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield changes
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def stored(client: TestClient, request_id: str) -> tuple[Any, ...]:
+    with context(client).db.read() as session:
+        row = session.get(ReferenceRequestRow, request_id)
+        assert row is not None
+        return (row.state, row.token, row.referee_email, row.scrubbed)
+
+
+@pytest.mark.parametrize("referee", [REFEREE, "stranger@example.org"], ids=["bound", "stranger"])
+def test_reading_an_overdue_request_reports_it_expired_and_writes_nothing(
+    referee: str,
+    client: TestClient,
+    outbox: Outbox,
+    clock: Clock,
+) -> None:
+    alice = Referee(client, 7).bind()
+    carol = Requester.bound(client, 30)
+    record = carol.ask_made(referee)
+    clock.advance(14 * DAY)  # the deadline: expired from this second on
+    before = stored(client, record["id"])
+    assert before == ("open", record["request"], referee, False)
+
+    with writes(client) as changes:
+        got = carol.get(record["id"])
+        items = alice.inbox()
+    assert changes == []
+    assert got.status_code == 200, got.text
+    assert got.json()["state"] == "expired"
+    assert [i["state"] for i in items if i["id"] == record["id"]] == (
+        ["expired"] if referee == REFEREE else []
+    )
+    assert stored(client, record["id"]) == before  # nothing was written
+
+    # The periodic sweep moves it; the reads answer exactly as before.
+    assert sweep_now(context(client)) == 1
+    after = stored(client, record["id"])
+    assert after[0] == "expired" and after[2] is None
+    assert after[1] == (record["request"] if referee == REFEREE else None)
+    assert carol.get(record["id"]).json() == got.json()
+    assert alice.inbox() == items
 
 
 def test_the_periodic_sweep_deletes_addresses_without_any_call(

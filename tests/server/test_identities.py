@@ -287,18 +287,15 @@ def test_second_pending_registration_of_a_bound_key_confirms_nothing(
     assert verify_key_binding(binding, registry_key(client), REGISTRY_URL).email == "b@example.com"
 
 
-def test_answers_do_not_reveal_whether_an_address_or_key_is_registered(
+def test_answers_do_not_reveal_whether_an_address_is_registered(
     client: TestClient, outbox: Outbox, clock: Clock
 ) -> None:
-    alice = SigningKey.generate()
-    bind(client, outbox, alice, clock)
+    bind(client, outbox, SigningKey.generate(), clock)
 
     fresh = register(client, SigningKey.generate(), clock, email="nobody@example.com")
     assert len(outbox.new()) == 1
     taken = register(client, SigningKey.generate(), clock, email=EMAIL)  # address registered
     assert len(outbox.new()) == 1  # an address may hold several keys: a code is sent
-    again = register(client, alice, clock, email="other@example.com")  # key already bound
-    assert outbox.new() == []  # documented: nothing is sent for a bound key
 
     def shape(r: httpx.Response) -> tuple[Any, ...]:
         body = r.json()
@@ -310,9 +307,56 @@ def test_answers_do_not_reveal_whether_an_address_or_key_is_registered(
             body["expires_at"] - clock.now,
         )
 
-    assert shape(fresh) == shape(taken) == shape(again)
+    assert shape(fresh) == shape(taken)
     assert fresh.status_code == 202
-    problem(confirm(client, alice, clock, again.json()["pending"], "12345678"), 400, "invalid-code")
+
+
+@pytest.mark.parametrize("email", [EMAIL, "other@example.com"], ids=["same", "other-address"])
+def test_a_bound_key_registering_again_is_told_its_binding_and_nothing_is_sent(
+    email: str, client: TestClient, outbox: Outbox, clock: Clock
+) -> None:
+    alice = SigningKey.generate()
+    binding = bind(client, outbox, alice, clock)
+    clock.advance(60)
+    codes = pending_codes(client, alice)
+
+    again = register(client, alice, clock, email=email, name="Someone Else")
+    assert again.status_code == 200, again.text
+    assert again.headers["content-type"] == "application/json"
+    # The key's own state, exactly as anyone with the key reads it: nothing more.
+    assert again.json() == {"key": alice.did, "binding": binding}
+    assert again.json() == client.get(f"{BASE}/{alice.did}").json()
+    stated = verify_key_binding(again.json()["binding"], registry_key(client), REGISTRY_URL)
+    assert (stated.key, stated.email, stated.name) == (alice.did, EMAIL, NAME)
+    assert outbox.new() == []  # no code: there is nothing to confirm
+    assert pending_codes(client, alice) == codes  # and nothing was stored
+
+
+def pending_codes(client: TestClient, key: SigningKey) -> list[tuple[str, bool]]:
+    with context(client).db.read() as session:
+        rows = session.scalars(select(PendingCode).where(PendingCode.key == key.did))
+        return sorted((row.id, row.used) for row in rows)
+
+
+def test_a_revoked_key_registering_again_is_told_it_is_revoked(
+    client: TestClient, outbox: Outbox, clock: Clock
+) -> None:
+    alice = SigningKey.generate()
+    bind(client, outbox, alice, clock)
+    revocation = sign(
+        KeyRevocation(key=alice.did, revoked_from=clock.now, by=alice.did, issued_at=clock.now),
+        alice,
+    )
+    revoked = post(
+        client, f"{BASE}/{alice.did}/revoke", {"revocation": revocation}, alice, clock.now
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    again = register(client, alice, clock)
+    assert again.status_code == 200, again.text
+    assert again.json()["key_revocation"] == revocation
+    assert again.json()["revoked_from"] == clock.now
+    assert outbox.new() == []
 
 
 # --- limits ------------------------------------------------------------------------------

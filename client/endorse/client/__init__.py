@@ -5,8 +5,9 @@
   issuer's verified identity, the status list), their registry signatures are checked under
   the pinned registry key, and the protocol's own verification decides.
   ``verify_online`` asks the registry instead and checks its signed receipt.
-* Endorsers: ``register`` + ``confirm``, ``issue``, ``list``, ``revoke``, ``rotate_key``,
-  ``revoke_key``, ``recover`` + ``confirm_recovery``; keys from :mod:`.keystore`.
+* Endorsers: ``register`` + ``confirm`` (or :class:`AlreadyRegistered`), ``issue``,
+  ``list``, ``revoke``, ``rotate_key``, ``revoke_key``, ``recover`` + ``confirm_recovery``;
+  keys from :mod:`.keystore`.
 * Subjects: :func:`verification_url`, :func:`qr_png`, :func:`qr_svg`, :func:`qr_text`,
   :func:`present`.
 
@@ -30,6 +31,7 @@ from endorse.client.errors import (
 )
 from endorse.client.keystore import default_key_path, load_key, write_key
 from endorse.client.models import (
+    AlreadyRegistered,
     Answer,
     CheckCounts,
     InboxItem,
@@ -61,6 +63,7 @@ from endorse.client.share import (
 )
 
 __all__ = [
+    "AlreadyRegistered",
     "Answer",
     "AsyncClient",
     "CacheStats",

@@ -23,6 +23,7 @@ from endorse.client._wire import (
 from endorse.client.cache import RegistrationFact
 from endorse.client.errors import RegistryStatementInvalid
 from endorse.client.models import (
+    AlreadyRegistered,
     Issued,
     Listed,
     Pending,
@@ -63,8 +64,13 @@ MAX_PAGES = 10_000
 class Endorsing(CoreBase):
     """The endorser's flows of :class:`~endorse.client._core.Core`."""
 
-    def register(self, key: SigningKey, email: str, name: str, *, now: int) -> Flow[Pending]:
-        """Ask to bind ``key`` to ``email``; a code is e-mailed (spec §10, signed request)."""
+    def register(
+        self, key: SigningKey, email: str, name: str, *, now: int
+    ) -> Flow[Pending | AlreadyRegistered]:
+        """Ask to bind ``key`` to ``email``; a code is e-mailed (spec §10, signed request).
+
+        A key bound already is answered with its state (200) instead: nothing to confirm.
+        """
         if type(email) is not str or type(name) is not str:
             raise InvalidArgument("register needs an e-mail address and a name (str)")
         yield from self.contact(strict=True)
@@ -72,7 +78,16 @@ class Endorsing(CoreBase):
             key, "POST", "/api/v1/identities/register", {"email": email, "name": name}, now
         )
         response = yield from self._one(request)
-        return self._pending(self._expect(response, 202))
+        if self._expect(response, 202, 200).status == 202:
+            return self._pending(response)
+        state = self._decode(response, KeyStateOut, "a key state")
+        fact = self._issuer_fact(state, key.did, now)  # verifies the binding and any revocation
+        self.cache.put_issuer(fact)
+        revocation = state.key_revocation
+        return AlreadyRegistered(
+            self._binding(state, key.did),
+            None if revocation is None else self._key_revocation(revocation, key.did),
+        )
 
     def _pending(self, response: Response) -> Pending:
         p = self._decode(response, PendingOut, "a pending confirmation")

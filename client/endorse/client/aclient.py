@@ -46,6 +46,7 @@ from endorse.client._shell import KeySource
 from endorse.client.cache import CacheStats
 from endorse.client.keystore import Passphrase
 from endorse.client.models import (
+    AlreadyRegistered,
     CheckCounts,
     InboxItem,
     Issued,
@@ -389,7 +390,7 @@ class AsyncClient:
 
     # --- the endorser ------------------------------------------------------------------------
 
-    async def register(self, key: KeySource, email: str, name: str) -> Pending:
+    async def register(self, key: KeySource, email: str, name: str) -> Pending | AlreadyRegistered:
         """As :meth:`Client.register <endorse.client.Client.register>`, awaited."""
         return await self._run(
             self._core.register(await self._key(key), email, name, now=_clock.now())

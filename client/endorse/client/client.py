@@ -30,6 +30,7 @@ from endorse.client.cache import CacheStats
 from endorse.client.errors import RegistryUnreachable
 from endorse.client.keystore import Passphrase
 from endorse.client.models import (
+    AlreadyRegistered,
     CheckCounts,
     InboxItem,
     Issued,
@@ -349,8 +350,11 @@ class Client:
 
     # --- the endorser ------------------------------------------------------------------------
 
-    def register(self, key: KeySource, email: str, name: str) -> Pending:
+    def register(self, key: KeySource, email: str, name: str) -> Pending | AlreadyRegistered:
         """Ask to bind ``key`` to ``email`` (shown as ``name``); a code is e-mailed.
+
+        A key bound already gets :class:`AlreadyRegistered` (its verified binding, and its
+        revocation if it was revoked) instead: no code is sent and there is nothing to confirm.
 
         Raises:
             RegistryError: refused (``malformed`` address or name, ``rate-limited``, …).

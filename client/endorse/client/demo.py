@@ -56,7 +56,7 @@ from endorse.client.cli._output import (
 )
 from endorse.client.cli.claims import answer_sentence
 from endorse.client.client import Client
-from endorse.client.models import Issued, RequestStatus
+from endorse.client.models import Issued, Pending, RequestStatus
 from endorse.protocol import (
     Relationship,
     SigningKey,
@@ -536,6 +536,7 @@ def tell(registry: DemoRegistry, say: Callable[[str], None], *, keep_serving: bo
         say("1. Alice creates her endorser key and registers it with her e-mail address.")
         say(f"   her key: {alice.did}")
         pending = alice_client.register(alice, ALICE_EMAIL, ALICE_NAME)
+        assert isinstance(pending, Pending)  # a key made a moment ago is bound to nobody
         code = confirmation_code(registry.outbox, ALICE_EMAIL)
         binding = alice_client.confirm(alice, pending, code)
         say(f"   the registry e-mails her a code ({code}, read here from its outbox);")

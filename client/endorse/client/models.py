@@ -2,7 +2,8 @@
 
 Verification results are the protocol's own :class:`~endorse.protocol.VerificationResult`;
 the records here cover what the protocol has no type for (a registry's self-description, a
-pending e-mail confirmation, an issued token, an online verification with its receipt).
+pending e-mail confirmation or a key registered already, an issued token, an online
+verification with its receipt).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from endorse.protocol import (
     Check,
     Endorsement,
+    KeyBinding,
+    KeyRevocation,
     Policy,
     Receipt,
     ReferenceRequest,
@@ -27,6 +30,7 @@ from endorse.protocol.errors import EndorseError, InvalidArgument
 from endorse.protocol.findings import Findings, findings_of
 
 __all__ = [
+    "AlreadyRegistered",
     "Answer",
     "CheckCounts",
     "InboxItem",
@@ -86,6 +90,19 @@ class Pending:
 
     def __str__(self) -> str:
         return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyRegistered:
+    """The key is bound to a verified identity already: no code was e-mailed, none is needed.
+
+    ``binding`` is the registry-signed key binding (who the key belongs to, since when) and
+    ``key_revocation`` the key's revocation if it was revoked (a revoked key cannot be bound
+    again: make a new key and register that); both verified under the pinned registry key.
+    """
+
+    binding: KeyBinding
+    key_revocation: KeyRevocation | None = None
 
 
 @dataclass(frozen=True, slots=True)

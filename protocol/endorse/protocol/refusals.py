@@ -1,7 +1,8 @@
 """Verification of a refusal: one pure function, the algorithm of spec §6.4.
 
 A refusal is verified like an endorsement (format, signature, trusted issuer, issuer key,
-validity, scope) and, when every step passes, ends in the verdict ``refused``: never
+validity, scope), by the same steps (:mod:`endorse.protocol.steps`) where §6.4 states the
+same rule as §6.3, and, when every step passes, ends in the verdict ``refused``: never
 ``valid``. Nothing is fetched or read from a clock.
 
 >>> from endorse.protocol import SigningKey, Subject, TrustedIssuer, sign_refusal
@@ -17,33 +18,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from endorse.protocol._text import has_unassigned
-from endorse.protocol.errors import (
-    BadSignature,
-    EndorseError,
-    InvalidArgument,
-    InvalidKey,
-    MalformedToken,
-)
+from endorse.protocol import steps
+from endorse.protocol.errors import InvalidArgument
 from endorse.protocol.objects import Refusal
-from endorse.protocol.token import _check_signed, _open
+from endorse.protocol.steps import StepFailed
 from endorse.protocol.trust import TrustedIssuer
 from endorse.protocol.verdicts import Verdict
-from endorse.protocol.verify import (
-    DEFAULT_CLOCK_SKEW,
-    Check,
-    VerificationResult,
-    normalize_name,
-)
+from endorse.protocol.verify import DEFAULT_CLOCK_SKEW, Check, VerificationResult
 
 _FORMAT_OK = Check("format", True, "well-formed refusal in canonical encoding")
 _SIGNATURE_OK = Check("signature", True, "Ed25519 signature of the referee's key verified")
-_ISSUER_BOUND = Check("issuer", True, "key bound to a verified identity")
-_ISSUER_PINNED = Check("issuer", True, "key pinned by the verifier")
 _ISSUER_KEY_OK = Check("issuer_key", True, "referee key not revoked")
-_VALIDITY_OK = Check("validity", True, "within its validity window")
-_SUBJECT_OK = Check("subject", True, "names the expected subject")
 _PURPOSE_OK = Check("purpose", True, "covers the intended purpose")
+
+# The shared steps of spec §6.3 word what they find for an endorsement; a refusal's result
+# says it of a refusal: its signer is the referee, its window starts at iat (it has no nbf).
+_REFUSAL_WORDS = {
+    "issuer key is not trusted by this verifier": "referee key is not trusted by this verifier",
+    "nbf is in the future": "iat is in the future",
+    "expected subject not named by the token": "expected subject not named by the refusal",
+}
+
+
+def _in_refusal_words(check: Check) -> Check:
+    return check._replace(detail=_REFUSAL_WORDS.get(check.detail, check.detail))
 
 
 def verify_refusal(
@@ -86,89 +84,58 @@ def verify_refusal(
             " subject: str | None, purpose: str | None, clock_skew: int)"
         )
     checks: list[Check] = []
-
-    def done(
-        verdict: Verdict,
-        detail: str,
-        r: Refusal | None = None,
-        issuer: TrustedIssuer | None = None,
-    ) -> VerificationResult:
-        return VerificationResult(
-            verdict, detail, tuple(checks), now, token, issuer=issuer, refusal=r
-        )
-
-    # Steps 1-2: the compact form, the canonical payload and the schema. A token of any other
-    # type (an endorsement included) is malformed here: no refusal is read from it.
+    verified: Refusal | None = None
+    issuer: TrustedIssuer | None = None
     try:
-        r, payload, signature = _open(token, Refusal)
-    except EndorseError as err:
-        checks.append(Check("format", False, str(err)))
-        return done(Verdict.MALFORMED, str(err))
-    checks.append(_FORMAT_OK)
-
-    # Step 3: the signature, under the refusal's signing context, by the named referee.
-    try:
-        _check_signed(r, payload, signature, None)
-    except (BadSignature, MalformedToken, InvalidKey) as err:
-        checks.append(Check("signature", False, str(err)))
-        return done(Verdict.BAD_SIGNATURE, f"Ed25519 signature: {err}")
-    checks.append(_SIGNATURE_OK)
-
-    # Step 4 (mirrors spec §6.3 step 4): is the key one the verifier trusts?
-    issuer = _trusted_issuer(issuers, r.issuer)
-    if issuer is None:
-        checks.append(Check("issuer", False, "key not bound to a verified identity"))
-        return done(Verdict.UNKNOWN_ISSUER, "referee key is not trusted by this verifier", r)
-    checks.append(_ISSUER_BOUND if issuer.identity else _ISSUER_PINNED)
-
-    # Step 5 (mirrors spec §6.3 step 5, without its registration escape): a refusal carries
-    # no registry registration, and its iat proves nothing (a thief of the key can backdate
-    # it), so a revoked key vouches for no refusal at all.
-    if issuer.revoked_from is not None:
-        problem = "referee key revoked; a refusal cannot be shown to predate that"
-        checks.append(Check("issuer_key", False, problem))
-        return done(Verdict.ISSUER_KEY_REVOKED, problem, r, issuer)
-    checks.append(_ISSUER_KEY_OK)
-
-    # Step 6 (mirrors spec §6.3 step 7): the validity window, from iat, with clock skew.
-    if now + clock_skew < r.issued_at:
-        checks.append(Check("validity", False, f"not before {r.issued_at}"))
-        return done(Verdict.NOT_YET_VALID, "iat is in the future", r, issuer)
-    if now - clock_skew >= r.expires:
-        checks.append(Check("validity", False, f"expired at {r.expires}"))
-        return done(Verdict.EXPIRED, "exp has passed", r, issuer)
-    checks.append(_VALIDITY_OK)
-
-    # Step 7 (mirrors spec §6.3 step 8a and 8c): scope — subject, then purpose.
-    if subject is not None:
-        wanted = normalize_name(subject)
-        names = (r.subject.name, r.subject.email, r.subject.handle)
-        # A code point unassigned in Unicode 14.0 matches no name (spec §6.3 step 8a).
-        if has_unassigned(subject) or wanted not in {
-            normalize_name(n) for n in names if n is not None
-        }:
-            checks.append(Check("subject", False, "expected subject not named by the refusal"))
-            return done(Verdict.SUBJECT_MISMATCH, "subject differs", r, issuer)
-        checks.append(_SUBJECT_OK)
+        # Steps 1-2: the compact form, the canonical payload and the schema. A token of any
+        # other type (an endorsement included) is malformed here: no refusal is read from it.
+        r, payload, signature = steps.compact_form_and_payload(token, Refusal)
+        checks.append(_FORMAT_OK)
+        # Step 3: the signature, under the refusal's signing context, by the named referee.
+        steps.signature(r, payload, signature)
+        checks.append(_SIGNATURE_OK)
+        verified = r
+        # Step 4 (spec §6.3 step 4): is the key one the verifier trusts?
+        issuer, check = steps.issuer(r.issuer, issuers)
+        checks.append(check)
+        # Step 5 differs from spec §6.3 step 5 on purpose (§6.4 step 5): a refusal carries
+        # no registry registration, and its iat proves nothing (a thief of the key can
+        # backdate it), so a revoked key vouches for no refusal at all.
+        if issuer.revoked_from is not None:
+            problem = "referee key revoked; a refusal cannot be shown to predate that"
+            checks.append(Check("issuer_key", False, problem))
+            return _result(Verdict.ISSUER_KEY_REVOKED, problem, checks, now, token, r, issuer)
+        checks.append(_ISSUER_KEY_OK)
+        # Step 6 (spec §6.3 step 7): the validity window, from iat (a refusal has no nbf).
+        checks.append(steps.validity_window(r.issued_at, r.expires, now, clock_skew))
+        # Step 7a (spec §6.3 step 8a): the subject, compared as for an endorsement.
+        if subject is not None:
+            checks.append(steps.subject(subject, r.subject))
+    except StepFailed as failed:
+        checks.append(_in_refusal_words(failed.check))
+        detail = _REFUSAL_WORDS.get(failed.detail, failed.detail)
+        return _result(failed.verdict, detail, checks, now, token, verified, issuer)
+    # Step 7b differs from spec §6.3 step 8c (§6.4 step 7b): a refusal names at most one
+    # purpose, and one naming none refuses for every purpose.
     if purpose is not None:
         if r.purpose is not None and r.purpose != purpose:
             checks.append(Check("purpose", False, f"refusal is for {r.purpose!r} only"))
-            return done(
-                Verdict.PURPOSE_NOT_ALLOWED, "the refusal is for another purpose", r, issuer
-            )
+            detail = "the refusal is for another purpose"
+            return _result(Verdict.PURPOSE_NOT_ALLOWED, detail, checks, now, token, r, issuer)
         checks.append(_PURPOSE_OK)
-    return done(Verdict.REFUSED, "genuine refusal in force", r, issuer)
+    return _result(Verdict.REFUSED, "genuine refusal in force", checks, now, token, r, issuer)
 
 
-def _trusted_issuer(issuers: Mapping[str, TrustedIssuer], did: str) -> TrustedIssuer | None:
-    # Mirrors spec §6.3 step 4 of verify_endorsement: the entry must be a TrustedIssuer for
-    # this very key (a mapping that lists a key under another did:key trusts nothing).
-    issuer = issuers.get(did)
-    if issuer is not None and type(issuer) is not TrustedIssuer:
-        raise InvalidArgument("issuers must map did:key strings to TrustedIssuer")
-    if issuer is None or issuer.key != did:
-        return None
-    return issuer
+def _result(
+    verdict: Verdict,
+    detail: str,
+    checks: list[Check],
+    now: int,
+    token: str,
+    r: Refusal | None,
+    issuer: TrustedIssuer | None,
+) -> VerificationResult:
+    return VerificationResult(verdict, detail, tuple(checks), now, token, issuer=issuer, refusal=r)
 
 
 __all__ = ["verify_refusal"]

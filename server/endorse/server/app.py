@@ -137,7 +137,7 @@ async def _housekeeping(context: Context) -> None:
             log.warning("online-check counts could not be written (%s)", type(e).__name__)
         try:
             await run_in_threadpool(claims.sweep_now, context)
-        except Exception as e:  # the next call of the request API sweeps too
+        except Exception as e:  # the next sweep (or request or answer) tries again
             log.warning("ended reference requests could not be swept (%s)", type(e).__name__)
 
 

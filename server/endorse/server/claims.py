@@ -20,9 +20,13 @@ refusals, the once-per-30-days invitation rule, rate limits. The referee's addre
 ``referee_email`` and in the signed request token, which names it) is kept only while the
 request lives; when it ends (answered, expired, unreachable) and no identity here holds that
 address, :func:`sweep` deletes both, and the requester's ``GET`` then has no ``request``
-member (they were given the token when they asked). The sweep runs in every request-API
-call's write transaction and every ``check_flush_interval`` seconds in each server process,
-so an ended request keeps the address at most that long, or until the next such call.
+member (they were given the token when they asked). The sweep runs every
+``check_flush_interval`` seconds in each server process (``_housekeeping`` in
+:mod:`endorse.server.app`, under the app's clock) and in the calls that write requests
+(asking, answering), so an ended request keeps the address at most that long. Reads
+(``GET /requests/{id}``, ``GET /inbox``) write nothing: they report a request past its
+deadline as ``expired`` from the deadline and the clock, and withhold what the sweep will
+delete, so a read answers the same before and after the sweep.
 
 What a requester learns never depends on whether the referee is registered, endorsed the
 subject, muted requests or blocked them: a new request is ``open`` until the referee answers
@@ -66,18 +70,9 @@ from endorse.protocol import (
     verify_reference_request,
     verify_token,
 )
-from endorse.server import claims_mail
+from endorse.server import claims_mail, codes
 from endorse.server.context import Context
 from endorse.server.endorsements import require_active_issuer
-from endorse.server.identities import (
-    INVALID_CODE,
-    Pending,
-    _code_mac,
-    _new_code,
-    _new_id,
-    _purge,
-    _take_code,
-)
 from endorse.server.models import (
     CheckCount,
     EndorsementRow,
@@ -228,8 +223,18 @@ def _answer_of(row: ReferenceRequestRow) -> Answer | None:
     return Answer(row.answer_kind, row.answer_token, row.answer_standing)
 
 
-def _record(row: ReferenceRequestRow, now: int) -> Record:
-    return Record(row.id, _state(row, now), row.token, _answer_of(row), row.answered_at)
+def _record(row: ReferenceRequestRow, now: int, request: str | None) -> Record:
+    return Record(row.id, _state(row, now), request, _answer_of(row), row.answered_at)
+
+
+def _request_kept(session: Session, row: ReferenceRequestRow, now: int) -> str | None:
+    """The request token as a read reports it: an ended request whose referee address no
+    identity here holds loses its token at the next :func:`sweep`, so it is withheld
+    already (the read itself writes nothing)."""
+    swept = row.referee_email is not None and _state(row, now) != OPEN
+    if swept and not _registered(session, row.referee_email or ""):
+        return None
+    return row.token
 
 
 def _payload(ctx: Context, token: str) -> dict[str, Any]:
@@ -345,7 +350,7 @@ class Asked:
     """What ``POST /requests`` gives: a request made (key-bound requester) or a code sent."""
 
     record: Record | None = None
-    pending: Pending | None = None
+    pending: codes.Pending | None = None
 
 
 def start_ask(ctx: Context, key: str, ask: Ask, client: str) -> Asked:
@@ -386,24 +391,22 @@ def start_ask(ctx: Context, key: str, ask: Ask, client: str) -> Asked:
     # Codes mailed to one address: the request itself counts against the requester's
     # limit when it is made (confirmed).
     _limit(ctx, "ask-code", requester_mac, s.limit_ask_per_requester, 86_400, now)
-    pending = Pending(_new_id(), now + s.code_ttl)
-    code = _new_code()
+    pending = codes.Pending(codes.new_id(), now + s.code_ttl)
+    code = codes.new_code()
     with ctx.db.write() as session:
-        _purge(session, now)
+        codes.purge(session, now)
         stopped = _stopped(session, requester_mac)
         if not stopped:
             session.add(
-                PendingCode(
-                    id=pending.id,
-                    purpose=ASK,
-                    key=key,
-                    email=ask.requester_email,
-                    name=ask.requester_name or "",
-                    code_mac=_code_mac(ctx, pending.id, code),
-                    created_at=now,
-                    expires_at=pending.expires_at,
-                    attempts=0,
-                    used=False,
+                codes.pending_row(
+                    ctx,
+                    pending,
+                    ASK,
+                    key,
+                    ask.requester_email,
+                    ask.requester_name or "",
+                    code,
+                    now,
                     payload=ask.to_json(),
                 )
             )
@@ -439,12 +442,12 @@ def confirm_ask(ctx: Context, key: str, pending_id: str, code: str, client: str)
         now,
     )
     with ctx.db.write() as session:
-        row = _take_code(ctx, session, ASK, key, pending_id, code, now)
+        row = codes.take_code(ctx, session, ASK, key, pending_id, code, now)
         taken = None if row is None or row.payload is None else (row.email, row.payload)
         if row is not None:
             row.payload = None  # used: the addresses it names need not wait for its expiry
     if taken is None:
-        raise InvalidCode(INVALID_CODE)
+        raise InvalidCode(codes.INVALID_CODE)
     email, text = taken
     ask = Ask.from_json(text)
     check_ask(ctx, ask, now)
@@ -470,7 +473,7 @@ def _create(ctx: Context, key: str, by: dict[str, Any], ask: Ask, now: int) -> R
         MAX_DEADLINE,
         now,
     )
-    request_id = _new_id()
+    request_id = codes.new_id()
     payload = _request_payload(ctx, request_id, by, ask, now)
     try:
         token = sign(ReferenceRequest.from_payload(payload), ctx.key)
@@ -602,12 +605,11 @@ def request_record(ctx: Context, key: str, request_id: str) -> Record:
         NotFound: unknown id, or another key's request (the same answer).
     """
     now = ctx.clock()
-    with ctx.db.write() as session:
-        sweep(ctx, session, now)
+    with ctx.db.read() as session:
         row = session.get(ReferenceRequestRow, request_id)
         if row is None or row.requester_key != key:
             raise NotFound(NOT_FOUND)
-        return _record(row, now)
+        return _record(row, now, _request_kept(session, row, now))
 
 
 # --- the referee's side ------------------------------------------------------------------
@@ -624,10 +626,13 @@ def _own_request(session: Session, ctx: Context, key: str, request_id: str) -> R
 
 
 def inbox(ctx: Context, key: str) -> list[InboxItem]:
-    """Every request naming the caller's verified address, newest first (at most 200)."""
+    """Every request naming the caller's verified address, newest first (at most 200).
+
+    The caller's address is a live identity's, so no ended request of theirs loses its token
+    to the sweep: reading the rows as stored (the state computed) is what the sweep leaves.
+    """
     now = ctx.clock()
-    with ctx.db.write() as session:
-        sweep(ctx, session, now)
+    with ctx.db.read() as session:
         identity = _referee_identity(session, key)
         referee_mac = mac(ctx, identity.email)
         blocked = set(
@@ -688,7 +693,7 @@ def answer(
             given = Answer("refusal", refusal)
         _answered(row, given, now)
         _end(row, registered=True)  # the referee holds the address: it may stay
-        record = _record(row, now)
+        record = _record(row, now, row.token)
         request_token = row.token
         requester = request["by"]["email"]
     requester_mac = mac(ctx, requester)

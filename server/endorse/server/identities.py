@@ -19,26 +19,23 @@ Flows, each a function here (routes in :mod:`endorse.server.routes.identities` o
   a code goes to the bound e-mail address and, returned, makes the registry sign the key
   revocation itself (``by`` == the registry's key).
 
-Codes: random (``secrets``), stored only as HMAC-SHA256 under a key derived from the registry's
-seed, over the code and the pending id; compared with :func:`hmac.compare_digest`; refused
-after ``code_ttl`` seconds or ``code_max_attempts`` wrong guesses; used once. Every way a code
-can fail gives the same :class:`~endorse.server.problems.InvalidCode`, so the answer is no
-oracle. Codes and e-mail addresses are never logged, except the code in ``--dev`` mode with the
-outbox mailer (the issue asks for it there, and only there).
+Codes are made, stored and taken by :mod:`endorse.server.codes`. Every way a code can fail
+gives the same :class:`~endorse.server.problems.InvalidCode`, so the answer is no oracle. Codes
+and e-mail addresses are never logged, except the code in ``--dev`` mode with the outbox mailer
+(the issue asks for it there, and only there).
 
 No enumeration: ``/register`` never looks e-mail addresses up at all (one address may be bound
-to several keys), and answers 202 with a fresh opaque pending id whatever the key's state. If
-the key is already bound, nothing is stored or sent and that id confirms nothing; the key's
-state is public anyway (``GET /identities/{key}``), while nothing reveals whether an address
-is registered. ``/recover`` answers the same way for unknown and revoked keys.
+to several keys), so nothing reveals whether an address is registered. It answers a fresh
+opaque pending id for a key that is not bound yet, and for a key that is bound already its
+:class:`KeyState` and nothing else: nothing is stored or sent, as there is nothing to confirm.
+That state is no secret: it is what ``GET /identities/{key}`` answers anyone who has the key,
+and the register request is signed by the key itself (spec §10), so its holder is told what
+their own key is bound to. ``/recover`` answers the same way for unknown and revoked keys.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -63,6 +60,7 @@ from endorse.protocol import (
 )
 from endorse.protocol.encoding import b64url_decode
 from endorse.protocol.requests import REQUEST_MAX_SKEW, rotation_consent_message
+from endorse.server import codes
 from endorse.server.context import Context
 from endorse.server.models import Identity, PendingCode
 from endorse.server.observability import UNSAFE_DEV_LOGGER
@@ -81,21 +79,9 @@ dev_log = logging.getLogger(UNSAFE_DEV_LOGGER)
 """Where ``--dev`` mode prints codes: the one logger the redacting log filter lets through."""
 T = TypeVar("T")
 
-"""Signing context of a successor key's consent to a rotation (see :func:`rotate_key`)."""
-CODE_DIGITS = 8
 REGISTER = "register"
 RECOVER = "recover"
-INVALID_CODE = "invalid or expired code"
-_CODE_MAC_LABEL = b"endorse/server/v1/confirmation-code-mac\0"
 _METHOD = "email-code"
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A code that was e-mailed (or, to reveal nothing, seems to have been)."""
-
-    id: str
-    expires_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +158,13 @@ def check_identity(registry: str, key: str, email: str, name: str, now: int) -> 
 # --- registration ------------------------------------------------------------------------
 
 
-def start_registration(ctx: Context, key: str, email: str, name: str, client: str) -> Pending:
+def start_registration(
+    ctx: Context, key: str, email: str, name: str, client: str
+) -> codes.Pending | KeyState:
     """Begin binding ``key`` (which signed the request) to ``email``; e-mail a code.
 
-    The answer does not depend on whether the address or the key is registered (module doc).
+    A key bound already gets its state instead, and nothing is sent. The answer does not
+    depend on whether the address is registered (module doc).
 
     Raises:
         TooManyRequests: the client or the address asked too often.
@@ -187,15 +176,14 @@ def start_registration(ctx: Context, key: str, email: str, name: str, client: st
     _limit(ctx, "register-client", client, s.limit_register_per_client, now)
     check_identity(ctx.registry, key, email, name, now)
     _limit(ctx, "email", email.lower(), s.limit_register_per_email, now)
-    pending = Pending(_new_id(), now + s.code_ttl)
-    code = _new_code()
+    pending = codes.Pending(codes.new_id(), now + s.code_ttl)
+    code = codes.new_code()
     with ctx.db.write() as session:
-        _purge(session, now)
-        bound = session.get(Identity, key) is not None
-        if not bound:
-            session.add(_pending_row(ctx, pending, REGISTER, key, email, name, code, now))
-    if bound:
-        return pending
+        codes.purge(session, now)
+        identity = session.get(Identity, key)
+        if identity is not None:
+            return KeyState.of(identity)
+        session.add(codes.pending_row(ctx, pending, REGISTER, key, email, name, code, now))
     body = (
         f"Someone, we hope you, asked the endorse registry {ctx.registry}\n"
         f'to bind this e-mail address, under the name "{name}", to the signing key\n\n'
@@ -228,15 +216,15 @@ def confirm_registration(
     state: KeyState | None = None
     try:
         with ctx.db.write() as session:
-            row = _take_code(ctx, session, REGISTER, key, pending_id, code, now)
+            row = codes.take_code(ctx, session, REGISTER, key, pending_id, code, now)
             if row is not None and session.get(Identity, key) is None:
                 identity = _bound_identity(ctx, key, row.email, row.name, now)
                 session.add(identity)
                 state = KeyState.of(identity)
     except IntegrityError as e:  # another request bound the key at the same moment
-        raise InvalidCode(INVALID_CODE) from e
+        raise InvalidCode(codes.INVALID_CODE) from e
     if state is None:
-        raise InvalidCode(INVALID_CODE)
+        raise InvalidCode(codes.INVALID_CODE)
     return state
 
 
@@ -336,7 +324,7 @@ def revoke_key(ctx: Context, key: str, revocation_token: str) -> KeyState:
 # --- recovery of a lost key --------------------------------------------------------------
 
 
-def start_recovery(ctx: Context, key: str, client: str) -> Pending:
+def start_recovery(ctx: Context, key: str, client: str) -> codes.Pending:
     """E-mail a code to the address ``key`` is bound to, to revoke the lost key.
 
     Answers alike for unknown, revoked and active keys; only an active key's address gets mail.
@@ -351,15 +339,15 @@ def start_recovery(ctx: Context, key: str, client: str) -> Pending:
     _limit(ctx, "recover-key", key, s.limit_register_per_email, now)
     with ctx.db.read() as session:
         identity = session.get(Identity, key)
-    pending = Pending(_new_id(), now + s.code_ttl)
+    pending = codes.Pending(codes.new_id(), now + s.code_ttl)
     if identity is None or identity.revoked_from is not None:
         return pending
     _limit(ctx, "email", identity.email.lower(), s.limit_register_per_email, now)
-    code = _new_code()
+    code = codes.new_code()
     with ctx.db.write() as session:
-        _purge(session, now)
+        codes.purge(session, now)
         session.add(
-            _pending_row(ctx, pending, RECOVER, key, identity.email, identity.name, code, now)
+            codes.pending_row(ctx, pending, RECOVER, key, identity.email, identity.name, code, now)
         )
     body = (
         f"Someone, we hope you, asked the endorse registry {ctx.registry}\n"
@@ -401,7 +389,7 @@ def confirm_recovery(
     _limit(ctx, "confirm-client", client, s.limit_confirm_per_client, now, confirm=True)
     state: KeyState | None = None
     with ctx.db.write() as session:
-        row = _take_code(ctx, session, RECOVER, key, pending_id, code, now)
+        row = codes.take_code(ctx, session, RECOVER, key, pending_id, code, now)
         if row is not None:
             identity = _locked_identity(session, key)
             if identity.revocation_token is None:
@@ -414,7 +402,7 @@ def confirm_recovery(
                 )
             state = KeyState.of(identity)
     if state is None:
-        raise InvalidCode(INVALID_CODE)
+        raise InvalidCode(codes.INVALID_CODE)
     return state
 
 
@@ -429,83 +417,8 @@ def _limit(
     enforce(ctx.limiter, bucket_name(kind, value), limit, window, now)
 
 
-def _new_id() -> str:
-    return secrets.token_urlsafe(16)  # 22 characters, 128 bits
-
-
-def _new_code() -> str:
-    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-
-
-def _code_mac(ctx: Context, pending_id: str, code: str) -> bytes:
-    # A key of its own, derived from the registry's MAC seed (its first key's, kept across
-    # rotations): a leaked table of MACs is useless without the seed, and the MAC key can
-    # sign nothing.
-    mac_key = hmac.new(ctx.mac_seed, _CODE_MAC_LABEL, hashlib.sha256).digest()
-    message = code.encode("ascii") + b"\0" + pending_id.encode("ascii")
-    return hmac.new(mac_key, message, hashlib.sha256).digest()
-
-
-def _pending_row(
-    ctx: Context,
-    pending: Pending,
-    purpose: str,
-    key: str,
-    email: str,
-    name: str,
-    code: str,
-    now: int,
-) -> PendingCode:
-    return PendingCode(
-        id=pending.id,
-        purpose=purpose,
-        key=key,
-        email=email,
-        name=name,
-        code_mac=_code_mac(ctx, pending.id, code),
-        created_at=now,
-        expires_at=pending.expires_at,
-        attempts=0,
-        used=False,
-    )
-
-
-def _purge(session: Session, now: int) -> None:
-    # Expired codes confirm nothing; dropping them drops the addresses they hold.
-    session.execute(delete(PendingCode).where(PendingCode.expires_at <= now))
-
-
-def _take_code(
-    ctx: Context,
-    session: Session,
-    purpose: str,
-    key: str,
-    pending_id: str,
-    code: str,
-    now: int,
-) -> PendingCode | None:
-    """The pending row if ``code`` confirms it, now marked used; None otherwise.
-
-    A wrong code for a live row counts an attempt (committed with the session, which the
-    caller lets end normally before raising).
-    """
-    row = session.scalars(
-        select(PendingCode).where(PendingCode.id == pending_id).with_for_update()
-    ).first()
-    expected = _code_mac(ctx, pending_id, code)  # computed in every case: same work for all
-    if row is None or row.purpose != purpose or row.key != key:
-        return None
-    if row.used or row.expires_at <= now or row.attempts >= ctx.settings.code_max_attempts:
-        return None
-    if not hmac.compare_digest(row.code_mac, expected):
-        row.attempts += 1
-        return None
-    row.used = True
-    return row
-
-
 def _deliver(
-    ctx: Context, pending: Pending, what: str, code: str, to: str, subject: str, body: str
+    ctx: Context, pending: codes.Pending, what: str, code: str, to: str, subject: str, body: str
 ) -> None:
     try:
         ctx.mailer.send(to, subject, body)

@@ -24,6 +24,12 @@ from endorse.client.cli._input import (
     parse_period,
     parse_time,
 )
+from endorse.client.cli._options import (
+    ContactOption,
+    ReasonOption,
+    SignerNameOption,
+    StatementOption,
+)
 from endorse.client.cli._output import (
     EXIT_OK,
     EXIT_VERDICT,
@@ -54,7 +60,6 @@ from endorse.protocol import (
     Subject,
 )
 
-REASON_HELP = "Why, as one code (no free text): " + ", ".join(REFUSAL_REASONS) + "."
 ID_HELP = "; put -- before an id that starts with -."
 POLICY_SENTENCE = "references from {name} come only as signed endorse tokens: {ask} ({told})"
 
@@ -461,13 +466,8 @@ def answer_command(
     refuse: Annotated[
         bool, typer.Option("--refuse", help="Give a signed refusal of the candidate.")
     ] = False,
-    reason: Annotated[
-        str | None, typer.Option("--reason", metavar="REASON", help=REASON_HELP)
-    ] = None,
-    name: Annotated[
-        str | None,
-        typer.Option("--name", metavar="NAME", help="Your name; default: as registered."),
-    ] = None,
+    reason: ReasonOption = None,
+    name: SignerNameOption = None,
     relationship: Annotated[
         str | None,
         typer.Option("--relationship", metavar="ROLE", help="Your role, if not as claimed."),
@@ -480,13 +480,8 @@ def answer_command(
         str | None,
         typer.Option("--period", metavar="FROM..TO", help="The period, if not as claimed."),
     ] = None,
-    statement: Annotated[
-        str | None,
-        typer.Option("--statement", metavar="TEXT", help="A short statement (at most 1000)."),
-    ] = None,
-    contact: Annotated[
-        bool, typer.Option("--contact/--no-contact", help="Whether verifiers may contact you.")
-    ] = False,
+    statement: StatementOption = None,
+    contact: ContactOption = False,
     expires: Annotated[
         str | None,
         typer.Option("--expires", metavar="WHEN", help="YYYY-MM-DD or ISO datetime; default 1y."),
@@ -648,10 +643,7 @@ def policy_command(
         bool,
         typer.Option("--notify/--no-notify", help="With --set: whether you are told of requests."),
     ] = True,
-    name: Annotated[
-        str | None,
-        typer.Option("--name", metavar="NAME", help="Your name; default: as registered."),
-    ] = None,
+    name: SignerNameOption = None,
     key: KeyFileOption = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,
@@ -707,18 +699,13 @@ def refuse_command(
         str | None,
         typer.Option("--purpose", metavar="PURPOSE", help="Only for this purpose (default: any)."),
     ] = None,
-    reason: Annotated[
-        str | None, typer.Option("--reason", metavar="REASON", help=REASON_HELP)
-    ] = None,
+    reason: ReasonOption = None,
     list_: Annotated[bool, typer.Option("--list", help="List your standing refusals.")] = False,
     withdraw: Annotated[
         str | None,
         typer.Option("--withdraw", metavar="ID", help="Withdraw one of your standing refusals."),
     ] = None,
-    name: Annotated[
-        str | None,
-        typer.Option("--name", metavar="NAME", help="Your name; default: as registered."),
-    ] = None,
+    name: SignerNameOption = None,
     key: KeyFileOption = None,
     registry: RegistryOption = None,
     registry_key: RegistryKeyOption = None,

@@ -18,14 +18,18 @@ from endorse.client.cli._input import (
     plain_code,
     token_arg,
 )
+from endorse.client.cli._options import ContactOption, StatementOption
 from endorse.client.cli._output import (
+    EXIT_USAGE,
     JsonOption,
     binding_json,
     echo,
     echo_err,
+    fail,
     iso,
     json_aware,
     json_document,
+    key_revocation_json,
     reported,
     usage_error,
     when,
@@ -39,6 +43,7 @@ from endorse.client.cli._registry import (
     registry_choice,
 )
 from endorse.client.cli.portable import VcFileOption, refuse_existing, write_credential
+from endorse.client.models import AlreadyRegistered
 from endorse.client.share import verification_url
 from endorse.protocol.issue import issue as issue_token
 from endorse.protocol.objects import (
@@ -63,17 +68,25 @@ def register_command(
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
 ) -> None:
-    """Ask the registry to bind your key to your e-mail address; a code is e-mailed to it."""
+    """Ask the registry to bind your key to your e-mail address; a code is e-mailed to it.
+
+    A key that is registered already is said so, with the identity it is bound to: there is
+    nothing to confirm (a revoked key cannot be registered again: make a new key).
+    """
     choice = registry_choice(registry, registry_key)
     signing_key = load_signing_key(key)
     with connected(choice, timeout) as client:
-        pending = client.register(signing_key, email, nfc(name))
+        answer = client.register(signing_key, email, nfc(name))
+    if isinstance(answer, AlreadyRegistered):
+        already_registered(answer, email, as_json=as_json)
+        return
     if as_json:
         echo(
             json_document(
                 {
-                    "pending": pending.id,
-                    "expires_at": iso(pending.expires_at),
+                    "already_registered": False,
+                    "pending": answer.id,
+                    "expires_at": iso(answer.expires_at),
                     "key": signing_key.did,
                     "email": email,
                     "registry": client.registry,
@@ -81,8 +94,33 @@ def register_command(
             )
         )
         return
-    echo(f"✓ a confirmation code was e-mailed to {email} (valid until {when(pending.expires_at)})")
-    echo(f"  next          endorse confirm --pending {pending.id} CODE")
+    echo(f"✓ a confirmation code was e-mailed to {email} (valid until {when(answer.expires_at)})")
+    echo(f"  next          endorse confirm --pending {answer.id} CODE")
+
+
+def already_registered(answer: AlreadyRegistered, email: str, *, as_json: bool) -> None:
+    """Say what the key is bound to (exit 0), or that it was revoked (exit 2)."""
+    binding, revocation = answer.binding, answer.key_revocation
+    identity = f"{binding.name} <{binding.email}>"
+    if revocation is not None:
+        fail(
+            EXIT_USAGE,
+            "key_revoked",
+            f"this key was registered as {identity} and revoked from"
+            f" {when(revocation.revoked_from)}: a revoked key cannot be registered again; make a"
+            " new key (endorse key new --out FILE) and register that",
+            key_revocation=key_revocation_json(revocation),
+        )
+    if as_json:
+        echo(json_document({"already_registered": True, **binding_json(binding)}))
+        return
+    echo(f"✓ this key is already registered as {identity} — nothing to confirm")
+    echo(f"  registry      {binding.registry} (since {when(binding.since)})")
+    if binding.email.lower() != email.lower():
+        echo(
+            f"  not {email}: a key is bound to one address; for another, make a new key"
+            " (endorse key new --out FILE) and register that"
+        )
 
 
 @json_aware
@@ -177,14 +215,8 @@ def issue_command(
             "--audience", metavar="AUDIENCE", help="Restrict the reference to one recipient."
         ),
     ] = None,
-    statement: Annotated[
-        str | None,
-        typer.Option("--statement", metavar="TEXT", help="A short statement (at most 1000)."),
-    ] = None,
-    contact: Annotated[
-        bool,
-        typer.Option("--contact/--no-contact", help="Whether verifiers may contact you."),
-    ] = False,
+    statement: StatementOption = None,
+    contact: ContactOption = False,
     expires: Annotated[
         str | None,
         typer.Option(

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
 
-from endorse.server import identities
+from endorse.server import codes, identities
 from endorse.server.auth import Signed
 from endorse.server.deps import Ctx
 from endorse.server.problems import PROBLEM_MEDIA_TYPE, Forbidden
@@ -58,7 +59,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def _pending(pending: identities.Pending) -> PendingResponse:
+def _pending(pending: codes.Pending) -> PendingResponse:
     return PendingResponse(pending=pending.id, expires_at=pending.expires_at)
 
 
@@ -84,21 +85,32 @@ def _signed_by(signer: str, key: str) -> str:
     "/register",
     status_code=202,
     response_model=PendingResponse,
-    responses=_problems(400, 401, 422, 429, 503),
+    responses={
+        200: {
+            "model": KeyStateResponse,
+            "description": "The key is bound already: its state, as ``GET /{key}`` answers it;"
+            " nothing was sent",
+        },
+        **_problems(400, 401, 422, 429, 503),
+    },
 )
-def register(body: RegisterRequest, signed: Signed, ctx: Ctx, request: Request) -> PendingResponse:
+def register(
+    body: RegisterRequest, signed: Signed, ctx: Ctx, request: Request
+) -> PendingResponse | JSONResponse:
     """Ask to bind the signing key (``Endorse-Key``) to ``email``; a code is e-mailed.
 
-    The request signature proves possession of the key. The answer is the same whether or not
-    the address or the key is already registered: for a key that is already bound nothing is
-    sent and the pending id confirms nothing (see ``GET /{key}`` for a key's state).
+    The request signature proves possession of the key. 202 with the pending id to confirm; a
+    key that is bound already gets 200 with its state (as ``GET /{key}`` answers it, binding
+    and any rotation or revocation), and nothing is stored or sent. The answer never depends on
+    whether the address is registered.
 
     Problems: 401 unsigned, forged or replayed; 400 ``malformed`` e-mail or name; 429 too many
     requests for this address or client (``Retry-After``); 503 the mail could not be sent.
     """
-    return _pending(
-        identities.start_registration(ctx, signed.did, body.email, body.name, _client(request))
-    )
+    answer = identities.start_registration(ctx, signed.did, body.email, body.name, _client(request))
+    if isinstance(answer, identities.KeyState):
+        return JSONResponse(_state(answer).model_dump(exclude_none=True))
+    return _pending(answer)
 
 
 @router.post(
