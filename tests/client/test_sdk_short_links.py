@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sdk_helpers import Counting, LiveServer, new_endorser
 
-from endorse.client import Issued, RegistryError, ShortLink, ShortLinkRevoked
+from endorse.client import Issued, RegistryError, ShortLink, ShortLinkRevoked, VerifyItem
 from endorse.protocol import (
     InvalidArgument,
     MalformedToken,
@@ -107,3 +107,14 @@ def test_refusals(registry: LiveServer, connect: Any) -> None:
     for verify in (client.verify, client.verify_online):
         with pytest.raises(InvalidArgument, match="resolve it first"):
             verify(link.url)
+    # verify_many takes tokens: a short link among them is refused the same way, by position,
+    # whether given as a string (as pasted) or in a VerifyItem; nothing is verified.
+    for batch in (
+        [issued.token, f"<{link.url}>."],
+        [VerifyItem(issued.token), VerifyItem(link.url, subject="bob@example.com")],
+    ):
+        with pytest.raises(InvalidArgument, match=r"^item 1: .*short link.*resolve it first"):
+            client.verify_many(batch)
+    # A token and a damaged link are still verified, and found what they are.
+    results = client.verify_many([issued.token, f"{registry.url}/s#{'A' * 21}B"])
+    assert [r.verdict for r in results] == [Verdict.VALID, Verdict.MALFORMED]

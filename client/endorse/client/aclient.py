@@ -353,6 +353,7 @@ class AsyncClient:
         awaiting task is cancelled, those threads stop at their next chunk of tokens.
         """
         batch = list(items)
+        _shell.refuse_short_links(batch)
         now = _clock.now()
         cancel = threading.Event()
         try:

@@ -311,8 +311,15 @@ class Client:
         the calling thread): see :func:`~endorse.protocol.verify_endorsements`. Raises as
         :meth:`verify`, and :class:`~endorse.protocol.InvalidArgument` for ``workers`` not an
         int >= 1.
+
+        The items are tokens, not pastes (read a pasted link with
+        :func:`~endorse.client.share.token_from_url` first). An item that is a short link
+        (``…/s#ID``, spec §11.6) is refused with :class:`~endorse.protocol.InvalidArgument`
+        naming its position, as :meth:`verify` refuses one, rather than found ``malformed``:
+        resolve it first (:meth:`resolve_link`), then verify the token it gives.
         """
         batch = list(items)
+        _shell.refuse_short_links(batch)
         now = _clock.now()
         return self._run(
             self._core.verify(
