@@ -171,3 +171,57 @@ def test_mistakes_are_usage_errors_and_a_registry_down_is_3(
         assert "Traceback" not in run.stderr
     down = endorse("verify", "http://127.0.0.1:9/s#" + "A" * 22, home=endorse_home)
     assert down.returncode == 3, down.stdout + down.stderr
+
+
+def test_verify_file_opens_the_short_links_in_it_and_goes_on_past_those_that_do_not_open(
+    registry: LiveServer, other: LiveServer, issued: dict[str, Any], endorse_home: Path
+) -> None:
+    made, withdrawn = _made(issued, endorse_home), _made(issued, endorse_home)
+    secret = withdrawn["revocation_secret"]
+    gone = endorse("link", "--revoke", withdrawn["url"], "--secret", secret, home=endorse_home)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    elsewhere = f"{other.url}/s#{'A' * 22}"
+    lines = endorse_home.parent / "references.txt"
+    lines.write_text(
+        f"{issued['token']}\n<{made['url']}>.\n# withdrawn, another registry's, never made\n"
+        f"{withdrawn['url']}\n{elsewhere}\n{registry.url}/s#{'A' * 22}\n{issued['url']}\n"
+    )
+    run = endorse("verify", "--file", str(lines), home=endorse_home, registry=registry.url)
+    assert run.returncode == 1, run.stdout + run.stderr
+    out = run.stdout.splitlines()
+    assert [line.split(": ", 1)[0] for line in out] == [f"line {n}" for n in (1, 2, 4, 5, 6, 7)]
+    assert out[0].startswith("line 1: ✓ valid — ") and "short link" not in out[0]
+    assert out[1].startswith("line 2: ✓ valid — ")
+    assert out[1].endswith(f" (from the short link {made['url']})")
+    assert out[2].startswith(f"line 4: ✗ short link not opened — {withdrawn['url']}: it was")
+    assert "withdrawn, or never existed" in out[2] and "full verification link" in out[2]
+    assert out[3].startswith(f"line 5: ✗ short link not opened — {elsewhere}: ")
+    assert f"belongs to the registry {other.url}" in out[3]
+    assert f"--registry {other.url}" in out[3]
+    assert "withdrawn, or never existed" in out[4]
+    assert out[5].startswith("line 7: ✓ valid — ")  # the run went on past them
+    assert "malformed" not in run.stdout
+    assert "the link itself proves nothing" in run.stderr
+    assert "6 tokens: 3 valid, 3 not valid; 4 short links, of which 3 did not open" in run.stderr
+
+    as_json = endorse(
+        "verify", "--file", str(lines), "--json", home=endorse_home, registry=registry.url
+    )
+    assert as_json.returncode == 1, as_json.stdout + as_json.stderr
+    doc = json.loads(as_json.stdout)
+    assert (doc["total"], doc["valid"], doc["interrupted"]) == (6, 3, False)
+    results = {r["line"]: r for r in doc["results"]}
+    assert "short_link" not in results[1] and results[1]["verdict"] == "valid"
+    assert (results[2]["short_link"], results[2]["verdict"]) == (made["url"], "valid")
+    assert results[2]["token_hash"] == results[1]["token_hash"]
+    for n, kind in ((4, "registry_error"), (5, "other_registry"), (6, "registry_error")):
+        assert (results[n]["verdict"], results[n]["valid"]) == (None, False)
+        assert results[n]["error"]["kind"] == kind
+    assert results[4]["short_link"] == withdrawn["url"]
+    assert results[4]["error"]["problem"] == results[6]["error"]["problem"] == "no-short-link"
+    assert results[5]["error"]["registry"] == other.url
+
+    only_good = endorse(
+        "verify", "--file", "-", home=endorse_home, registry=registry.url, stdin=made["url"]
+    )
+    assert only_good.returncode == 0, only_good.stdout + only_good.stderr

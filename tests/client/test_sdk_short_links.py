@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from sdk_helpers import Counting, LiveServer, new_endorser
 
-from endorse.client import Issued, RegistryError, ShortLink, ShortLinkRevoked, VerifyItem
+from endorse.client import (
+    Issued,
+    RegistryError,
+    RegistryStatementInvalid,
+    ShortLink,
+    ShortLinkRevoked,
+    VerifyItem,
+)
 from endorse.protocol import (
     InvalidArgument,
     MalformedToken,
@@ -83,6 +91,36 @@ def test_the_endorser_withdraws_it_with_their_key(registry: LiveServer, connect:
     client.revoke_link(link.url, key=alice)
     with pytest.raises(RegistryError, match="withdrawn"):
         client.resolve_link(link.url)
+
+
+class _Lying(Counting):
+    """The real registry, except that every short link resolves to ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def _lie(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/api/v1/links/resolve":
+            return response
+        return httpx.Response(200, json={"token": self.answer}, request=request)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._lie(request, super().handle_request(request))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._lie(request, await super().handle_async_request(request))
+
+
+def test_a_registry_that_answers_no_token_for_a_short_link(
+    registry: LiveServer, connect: Any
+) -> None:
+    client = connect(registry.url)
+    link = client.shorten(_issue(client, new_endorser(client, registry)).token)
+    for answer in (link.url, "not a token", ""):
+        lying = connect(registry.url, count=_Lying(answer))
+        with pytest.raises(RegistryStatementInvalid, match="no token for a short link"):
+            lying.resolve_link(link.url)
 
 
 def test_refusals(registry: LiveServer, connect: Any) -> None:

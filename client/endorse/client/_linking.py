@@ -19,6 +19,8 @@ from endorse.protocol.paste import Paste, ShortLinkPaste, UnreadablePaste, read_
 SHORT_PATH = "/s"
 _ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+_TOKEN = re.compile(r"[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+"""A token's outline (spec §11.5 step 6): what a registry's answer for a short link must have."""
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -68,12 +70,20 @@ class Linking(CoreBase):
 
     def resolve_link(self, id_or_url: str) -> Flow[str]:
         """The token short link ``id_or_url`` stands for, asked by POST (the id in a body).
-        Verify it as any token: a short link is a pointer, never evidence."""
+        Verify it as any token: a short link is a pointer, never evidence.
+
+        Raises:
+            RegistryStatementInvalid: the registry answered something that is no token (a
+                link, text): it is not passed on to be verified as one.
+        """
         link_id = self.link_id(id_or_url)
         yield from self.contact(strict=True)
         request = self._post("/api/v1/links/resolve", {"id": link_id}, idempotent=True)
         response = yield from self._one(request)
-        return self._decode(self._expect(response, 200), ResolvedLinkOut, "a short link").token
+        token = self._decode(self._expect(response, 200), ResolvedLinkOut, "a short link").token
+        if _TOKEN.fullmatch(token) is None:
+            raise RegistryStatementInvalid(f"{self.registry}: answered no token for a short link")
+        return token
 
     def revoke_link(
         self,
