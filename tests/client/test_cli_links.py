@@ -68,6 +68,14 @@ def test_link_prints_the_short_url_its_qr_code_and_the_secret(
     made = _made(issued, endorse_home)
     assert set(made) == {"id", "url", "revocation_secret", "created_at"}
     assert made["created_at"].endswith("Z")
+    # With no registry configured, the stderr line says what the command does there.
+    unconfigured = endorse("link", issued["url"], home=endorse_home)
+    assert unconfigured.returncode == 0, unconfigured.stdout + unconfigured.stderr
+    assert unconfigured.stderr.startswith(
+        f"endorse: no registry configured: making a short link at {registry.url}, the"
+        " registry the reference names\n"
+    )
+    assert "checking" not in unconfigured.stderr
 
 
 def test_verify_a_short_link_with_no_registry_configured(
@@ -111,6 +119,10 @@ def test_withdrawn_by_secret_then_verify_says_so(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith(f"✓ short link withdrawn  {made['url']}")
+    assert (
+        f"no registry configured: withdrawing the short link at {registry.url}, the registry"
+        " it names" in done.stderr
+    )
     assert "full" in done.stdout and "still works" in done.stdout
     run = endorse("verify", made["url"], home=endorse_home)
     assert run.returncode == 2, run.stdout + run.stderr

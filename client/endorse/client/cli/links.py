@@ -102,7 +102,8 @@ def link_command(
             "this reference carries no status entry (issued with --offline), so no registry"
             " holds it: share its full link (endorse url)"
         )
-    choice = registry_for(status.registry, registry, registry_key)
+    making = "making a short link at {registry}, the registry the reference names"
+    choice = registry_for(status.registry, registry, registry_key, doing=making)
     if choice.url != status.registry:
         usage_error(
             f"this reference is registered at {status.registry}: make its short link there"
@@ -147,7 +148,8 @@ def _withdraw(
         choice = registry_choice(registry, registry_key)  # an id alone names no registry
         link_id = pasted.strip()
     else:
-        choice = registry_for(link.registry, registry, registry_key)
+        withdrawing = "withdrawing the short link at {registry}, the registry it names"
+        choice = registry_for(link.registry, registry, registry_key, doing=withdrawing)
         if choice.url != link.registry:
             usage_error(
                 f"this short link belongs to {link.registry}: withdraw it there"
