@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -27,7 +29,7 @@ from endorse.server.db import Database
 from endorse.server.migrate import alembic_config, upgrade
 from endorse.server.models import Base, ShortLinkRow
 from endorse.server.settings import Settings
-from endorse.server.short_links import MAX_LIVE_LINKS_PER_TOKEN
+from endorse.server.short_links import MAX_LIVE_LINKS_PER_TOKEN, TooManyLinks, create
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 CSP = (
@@ -195,6 +197,30 @@ def test_one_token_has_a_bounded_number_of_live_links(client: TestClient, alice:
         json={"id": made[0]["id"], "revocation_secret": made[0]["revocation_secret"]},
     )
     _shorten(client, token)
+
+
+def test_the_bound_holds_when_links_are_asked_for_at_once(
+    client: TestClient, alice: Endorser
+) -> None:
+    # Each request counts the token's live links before adding one: without a lock, requests
+    # at the same moment on PostgreSQL all count fewer than the bound and all add one.
+    token, _ = alice.issue()
+    ctx = alice.ctx
+    start = threading.Barrier(8)
+
+    def make(_: int) -> str:
+        start.wait()
+        try:
+            return create(ctx, token).id
+        except TooManyLinks:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(make, range(8 * 4)))
+    assert made.count("refused") == 8 * 4 - MAX_LIVE_LINKS_PER_TOKEN
+    with ctx.db.read() as session:
+        rows = session.scalars(select(ShortLinkRow).where(ShortLinkRow.revoked_at.is_(None)))
+        assert len(rows.all()) == MAX_LIVE_LINKS_PER_TOKEN
 
 
 @pytest.fixture

@@ -100,8 +100,11 @@ def create(ctx: Context, token: str) -> Created:
     secret = _b64(secrets.token_bytes(32))
     now = ctx.clock()
     with ctx.db.write() as session:
+        # The registration's row is locked, so concurrent requests for one token count their
+        # live links one after the other: the bound holds on PostgreSQL too (SQLite's write
+        # transactions are serial already).
         registered = session.scalars(
-            select(EndorsementRow.id).where(EndorsementRow.token_hash == th)
+            select(EndorsementRow.id).where(EndorsementRow.token_hash == th).with_for_update()
         ).first()
         if registered is None or session.get(Identity, e.issuer) is None:
             raise NotRegisteredHere(
