@@ -242,6 +242,33 @@ def test_making_links_is_rate_limited(strict_client: TestClient, clock: Clock) -
     _shorten(strict_client, token)
 
 
+@pytest.fixture
+def few_verifications(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    limited = settings.model_copy(update={"limit_verify_per_client": 2})
+    with TestClient(create_app(limited, clock=clock), base_url=REGISTRY_URL) as c:
+        yield c
+
+
+@pytest.mark.parametrize("way", ["api", "form"])
+def test_opening_links_counts_as_verifying_even_when_they_do_not_open(
+    few_verifications: TestClient, clock: Clock, way: str
+) -> None:
+    # Ids cannot be guessed (128 bits), but the no-JavaScript form must not be a way around
+    # the limit that the API's resolve is counted against.
+    def open_unknown() -> httpx.Response:
+        link_id = "D" * 21 + "A"
+        if way == "api":
+            return _resolve(few_verifications, link_id)
+        form = urlencode({"token": f"{REGISTRY_URL}/s#{link_id}"})
+        return few_verifications.post("/check", content=form, headers=FORM)
+
+    assert [open_unknown().status_code for _ in range(2)] == [404, 404]
+    busy = open_unknown()
+    assert busy.status_code == 429 and int(busy.headers["retry-after"]) > 0
+    clock.advance(60)
+    assert open_unknown().status_code == 404
+
+
 # --- the page ------------------------------------------------------------------------------
 
 

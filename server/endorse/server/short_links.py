@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from endorse.protocol import token_hash
+from endorse.server import verification
 from endorse.server.endorsements import verified_endorsement
 from endorse.server.models import EndorsementRow, Identity, ShortLinkRow
 from endorse.server.problems import Forbidden, NotFound, Problem
@@ -145,6 +146,19 @@ def resolve(ctx: Context, link_id: str) -> str:
         if row is None or row.revoked_at is not None:
             raise NoShortLink(NO_SHORT_LINK)
         return row.token
+
+
+def resolve_counted(ctx: Context, link_id: str, client: str) -> str:
+    """:func:`resolve`, counted first against ``client``'s verification limit (spec §11.6
+    item 3), whether or not the link opens: blocking, for the thread pool.
+
+    Raises:
+        TooManyRequests: the client is over ``limit_verify_per_client``.
+        NoShortLink: as :func:`resolve`.
+    """
+    if not verification.count_request_locally(ctx, client):
+        verification.count_request(ctx, client)
+    return resolve(ctx, link_id)
 
 
 def revoke_with_secret(ctx: Context, link_id: str, secret: str) -> Withdrawn:

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from endorse.server import short_links, verification
+from endorse.server import short_links
 from endorse.server.auth import require_signed
 from endorse.server.context import Context
 from endorse.server.deps import Ctx
@@ -97,10 +97,7 @@ def resolve(body: ResolveLinkRequest, request: Request, ctx: Ctx) -> ResolvedLin
 
     Counted against the verification limit, as opening a verification link is.
     """
-    client = _client(request)
-    if not verification.count_request_locally(ctx, client):
-        verification.count_request(ctx, client)
-    return ResolvedLink(token=short_links.resolve(ctx, body.id))
+    return ResolvedLink(token=short_links.resolve_counted(ctx, body.id, _client(request)))
 
 
 @router.post("/revoke", response_model=LinkRevoked, responses=_problems(401, 403, 404, 429))
