@@ -22,6 +22,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from endorsers import REGISTRY_URL, Endorser, problem_type
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from endorse.server.app import create_app
@@ -267,6 +269,42 @@ def test_opening_links_counts_as_verifying_even_when_they_do_not_open(
     assert busy.status_code == 429 and int(busy.headers["retry-after"]) > 0
     clock.advance(60)
     assert open_unknown().status_code == 404
+
+
+LINK_PATHS = ["/api/v1/links", "/api/v1/links/resolve", "/api/v1/links/revoke"]
+
+
+@pytest.mark.parametrize("path", LINK_PATHS)
+def test_near_miss_bodies_are_problems_never_server_errors(
+    client: TestClient, alice: Endorser, path: str
+) -> None:
+    # Structured near misses of the three bodies (test_adversarial fuzzes every endpoint with
+    # generic JSON): real and almost-real ids, secrets and tokens, under the members these
+    # endpoints read, signed by the issuer, by a stranger or not at all.
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    stranger = Endorser(client, 9, "Mallory").bind()
+    text = st.one_of(
+        st.sampled_from([made["id"], made["revocation_secret"], token, made["url"], ""]),
+        st.from_regex(r"[A-Za-z0-9_-]{21}[AQgw]", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9_=+/.-]{20,45}", fullmatch=True),
+        st.text(max_size=50),
+        st.sampled_from([made["id"] + "\n", " " + made["id"], made["id"].upper(), token[:-1]]),
+    )
+    value = st.one_of(text, st.none(), st.integers(), st.booleans(), st.lists(text, max_size=2))
+    keys = st.sampled_from(["id", "token", "revocation_secret", "Id", "token_hash"])
+    bodies = st.dictionaries(keys, value, max_size=3)
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(body=bodies, signer=st.sampled_from([None, alice, stranger]))
+    def fuzz(body: dict[str, object], signer: Endorser | None) -> None:
+        r = client.post(path, json=body) if signer is None else signer.signed("POST", path, body)
+        assert r.status_code in (200, 201, 400, 401, 403, 404, 409, 422, 429), (body, r.text)
+        if r.status_code >= 400:
+            assert r.headers["content-type"] == "application/problem+json", r.text
+
+    fuzz()
 
 
 # --- the page ------------------------------------------------------------------------------
