@@ -26,6 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from endorse.protocol import token_hash
 from endorse.server.app import create_app
 from endorse.server.db import Database
 from endorse.server.migrate import alembic_config, upgrade
@@ -225,6 +226,39 @@ def test_the_bound_holds_when_links_are_asked_for_at_once(
         assert len(rows.all()) == MAX_LIVE_LINKS_PER_TOKEN
 
 
+def test_a_stranger_who_fills_the_bound_is_undone_by_the_endorser(
+    client: TestClient, alice: Endorser
+) -> None:
+    # Anyone holding the token may make links, so a stranger can make the last one allowed;
+    # the ids and secrets are theirs alone, so the endorser withdraws them all by the token.
+    token, _ = alice.issue()
+    strangers = [_shorten(client, token) for _ in range(MAX_LIVE_LINKS_PER_TOKEN)]
+    blocked = client.post("/api/v1/links", json={"token": token})
+    assert blocked.status_code == 409 and problem_type(blocked) == "too-many-links"
+    th = token_hash(token)
+    path, body = "/api/v1/links/revoke-all", {"token_hash": th}
+    unsigned = client.post(path, json=body)
+    assert unsigned.status_code == 401 and problem_type(unsigned) == "unauthorized"
+    mallory = Endorser(client, 7, "Mallory").bind()
+    refused = mallory.signed("POST", path, body)
+    assert refused.status_code == 403 and problem_type(refused) == "forbidden"
+    assert _resolve(client, strangers[0]["id"]).status_code == 200
+    done = alice.signed("POST", path, body)
+    assert done.status_code == 200, done.text
+    assert done.json()["token_hash"] == th and done.json()["withdrawn"] == len(strangers)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", done.json()["revoked_at"])
+    assert all(_resolve(client, made["id"]).status_code == 404 for made in strangers)
+    candidates = _shorten(client, token)  # the candidate can make one again
+    assert _resolve(client, candidates["id"]).json() == {"token": token}
+    again = alice.signed("POST", path, body)
+    assert again.status_code == 200 and again.json()["withdrawn"] == 1
+    assert alice.signed("POST", path, body).json()["withdrawn"] == 0
+    unknown = alice.signed("POST", path, {"token_hash": token_hash(alice.token())})
+    assert unknown.status_code == 404 and problem_type(unknown) == "not-found"
+    # Withdrawing links does not withdraw the reference.
+    assert client.post("/api/v1/verify", json={"token": token}).json()["verdict"] == "valid"
+
+
 @pytest.fixture
 def strict_client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
     limited = settings.model_copy(update={"limit_links_per_client": 2})
@@ -271,7 +305,12 @@ def test_opening_links_counts_as_verifying_even_when_they_do_not_open(
     assert open_unknown().status_code == 404
 
 
-LINK_PATHS = ["/api/v1/links", "/api/v1/links/resolve", "/api/v1/links/revoke"]
+LINK_PATHS = [
+    "/api/v1/links",
+    "/api/v1/links/resolve",
+    "/api/v1/links/revoke",
+    "/api/v1/links/revoke-all",
+]
 
 
 @pytest.mark.parametrize("path", LINK_PATHS)
@@ -285,7 +324,9 @@ def test_near_miss_bodies_are_problems_never_server_errors(
     made = _shorten(client, token)
     stranger = Endorser(client, 9, "Mallory").bind()
     text = st.one_of(
-        st.sampled_from([made["id"], made["revocation_secret"], token, made["url"], ""]),
+        st.sampled_from(
+            [made["id"], made["revocation_secret"], token, token_hash(token), made["url"], ""]
+        ),
         st.from_regex(r"[A-Za-z0-9_-]{21}[AQgw]", fullmatch=True),
         st.from_regex(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]", fullmatch=True),
         st.from_regex(r"[A-Za-z0-9_=+/.-]{20,45}", fullmatch=True),

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from endorse.protocol import token_hash
 from endorse.server import verification
@@ -75,6 +75,13 @@ class Created:
 @dataclass(frozen=True, slots=True)
 class Withdrawn:
     id: str
+    revoked_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawnAll:
+    token_hash: str
+    withdrawn: int
     revoked_at: int
 
 
@@ -189,6 +196,34 @@ def revoke_by_issuer(ctx: Context, link_id: str, signer: str) -> Withdrawn:
         "only the key that signed this short link's reference may withdraw it without the"
         " revocation secret",
     )
+
+
+def revoke_all_by_issuer(ctx: Context, th: str, signer: str) -> WithdrawnAll:
+    """Withdraw every short link of the token whose hash is ``th``, on a request signed by the
+    key that signed it: the endorser's way to clear links made by whoever holds the token,
+    whose ids and secrets only their makers have (spec §11.6 item 4).
+
+    Raises:
+        NotFound: no endorsement with this token hash is registered here.
+        Forbidden: ``signer`` is not the key that signed it.
+    """
+    now = ctx.clock()
+    with ctx.db.write() as session:
+        # Locked as create() locks it: no link of this token is made while they are withdrawn.
+        row = session.scalars(
+            select(EndorsementRow).where(EndorsementRow.token_hash == th).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound("no endorsement with this token hash is registered here")
+        if row.issuer != signer:
+            raise Forbidden("only the key that signed this reference may withdraw its short links")
+        withdrawn = session.scalars(
+            update(ShortLinkRow)
+            .where(ShortLinkRow.token_hash == th, ShortLinkRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(ShortLinkRow.id_hash)
+        ).all()
+    return WithdrawnAll(th, len(withdrawn), now)
 
 
 def _revoke(
