@@ -16,6 +16,7 @@ from endorse.client import (
     RegistryStatementInvalid,
     ShortLink,
     ShortLinkRevoked,
+    ShortLinksRevoked,
     VerifyItem,
 )
 from endorse.protocol import (
@@ -25,6 +26,7 @@ from endorse.protocol import (
     SigningKey,
     Subject,
     Verdict,
+    token_hash,
 )
 
 BOB = Subject("Bob Jones", email="bob@example.com")
@@ -91,6 +93,30 @@ def test_the_endorser_withdraws_it_with_their_key(registry: LiveServer, connect:
     client.revoke_link(link.url, key=alice)
     with pytest.raises(RegistryError, match="withdrawn"):
         client.resolve_link(link.url)
+
+
+def test_the_endorser_withdraws_every_link_of_a_reference(
+    registry: LiveServer, connect: Any
+) -> None:
+    client = connect(registry.url)
+    alice = new_endorser(client, registry)
+    mallory = new_endorser(client, registry, "Mallory")
+    issued = _issue(client, alice)
+    stranger = connect(registry.url)  # holds the token; the ids are theirs alone
+    links = [stranger.shorten(issued.token) for _ in range(2)]
+    with pytest.raises(RegistryError) as refused:
+        client.revoke_links(mallory, issued.token)
+    assert refused.value.slug == "forbidden"
+    done = client.revoke_links(alice, issued.token)
+    assert isinstance(done, ShortLinksRevoked)
+    assert (done.token_hash, done.withdrawn) == (token_hash(issued.token), 2)
+    for link in links:
+        with pytest.raises(RegistryError, match="withdrawn"):
+            client.resolve_link(link.url)
+    assert client.revoke_links(alice, issued.token).withdrawn == 0
+    with pytest.raises(MalformedToken):
+        client.revoke_links(alice, "not a token")
+    assert client.verify(issued.token).verdict is Verdict.VALID
 
 
 class _Lying(Counting):

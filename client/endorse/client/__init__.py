@@ -44,6 +44,7 @@ from endorse.client.models import (
     Revoked,
     ShortLink,
     ShortLinkRevoked,
+    ShortLinksRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "Revoked",
     "ShortLink",
     "ShortLinkRevoked",
+    "ShortLinksRevoked",
     "StandingRefusal",
     "StatusBitCleared",
     "VerifyItem",

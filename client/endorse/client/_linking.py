@@ -10,10 +10,16 @@ import re
 from datetime import UTC, datetime
 
 from endorse.client._base import CoreBase
-from endorse.client._wire import Flow, LinkOut, LinkRevokedOut, ResolvedLinkOut
+from endorse.client._wire import Flow, LinkOut, LinkRevokedOut, LinksRevokedOut, ResolvedLinkOut
 from endorse.client.errors import RegistryStatementInvalid
-from endorse.client.models import ShortLink, ShortLinkRevoked
-from endorse.protocol import Endorsement, InvalidArgument, SigningKey, decode_unverified
+from endorse.client.models import ShortLink, ShortLinkRevoked, ShortLinksRevoked
+from endorse.protocol import (
+    Endorsement,
+    InvalidArgument,
+    SigningKey,
+    decode_unverified,
+    token_hash,
+)
 from endorse.protocol.paste import Paste, ShortLinkPaste, UnreadablePaste, read_paste
 
 SHORT_PATH = "/s"
@@ -115,6 +121,21 @@ class Linking(CoreBase):
         if done.id != link_id:
             raise RegistryStatementInvalid(f"{self.registry}: withdrew another short link")
         return ShortLinkRevoked(done.id, self._time(done.revoked_at))
+
+    def revoke_links(self, token: str, *, key: SigningKey, now: int) -> Flow[ShortLinksRevoked]:
+        """Withdraw every short link of ``token``, by a request signed by ``key`` (the key
+        that signed it): whoever made them, so with no id or secret."""
+        if type(token) is not str:
+            raise InvalidArgument("a token is a str")
+        decode_unverified(token, Endorsement)  # refuse to hash what is no endorsement
+        th = token_hash(token)
+        yield from self.contact(strict=True)
+        request = self._signed(key, "POST", "/api/v1/links/revoke-all", {"token_hash": th}, now)
+        response = yield from self._one(request)
+        done = self._decode(self._expect(response, 200), LinksRevokedOut, "a withdrawal")
+        if done.token_hash != th or type(done.withdrawn) is not int or done.withdrawn < 0:
+            raise RegistryStatementInvalid(f"{self.registry}: answered another withdrawal")
+        return ShortLinksRevoked(th, done.withdrawn, self._time(done.revoked_at))
 
     def _time(self, text: str) -> int:
         try:

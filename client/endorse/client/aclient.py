@@ -57,6 +57,7 @@ from endorse.client.models import (
     Revoked,
     ShortLink,
     ShortLinkRevoked,
+    ShortLinksRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -470,6 +471,11 @@ class AsyncClient:
                 id_or_url, revocation_secret=revocation_secret, key=signing_key, now=_clock.now()
             )
         )
+
+    async def revoke_links(self, key: KeySource, token: str) -> ShortLinksRevoked:
+        """As :meth:`Client.revoke_links <endorse.client.Client.revoke_links>`, awaited."""
+        signing_key = await self._key(key)
+        return await self._run(self._core.revoke_links(token, key=signing_key, now=_clock.now()))
 
     async def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
         """As :meth:`Client.export_vc <endorse.client.Client.export_vc>`, awaited."""

@@ -41,6 +41,7 @@ from endorse.client.models import (
     Revoked,
     ShortLink,
     ShortLinkRevoked,
+    ShortLinksRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -496,6 +497,19 @@ class Client:
                 id_or_url, revocation_secret=revocation_secret, key=signing_key, now=_clock.now()
             )
         )
+
+    def revoke_links(self, key: KeySource, token: str) -> ShortLinksRevoked:
+        """Withdraw every short link of ``token`` (registered here), by a request signed by
+        ``key``, the endorser's key that signed it: also links made by others who hold the
+        token, whose ids and secrets the endorser never saw. The token stays valid.
+
+        Raises:
+            MalformedToken: ``token`` is not an endorsement token.
+            RegistryError: ``forbidden`` (another key signed it), ``not-found`` (not
+                registered here), ….
+        """
+        signing_key = self._key(key)
+        return self._run(self._core.revoke_links(token, key=signing_key, now=_clock.now()))
 
     # --- the portable form (spec §13) --------------------------------------------------------
 
