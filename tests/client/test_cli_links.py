@@ -237,3 +237,41 @@ def test_verify_file_opens_the_short_links_in_it_and_goes_on_past_those_that_do_
         "verify", "--file", "-", home=endorse_home, registry=registry.url, stdin=made["url"]
     )
     assert only_good.returncode == 0, only_good.stdout + only_good.stderr
+
+
+def test_the_endorser_withdraws_every_short_link_of_a_reference(
+    registry: LiveServer,
+    key: Path,
+    issued: dict[str, Any],
+    endorse_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    links = [_made(issued, endorse_home) for _ in range(2)]  # made by anyone holding it
+    monkeypatch.setenv("ENDORSE_REGISTRY", registry.url)
+    stranger = new_endorser(registry, tmp_path, "Mallory")
+    monkeypatch.delenv("ENDORSE_REGISTRY")
+    refused = endorse(
+        "link", issued["url"], "--revoke-all", "--key", str(stranger), home=endorse_home
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    done = endorse("link", issued["url"], "--revoke-all", "--key", str(key), home=endorse_home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("✓ 2 short links of this reference withdrawn\n")
+    assert "full link still works" in done.stdout
+    assert (
+        f"no registry configured: withdrawing its short links at {registry.url}, the registry"
+        " the reference names" in done.stderr
+    )
+    for link in links:
+        gone = endorse("verify", link["url"], home=endorse_home)
+        assert gone.returncode == 2 and "withdrawn" in gone.stderr
+    again = endorse(
+        "link", issued["token"], "--revoke-all", "--key", str(key), "--json", home=endorse_home
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(again.stdout)["withdrawn"] == 0
+    for args in (["--secret", "A" * 43], ["--revoke", links[0]["url"]]):
+        wrong = endorse("link", issued["url"], "--revoke-all", *args, home=endorse_home)
+        assert wrong.returncode == 2 and "--revoke-all" in wrong.stderr, wrong.stderr
+    assert endorse("verify", issued["url"], home=endorse_home).returncode == 0
