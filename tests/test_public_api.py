@@ -118,6 +118,7 @@ EXPECTED_CLIENT_API = {
     "Revoked",
     "ShortLink",
     "ShortLinkRevoked",
+    "ShortLinksRevoked",
     "RegistryInfo",
     "CacheStats",
     # claimed references

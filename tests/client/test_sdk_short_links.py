@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from sdk_helpers import Counting, LiveServer, new_endorser
 
-from endorse.client import Issued, RegistryError, ShortLink, ShortLinkRevoked
+from endorse.client import (
+    Issued,
+    RegistryError,
+    RegistryStatementInvalid,
+    ShortLink,
+    ShortLinkRevoked,
+    ShortLinksRevoked,
+    VerifyItem,
+)
 from endorse.protocol import (
     InvalidArgument,
     MalformedToken,
@@ -17,6 +26,7 @@ from endorse.protocol import (
     SigningKey,
     Subject,
     Verdict,
+    token_hash,
 )
 
 BOB = Subject("Bob Jones", email="bob@example.com")
@@ -85,6 +95,60 @@ def test_the_endorser_withdraws_it_with_their_key(registry: LiveServer, connect:
         client.resolve_link(link.url)
 
 
+def test_the_endorser_withdraws_every_link_of_a_reference(
+    registry: LiveServer, connect: Any
+) -> None:
+    client = connect(registry.url)
+    alice = new_endorser(client, registry)
+    mallory = new_endorser(client, registry, "Mallory")
+    issued = _issue(client, alice)
+    stranger = connect(registry.url)  # holds the token; the ids are theirs alone
+    links = [stranger.shorten(issued.token) for _ in range(2)]
+    with pytest.raises(RegistryError) as refused:
+        client.revoke_links(mallory, issued.token)
+    assert refused.value.slug == "forbidden"
+    done = client.revoke_links(alice, issued.token)
+    assert isinstance(done, ShortLinksRevoked)
+    assert (done.token_hash, done.withdrawn) == (token_hash(issued.token), 2)
+    for link in links:
+        with pytest.raises(RegistryError, match="withdrawn"):
+            client.resolve_link(link.url)
+    assert client.revoke_links(alice, issued.token).withdrawn == 0
+    with pytest.raises(MalformedToken):
+        client.revoke_links(alice, "not a token")
+    assert client.verify(issued.token).verdict is Verdict.VALID
+
+
+class _Lying(Counting):
+    """The real registry, except that every short link resolves to ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def _lie(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/api/v1/links/resolve":
+            return response
+        return httpx.Response(200, json={"token": self.answer}, request=request)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._lie(request, super().handle_request(request))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._lie(request, await super().handle_async_request(request))
+
+
+def test_a_registry_that_answers_no_token_for_a_short_link(
+    registry: LiveServer, connect: Any
+) -> None:
+    client = connect(registry.url)
+    link = client.shorten(_issue(client, new_endorser(client, registry)).token)
+    for answer in (link.url, "not a token", ""):
+        lying = connect(registry.url, count=_Lying(answer))
+        with pytest.raises(RegistryStatementInvalid, match="no token for a short link"):
+            lying.resolve_link(link.url)
+
+
 def test_refusals(registry: LiveServer, connect: Any) -> None:
     client = connect(registry.url)
     alice = new_endorser(client, registry)
@@ -107,3 +171,14 @@ def test_refusals(registry: LiveServer, connect: Any) -> None:
     for verify in (client.verify, client.verify_online):
         with pytest.raises(InvalidArgument, match="resolve it first"):
             verify(link.url)
+    # verify_many takes tokens: a short link among them is refused the same way, by position,
+    # whether given as a string (as pasted) or in a VerifyItem; nothing is verified.
+    for batch in (
+        [issued.token, f"<{link.url}>."],
+        [VerifyItem(issued.token), VerifyItem(link.url, subject="bob@example.com")],
+    ):
+        with pytest.raises(InvalidArgument, match=r"^item 1: .*short link.*resolve it first"):
+            client.verify_many(batch)
+    # A token and a damaged link are still verified, and found what they are.
+    results = client.verify_many([issued.token, f"{registry.url}/s#{'A' * 21}B"])
+    assert [r.verdict for r in results] == [Verdict.VALID, Verdict.MALFORMED]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -20,14 +22,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from endorsers import REGISTRY_URL, Endorser, problem_type
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from endorse.protocol import token_hash
 from endorse.server.app import create_app
 from endorse.server.db import Database
 from endorse.server.migrate import alembic_config, upgrade
 from endorse.server.models import Base, ShortLinkRow
 from endorse.server.settings import Settings
-from endorse.server.short_links import MAX_LIVE_LINKS_PER_TOKEN
+from endorse.server.short_links import MAX_LIVE_LINKS_PER_TOKEN, TooManyLinks, create
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 CSP = (
@@ -197,6 +202,63 @@ def test_one_token_has_a_bounded_number_of_live_links(client: TestClient, alice:
     _shorten(client, token)
 
 
+def test_the_bound_holds_when_links_are_asked_for_at_once(
+    client: TestClient, alice: Endorser
+) -> None:
+    # Each request counts the token's live links before adding one: without a lock, requests
+    # at the same moment on PostgreSQL all count fewer than the bound and all add one.
+    token, _ = alice.issue()
+    ctx = alice.ctx
+    start = threading.Barrier(8)
+
+    def make(_: int) -> str:
+        start.wait()
+        try:
+            return create(ctx, token).id
+        except TooManyLinks:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(make, range(8 * 4)))
+    assert made.count("refused") == 8 * 4 - MAX_LIVE_LINKS_PER_TOKEN
+    with ctx.db.read() as session:
+        rows = session.scalars(select(ShortLinkRow).where(ShortLinkRow.revoked_at.is_(None)))
+        assert len(rows.all()) == MAX_LIVE_LINKS_PER_TOKEN
+
+
+def test_a_stranger_who_fills_the_bound_is_undone_by_the_endorser(
+    client: TestClient, alice: Endorser
+) -> None:
+    # Anyone holding the token may make links, so a stranger can make the last one allowed;
+    # the ids and secrets are theirs alone, so the endorser withdraws them all by the token.
+    token, _ = alice.issue()
+    strangers = [_shorten(client, token) for _ in range(MAX_LIVE_LINKS_PER_TOKEN)]
+    blocked = client.post("/api/v1/links", json={"token": token})
+    assert blocked.status_code == 409 and problem_type(blocked) == "too-many-links"
+    th = token_hash(token)
+    path, body = "/api/v1/links/revoke-all", {"token_hash": th}
+    unsigned = client.post(path, json=body)
+    assert unsigned.status_code == 401 and problem_type(unsigned) == "unauthorized"
+    mallory = Endorser(client, 7, "Mallory").bind()
+    refused = mallory.signed("POST", path, body)
+    assert refused.status_code == 403 and problem_type(refused) == "forbidden"
+    assert _resolve(client, strangers[0]["id"]).status_code == 200
+    done = alice.signed("POST", path, body)
+    assert done.status_code == 200, done.text
+    assert done.json()["token_hash"] == th and done.json()["withdrawn"] == len(strangers)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", done.json()["revoked_at"])
+    assert all(_resolve(client, made["id"]).status_code == 404 for made in strangers)
+    candidates = _shorten(client, token)  # the candidate can make one again
+    assert _resolve(client, candidates["id"]).json() == {"token": token}
+    again = alice.signed("POST", path, body)
+    assert again.status_code == 200 and again.json()["withdrawn"] == 1
+    assert alice.signed("POST", path, body).json()["withdrawn"] == 0
+    unknown = alice.signed("POST", path, {"token_hash": token_hash(alice.token())})
+    assert unknown.status_code == 404 and problem_type(unknown) == "not-found"
+    # Withdrawing links does not withdraw the reference.
+    assert client.post("/api/v1/verify", json={"token": token}).json()["verdict"] == "valid"
+
+
 @pytest.fixture
 def strict_client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
     limited = settings.model_copy(update={"limit_links_per_client": 2})
@@ -214,6 +276,76 @@ def test_making_links_is_rate_limited(strict_client: TestClient, clock: Clock) -
     assert int(r.headers["retry-after"]) > 0
     clock.advance(3600)
     _shorten(strict_client, token)
+
+
+@pytest.fixture
+def few_verifications(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    limited = settings.model_copy(update={"limit_verify_per_client": 2})
+    with TestClient(create_app(limited, clock=clock), base_url=REGISTRY_URL) as c:
+        yield c
+
+
+@pytest.mark.parametrize("way", ["api", "form"])
+def test_opening_links_counts_as_verifying_even_when_they_do_not_open(
+    few_verifications: TestClient, clock: Clock, way: str
+) -> None:
+    # Ids cannot be guessed (128 bits), but the no-JavaScript form must not be a way around
+    # the limit that the API's resolve is counted against.
+    def open_unknown() -> httpx.Response:
+        link_id = "D" * 21 + "A"
+        if way == "api":
+            return _resolve(few_verifications, link_id)
+        form = urlencode({"token": f"{REGISTRY_URL}/s#{link_id}"})
+        return few_verifications.post("/check", content=form, headers=FORM)
+
+    assert [open_unknown().status_code for _ in range(2)] == [404, 404]
+    busy = open_unknown()
+    assert busy.status_code == 429 and int(busy.headers["retry-after"]) > 0
+    clock.advance(60)
+    assert open_unknown().status_code == 404
+
+
+LINK_PATHS = [
+    "/api/v1/links",
+    "/api/v1/links/resolve",
+    "/api/v1/links/revoke",
+    "/api/v1/links/revoke-all",
+]
+
+
+@pytest.mark.parametrize("path", LINK_PATHS)
+def test_near_miss_bodies_are_problems_never_server_errors(
+    client: TestClient, alice: Endorser, path: str
+) -> None:
+    # Structured near misses of the three bodies (test_adversarial fuzzes every endpoint with
+    # generic JSON): real and almost-real ids, secrets and tokens, under the members these
+    # endpoints read, signed by the issuer, by a stranger or not at all.
+    token, _ = alice.issue()
+    made = _shorten(client, token)
+    stranger = Endorser(client, 9, "Mallory").bind()
+    text = st.one_of(
+        st.sampled_from(
+            [made["id"], made["revocation_secret"], token, token_hash(token), made["url"], ""]
+        ),
+        st.from_regex(r"[A-Za-z0-9_-]{21}[AQgw]", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9_=+/.-]{20,45}", fullmatch=True),
+        st.text(max_size=50),
+        st.sampled_from([made["id"] + "\n", " " + made["id"], made["id"].upper(), token[:-1]]),
+    )
+    value = st.one_of(text, st.none(), st.integers(), st.booleans(), st.lists(text, max_size=2))
+    keys = st.sampled_from(["id", "token", "revocation_secret", "Id", "token_hash"])
+    bodies = st.dictionaries(keys, value, max_size=3)
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(body=bodies, signer=st.sampled_from([None, alice, stranger]))
+    def fuzz(body: dict[str, object], signer: Endorser | None) -> None:
+        r = client.post(path, json=body) if signer is None else signer.signed("POST", path, body)
+        assert r.status_code in (200, 201, 400, 401, 403, 404, 409, 422, 429), (body, r.text)
+        if r.status_code >= 400:
+            assert r.headers["content-type"] == "application/problem+json", r.text
+
+    fuzz()
 
 
 # --- the page ------------------------------------------------------------------------------

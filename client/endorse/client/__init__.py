@@ -46,6 +46,7 @@ from endorse.client.models import (
     Revoked,
     ShortLink,
     ShortLinkRevoked,
+    ShortLinksRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "Revoked",
     "ShortLink",
     "ShortLinkRevoked",
+    "ShortLinksRevoked",
     "StandingRefusal",
     "StatusBitCleared",
     "VerifyItem",

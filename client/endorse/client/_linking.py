@@ -10,15 +10,23 @@ import re
 from datetime import UTC, datetime
 
 from endorse.client._base import CoreBase
-from endorse.client._wire import Flow, LinkOut, LinkRevokedOut, ResolvedLinkOut
+from endorse.client._wire import Flow, LinkOut, LinkRevokedOut, LinksRevokedOut, ResolvedLinkOut
 from endorse.client.errors import RegistryStatementInvalid
-from endorse.client.models import ShortLink, ShortLinkRevoked
-from endorse.protocol import Endorsement, InvalidArgument, SigningKey, decode_unverified
+from endorse.client.models import ShortLink, ShortLinkRevoked, ShortLinksRevoked
+from endorse.protocol import (
+    Endorsement,
+    InvalidArgument,
+    SigningKey,
+    decode_unverified,
+    token_hash,
+)
 from endorse.protocol.paste import Paste, ShortLinkPaste, UnreadablePaste, read_paste
 
 SHORT_PATH = "/s"
 _ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+_TOKEN = re.compile(r"[a-z0-9-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+"""A token's outline (spec §11.5 step 6): what a registry's answer for a short link must have."""
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -68,12 +76,20 @@ class Linking(CoreBase):
 
     def resolve_link(self, id_or_url: str) -> Flow[str]:
         """The token short link ``id_or_url`` stands for, asked by POST (the id in a body).
-        Verify it as any token: a short link is a pointer, never evidence."""
+        Verify it as any token: a short link is a pointer, never evidence.
+
+        Raises:
+            RegistryStatementInvalid: the registry answered something that is no token (a
+                link, text): it is not passed on to be verified as one.
+        """
         link_id = self.link_id(id_or_url)
         yield from self.contact(strict=True)
         request = self._post("/api/v1/links/resolve", {"id": link_id}, idempotent=True)
         response = yield from self._one(request)
-        return self._decode(self._expect(response, 200), ResolvedLinkOut, "a short link").token
+        token = self._decode(self._expect(response, 200), ResolvedLinkOut, "a short link").token
+        if _TOKEN.fullmatch(token) is None:
+            raise RegistryStatementInvalid(f"{self.registry}: answered no token for a short link")
+        return token
 
     def revoke_link(
         self,
@@ -105,6 +121,21 @@ class Linking(CoreBase):
         if done.id != link_id:
             raise RegistryStatementInvalid(f"{self.registry}: withdrew another short link")
         return ShortLinkRevoked(done.id, self._time(done.revoked_at))
+
+    def revoke_links(self, token: str, *, key: SigningKey, now: int) -> Flow[ShortLinksRevoked]:
+        """Withdraw every short link of ``token``, by a request signed by ``key`` (the key
+        that signed it): whoever made them, so with no id or secret."""
+        if type(token) is not str:
+            raise InvalidArgument("a token is a str")
+        decode_unverified(token, Endorsement)  # refuse to hash what is no endorsement
+        th = token_hash(token)
+        yield from self.contact(strict=True)
+        request = self._signed(key, "POST", "/api/v1/links/revoke-all", {"token_hash": th}, now)
+        response = yield from self._one(request)
+        done = self._decode(self._expect(response, 200), LinksRevokedOut, "a withdrawal")
+        if done.token_hash != th or type(done.withdrawn) is not int or done.withdrawn < 0:
+            raise RegistryStatementInvalid(f"{self.registry}: answered another withdrawal")
+        return ShortLinksRevoked(th, done.withdrawn, self._time(done.revoked_at))
 
     def _time(self, text: str) -> int:
         try:

@@ -18,7 +18,7 @@ import contextlib
 import contextvars
 import ssl
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,13 +130,8 @@ def item(
 ) -> VerifyItem:
     # A pasted link or wrapped token is read as every front end reads it (spec §11.5).
     # A non-str token is left for the verification to report, as before.
-    if type(token) is str and short_link_in(token) is not None:
-        # Resolving is a call of its own (resolve_link): a short link is a pointer, and
-        # verifying it as a token would only ever say "malformed".
-        raise InvalidArgument(
-            "that is a short link (…/s#ID), which holds no token: resolve it first"
-            " (resolve_link), then verify the token it gives"
-        )
+    if _is_short_link(token):
+        raise InvalidArgument(SHORT_LINK_GIVEN)
     text = token_from_url(token) if type(token) is str else token
     if presentation is not None:
         # A presentation that is none is the verifier's input error, said plainly, not a
@@ -145,6 +140,32 @@ def item(
         check_presentation(presentation)
         check_challenge(nonce)
     return VerifyItem(text, subject, purpose, audience, presentation, nonce)
+
+
+SHORT_LINK_GIVEN = (
+    "that is a short link (…/s#ID), which holds no token: resolve it first (resolve_link),"
+    " then verify the token it gives"
+)
+"""Why a short link given where a token is verified is refused: resolving is a call of its
+own, and verifying a pointer as a token would only ever say "malformed"."""
+
+
+def _is_short_link(token: object) -> bool:
+    # Every short link holds a "#" (spec §11.5 step 5) and no token does: the cheap test
+    # first, so a batch of tokens is not read as pastes.
+    return type(token) is str and "#" in token and short_link_in(token) is not None
+
+
+def refuse_short_links(batch: Sequence[str | VerifyItem]) -> None:
+    """``verify_many`` takes tokens, not pastes: an item that is a short link is refused
+    (:data:`SHORT_LINK_GIVEN`), as ``verify`` refuses one, rather than found ``malformed``.
+
+    Raises:
+        InvalidArgument: an item is a short link; the message names its position.
+    """
+    for position, entry in enumerate(batch):
+        if _is_short_link(entry.token if isinstance(entry, VerifyItem) else entry):
+            raise InvalidArgument(f"item {position}: {SHORT_LINK_GIVEN}")
 
 
 def unreachable(core: Core, error: httpx.HTTPError) -> RegistryUnreachable:

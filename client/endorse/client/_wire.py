@@ -325,6 +325,12 @@ class ResolvedLinkOut(msgspec.Struct):
     token: str
 
 
+class LinksRevokedOut(msgspec.Struct):
+    token_hash: str
+    withdrawn: int
+    revoked_at: str
+
+
 class LinkRevokedOut(msgspec.Struct):
     id: str
     revoked_at: str

@@ -58,6 +58,7 @@ from endorse.client.models import (
     Revoked,
     ShortLink,
     ShortLinkRevoked,
+    ShortLinksRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -354,6 +355,7 @@ class AsyncClient:
         awaiting task is cancelled, those threads stop at their next chunk of tokens.
         """
         batch = list(items)
+        _shell.refuse_short_links(batch)
         now = _clock.now()
         cancel = threading.Event()
         try:
@@ -470,6 +472,11 @@ class AsyncClient:
                 id_or_url, revocation_secret=revocation_secret, key=signing_key, now=_clock.now()
             )
         )
+
+    async def revoke_links(self, key: KeySource, token: str) -> ShortLinksRevoked:
+        """As :meth:`Client.revoke_links <endorse.client.Client.revoke_links>`, awaited."""
+        signing_key = await self._key(key)
+        return await self._run(self._core.revoke_links(token, key=signing_key, now=_clock.now()))
 
     async def export_vc(self, key: KeySource, token: str) -> dict[str, Any]:
         """As :meth:`Client.export_vc <endorse.client.Client.export_vc>`, awaited."""

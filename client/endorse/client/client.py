@@ -42,6 +42,7 @@ from endorse.client.models import (
     Revoked,
     ShortLink,
     ShortLinkRevoked,
+    ShortLinksRevoked,
     StandingRefusal,
     VerifyItem,
 )
@@ -312,8 +313,15 @@ class Client:
         the calling thread): see :func:`~endorse.protocol.verify_endorsements`. Raises as
         :meth:`verify`, and :class:`~endorse.protocol.InvalidArgument` for ``workers`` not an
         int >= 1.
+
+        The items are tokens, not pastes (read a pasted link with
+        :func:`~endorse.client.share.token_from_url` first). An item that is a short link
+        (``…/s#ID``, spec §11.6) is refused with :class:`~endorse.protocol.InvalidArgument`
+        naming its position, as :meth:`verify` refuses one, rather than found ``malformed``:
+        resolve it first (:meth:`resolve_link`), then verify the token it gives.
         """
         batch = list(items)
+        _shell.refuse_short_links(batch)
         now = _clock.now()
         return self._run(
             self._core.verify(
@@ -493,6 +501,19 @@ class Client:
                 id_or_url, revocation_secret=revocation_secret, key=signing_key, now=_clock.now()
             )
         )
+
+    def revoke_links(self, key: KeySource, token: str) -> ShortLinksRevoked:
+        """Withdraw every short link of ``token`` (registered here), by a request signed by
+        ``key``, the endorser's key that signed it: also links made by others who hold the
+        token, whose ids and secrets the endorser never saw. The token stays valid.
+
+        Raises:
+            MalformedToken: ``token`` is not an endorsement token.
+            RegistryError: ``forbidden`` (another key signed it), ``not-found`` (not
+                registered here), ….
+        """
+        signing_key = self._key(key)
+        return self._run(self._core.revoke_links(token, key=signing_key, now=_clock.now()))
 
     # --- the portable form (spec §13) --------------------------------------------------------
 

@@ -180,6 +180,16 @@ class ShortLinkRevoked:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortLinksRevoked:
+    """Every short link of one token withdrawn by its endorser: ``withdrawn`` of them by this
+    request, at ``revoked_at`` (Unix seconds, UTC). The token is not revoked."""
+
+    token_hash: str
+    withdrawn: int
+    revoked_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class OnlineIssuer:
     """The issuer's identity as the registry reports it (from its key binding)."""
 

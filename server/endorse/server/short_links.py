@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from endorse.protocol import token_hash
+from endorse.server import verification
 from endorse.server.endorsements import verified_endorsement
 from endorse.server.models import EndorsementRow, Identity, ShortLinkRow
 from endorse.server.problems import Forbidden, NotFound, Problem
@@ -77,6 +78,13 @@ class Withdrawn:
     revoked_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class WithdrawnAll:
+    token_hash: str
+    withdrawn: int
+    revoked_at: int
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -100,8 +108,11 @@ def create(ctx: Context, token: str) -> Created:
     secret = _b64(secrets.token_bytes(32))
     now = ctx.clock()
     with ctx.db.write() as session:
+        # The registration's row is locked, so concurrent requests for one token count their
+        # live links one after the other: the bound holds on PostgreSQL too (SQLite's write
+        # transactions are serial already).
         registered = session.scalars(
-            select(EndorsementRow.id).where(EndorsementRow.token_hash == th)
+            select(EndorsementRow.id).where(EndorsementRow.token_hash == th).with_for_update()
         ).first()
         if registered is None or session.get(Identity, e.issuer) is None:
             raise NotRegisteredHere(
@@ -144,6 +155,19 @@ def resolve(ctx: Context, link_id: str) -> str:
         return row.token
 
 
+def resolve_counted(ctx: Context, link_id: str, client: str) -> str:
+    """:func:`resolve`, counted first against ``client``'s verification limit (spec §11.6
+    item 3), whether or not the link opens: blocking, for the thread pool.
+
+    Raises:
+        TooManyRequests: the client is over ``limit_verify_per_client``.
+        NoShortLink: as :func:`resolve`.
+    """
+    if not verification.count_request_locally(ctx, client):
+        verification.count_request(ctx, client)
+    return resolve(ctx, link_id)
+
+
 def revoke_with_secret(ctx: Context, link_id: str, secret: str) -> Withdrawn:
     """Withdraw ``link_id`` with the revocation secret its maker was given; idempotent.
 
@@ -172,6 +196,34 @@ def revoke_by_issuer(ctx: Context, link_id: str, signer: str) -> Withdrawn:
         "only the key that signed this short link's reference may withdraw it without the"
         " revocation secret",
     )
+
+
+def revoke_all_by_issuer(ctx: Context, th: str, signer: str) -> WithdrawnAll:
+    """Withdraw every short link of the token whose hash is ``th``, on a request signed by the
+    key that signed it: the endorser's way to clear links made by whoever holds the token,
+    whose ids and secrets only their makers have (spec §11.6 item 4).
+
+    Raises:
+        NotFound: no endorsement with this token hash is registered here.
+        Forbidden: ``signer`` is not the key that signed it.
+    """
+    now = ctx.clock()
+    with ctx.db.write() as session:
+        # Locked as create() locks it: no link of this token is made while they are withdrawn.
+        row = session.scalars(
+            select(EndorsementRow).where(EndorsementRow.token_hash == th).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound("no endorsement with this token hash is registered here")
+        if row.issuer != signer:
+            raise Forbidden("only the key that signed this reference may withdraw its short links")
+        withdrawn = session.scalars(
+            update(ShortLinkRow)
+            .where(ShortLinkRow.token_hash == th, ShortLinkRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(ShortLinkRow.id_hash)
+        ).all()
+    return WithdrawnAll(th, len(withdrawn), now)
 
 
 def _revoke(

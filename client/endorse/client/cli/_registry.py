@@ -34,12 +34,18 @@ def registry_choice(option: str | None, key_option: str | None) -> RegistryChoic
     return choice
 
 
-def registry_for(named: str | None, option: str | None, key_option: str | None) -> RegistryChoice:
+CHECKING = "checking at {registry}, the registry it names"
+
+
+def registry_for(
+    named: str | None, option: str | None, key_option: str | None, *, doing: str = CHECKING
+) -> RegistryChoice:
     """Where to check a reference that names the registry ``named`` (its link's, else its
     status list's; None when it names none), spec §11.5: the configured registry, else the
     one the reference names (its key trusted on first use, shown by :func:`connected`; said
-    on stderr). A reference of another registry than the configured one is checked at the
-    configured one, which trusts its own keys only: see :func:`other_registry`."""
+    on stderr as ``doing``, a sentence of what the command does at ``{registry}``). A
+    reference of another registry than the configured one is checked at the configured one,
+    which trusts its own keys only: see :func:`other_registry`."""
     try:
         return choose_registry(option, key_option)
     except NoRegistryConfigured as e:
@@ -48,7 +54,7 @@ def registry_for(named: str | None, option: str | None, key_option: str | None) 
                 raise ConfigError(
                     f"{e} (a verification link names its registry: pass the whole link)"
                 ) from None
-        echo_err(f"endorse: no registry configured: checking at {named}, the registry it names")
+        echo_err(f"endorse: no registry configured: {doing.format(registry=named)}")
         return RegistryChoice(named, None, named=True)
     except EndorseError:
         with reported():

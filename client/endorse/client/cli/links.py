@@ -51,6 +51,14 @@ def link_command(
             show_default=False,
         ),
     ] = None,
+    revoke_all: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-all",
+            help="Withdraw every short link of the reference TOKEN_OR_URL, whoever made it, by"
+            " a request signed by your endorser key (--key).",
+        ),
+    ] = False,
     secret: Annotated[
         str | None,
         typer.Option(
@@ -66,7 +74,8 @@ def link_command(
         typer.Option(
             "--key",
             metavar="FILE",
-            help="With --revoke and no --secret: the key that signed the reference."
+            help="With --revoke and no --secret, or --revoke-all: the key that signed the"
+            " reference."
             f" {KEY_FILE_HELP}",
             show_default=False,
         ),
@@ -77,12 +86,15 @@ def link_command(
     as_json: JsonOption = False,
 ) -> None:
     """Make a short link for a reference registered at its registry (…/s#ID), and print it
-    with its QR code and the secret that withdraws it; or, with --revoke, withdraw one.
+    with its QR code and the secret that withdraws it; or, with --revoke, withdraw one; or,
+    with --revoke-all, every one of the reference (the endorser's key).
 
     Anyone holding the reference may make one (the endorser or the candidate). The registry
     keeps the reference for the link and sees each time it is opened; the full verification
     link keeps working, and needs no JavaScript. Withdrawing a short link does not withdraw
     the reference (endorse revoke does)."""
+    if revoke_all and (revoke is not None or secret is not None):
+        usage_error("--revoke-all withdraws by your key: no --revoke or --secret with it")
     if revoke is not None:
         if token is not None:
             usage_error("--revoke ID_OR_URL withdraws a short link: give no TOKEN_OR_URL with it")
@@ -90,8 +102,8 @@ def link_command(
             usage_error("--secret or --key: the secret withdraws the link, or your key does")
         _withdraw(revoke, secret, key, registry, registry_key, timeout, as_json)
         return
-    if secret is not None or key is not None:
-        usage_error("--secret and --key go with --revoke")
+    if secret is not None or (key is not None and not revoke_all):
+        usage_error("--secret and --key go with --revoke (--key with --revoke-all too)")
     if token is None:
         usage_error("give the reference's TOKEN_OR_URL (or --revoke ID_OR_URL)")
     text = token_arg(token)
@@ -102,12 +114,21 @@ def link_command(
             "this reference carries no status entry (issued with --offline), so no registry"
             " holds it: share its full link (endorse url)"
         )
-    choice = registry_for(status.registry, registry, registry_key)
+    doing = "making a short link" if not revoke_all else "withdrawing its short links"
+    choice = registry_for(
+        status.registry,
+        registry,
+        registry_key,
+        doing=doing + " at {registry}, the registry the reference names",
+    )
     if choice.url != status.registry:
         usage_error(
-            f"this reference is registered at {status.registry}: make its short link there"
-            f" (--registry {status.registry})"
+            f"this reference is registered at {status.registry}: its short links are made and"
+            f" withdrawn there (--registry {status.registry})"
         )
+    if revoke_all:
+        _withdraw_all(text, key, choice, timeout, as_json)
+        return
     with connected(choice, timeout) as client:
         made = client.shorten(text)
     if as_json:
@@ -131,6 +152,22 @@ def link_command(
     echo("  The full verification link keeps working.")
 
 
+def _withdraw_all(
+    token: str, key: Path | None, choice: RegistryChoice, timeout: float, as_json: bool
+) -> None:
+    signing_key = load_signing_key(key)
+    with connected(choice, timeout) as client:
+        done = client.revoke_links(signing_key, token)
+    if as_json:
+        doc = {"token_hash": done.token_hash, "withdrawn": done.withdrawn}
+        echo(json_document({**doc, "revoked_at": iso(done.revoked_at)}))
+        return
+    links = "short link" if done.withdrawn == 1 else "short links"
+    echo(f"✓ {done.withdrawn} {links} of this reference withdrawn")
+    echo("  the reference itself is not withdrawn: its full link still works (endorse revoke")
+    echo("  withdraws the reference)")
+
+
 def _withdraw(
     target: str,
     secret: str | None,
@@ -147,7 +184,8 @@ def _withdraw(
         choice = registry_choice(registry, registry_key)  # an id alone names no registry
         link_id = pasted.strip()
     else:
-        choice = registry_for(link.registry, registry, registry_key)
+        withdrawing = "withdrawing the short link at {registry}, the registry it names"
+        choice = registry_for(link.registry, registry, registry_key, doing=withdrawing)
         if choice.url != link.registry:
             usage_error(
                 f"this short link belongs to {link.registry}: withdraw it there"

@@ -34,11 +34,13 @@ from endorse.client.cli._output import (
     iso_times,
     json_aware,
     json_document,
+    kind_of,
     reported,
     usage_error,
     verdict_exit,
     when,
 )
+from endorse.client.cli._problems import explain
 from endorse.client.cli._registry import (
     DEFAULT_TIMEOUT,
     RegistryKeyOption,
@@ -49,7 +51,9 @@ from endorse.client.cli._registry import (
     registry_choice,
     registry_for,
 )
+from endorse.client.client import Client
 from endorse.client.config import RegistryChoice
+from endorse.client.errors import RegistryError, RegistryStatementInvalid, RegistryUnreachable
 from endorse.client.models import OnlineResult
 from endorse.client.share import (
     check_challenge,
@@ -66,7 +70,7 @@ from endorse.protocol.objects import (
     Endorsement,
     check_purpose,
 )
-from endorse.protocol.paste import ShortLinkPaste
+from endorse.protocol.paste import ShortLinkPaste, UnreadablePaste, read_paste
 from endorse.protocol.token import decode_unverified
 from endorse.protocol.token import inspect as inspect_token
 from endorse.protocol.trust import TrustedIssuer
@@ -141,8 +145,10 @@ def verify_command(
             "--file",
             "-f",
             metavar="FILE",
-            help="Verify every token or URL in FILE (one a line; blank and # lines skipped;"
-            " - reads stdin): one line per token.",
+            help="Verify every token, link or short link in FILE (one a line; blank and #"
+            " lines skipped; - reads stdin): one line each. A short link is opened at the"
+            " registry (one of another registry, or one that does not open, is that line's"
+            " error).",
         ),
     ] = None,
     subject: Annotated[
@@ -398,22 +404,36 @@ def _verify_file(
         _progress(len(lines)) as advance,
     ):
         out = _JsonStream() if as_json else None
+        opener = _ShortLinks(client)
         for i in range(0, len(lines), BATCH):
-            batch = lines[i : i + BATCH]
-            results = client.verify_many(
-                [t for _, t in batch],
-                subject=subject,
-                purpose=purpose,
-                audience=audience,
-                workers=workers,
+            batch = [opener.line(n, read) for n, read in lines[i : i + BATCH]]
+            results = iter(
+                client.verify_many(
+                    [line.token for line in batch if line.token is not None],
+                    subject=subject,
+                    purpose=purpose,
+                    audience=audience,
+                    workers=workers,
+                )
             )
-            for (n, _), r in zip(batch, results, strict=True):
+            for line in batch:
+                if line.token is None:
+                    _show_unopened(line, out)
+                    continue
+                r = next(results)
+                valid += r.valid
+                via = {} if line.short_link is None else {"short_link": line.short_link}
                 if out is not None:
-                    out.item({"line": n, **_result_json(r)})
+                    out.item({"line": line.number, **via, **_result_json(r)})
                 else:
-                    echo(f"line {n}: {'✓' if r.valid else '✗'} {r.verdict.value} — {r.message}")
+                    from_link = (
+                        ""
+                        if line.short_link is None
+                        else f" (from the short link {line.short_link})"
+                    )
+                    mark = "✓" if r.valid else "✗"
+                    echo(f"line {line.number}: {mark} {r.verdict.value} — {r.message}{from_link}")
             done += len(batch)
-            valid += sum(r.valid for r in results)
             advance(len(batch))
             if interrupted():
                 break
@@ -426,8 +446,79 @@ def _verify_file(
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     if out is None:
-        echo_err(f"{done} tokens: {valid} valid, {done - valid} not valid")
+        links = ""
+        if opener.seen:
+            links = f"; {opener.seen} short links, of which {opener.unopened} did not open"
+        echo_err(f"{done} tokens: {valid} valid, {done - valid} not valid{links}")
     raise typer.Exit(EXIT_OK if valid == done else EXIT_VERDICT)
+
+
+_UNOPENED = (
+    "it was withdrawn, or never existed (the registry answers alike for both): ask whoever"
+    " sent it for the full verification link"
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FileLine:
+    """A line of ``verify --file`` made ready to verify: its token; for a short link its URL
+    too, or, when it did not open, no token and why (an error document's members)."""
+
+    number: int
+    token: str | None
+    short_link: str | None = None
+    problem: dict[str, Any] | None = None
+
+
+class _ShortLinks:
+    """Opens the short links of ``verify --file`` at the client's registry, as ``verify``
+    opens one (spec §11.5, §11.6); counts them for the summary."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self.seen = self.unopened = 0
+
+    def line(self, number: int, read: str | ShortLinkPaste) -> _FileLine:
+        if isinstance(read, str):
+            return _FileLine(number, read)
+        self.seen += 1
+        if self.seen == 1:
+            echo_err(
+                "endorse: short links are opened at the registry; each gives a reference,"
+                " verified as any other (the link itself proves nothing)"
+            )
+        url = f"{read.registry}/s#{read.id}"
+        problem: dict[str, Any]
+        if read.registry != self._client.registry:
+            problem = {
+                "kind": "other_registry",
+                "message": f"this short link belongs to the registry {read.registry}, not to"
+                f" {self._client.registry} (configured), which cannot open it: verify it there"
+                f" with --registry {read.registry}",
+                "registry": read.registry,
+            }
+        else:
+            try:
+                return _FileLine(number, self._client.resolve_link(read.id), url)
+            except RegistryError as e:
+                message = _UNOPENED if e.slug == "no-short-link" else explain(e)[1]
+                problem = {"kind": kind_of(e), "message": message, "problem": e.slug}
+            except (RegistryUnreachable, RegistryStatementInvalid) as e:
+                problem = {"kind": kind_of(e), "message": str(e)}
+        self.unopened += 1
+        return _FileLine(number, None, url, problem)
+
+
+def _show_unopened(line: _FileLine, out: _JsonStream | None) -> None:
+    """A short link of ``verify --file`` that did not open: that line's error, not a verdict
+    (there was no token to verify)."""
+    assert line.problem is not None
+    if out is not None:
+        doc = {"verdict": None, "valid": False, "error": line.problem}
+        out.item({"line": line.number, "short_link": line.short_link, **doc})
+    else:
+        message = line.problem["message"]
+        echo(f"line {line.number}: ✗ short link not opened — {line.short_link}: {message}")
 
 
 @contextlib.contextmanager
@@ -470,8 +561,9 @@ class _JsonStream:
         echo("}")
 
 
-def _read_token_lines(file: Path) -> list[tuple[int, str]]:
-    """The tokens of a file (or stdin for ``-``) with their line numbers, URLs unwrapped."""
+def _read_token_lines(file: Path) -> list[tuple[int, str | ShortLinkPaste]]:
+    """The tokens of a file (or stdin for ``-``) with their line numbers, URLs unwrapped
+    and short links read as such (spec §11.5)."""
     try:
         if str(file) == STDIN:
             data = typer.get_binary_stream("stdin").read(MAX_FILE_BYTES + 1)
@@ -484,10 +576,20 @@ def _read_token_lines(file: Path) -> list[tuple[int, str]]:
         usage_error(f"{file}: larger than {MAX_FILE_BYTES} bytes; split it")
     text = data.decode("utf-8", errors="replace")  # a bad byte makes its token malformed
     return [
-        (n, token_from_url(line))
+        (n, _read_line(line))
         for n, line in enumerate(text.splitlines(), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+def _read_line(line: str) -> str | ShortLinkPaste:
+    """A line's token (a line that cannot be read is verified as it is, and is ``malformed``)
+    or short link; read once, as :func:`token_from_url` and :func:`short_link_in` read."""
+    try:
+        read = read_paste(line)
+    except UnreadablePaste:
+        return line.strip()
+    return read if isinstance(read, ShortLinkPaste) else read.token
 
 
 @contextlib.contextmanager

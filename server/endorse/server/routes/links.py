@@ -7,6 +7,8 @@
   request line (an access log, a proxy's) holds it.
 * ``POST /links/revoke`` (``{"id", "revocation_secret"}``, or ``{"id"}`` signed by the key
   that signed the link's token): withdraw it; idempotent.
+* ``POST /links/revoke-all`` (``{"token_hash"}``, signed by the key that signed the token):
+  withdraw every short link of that token, whoever made them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from endorse.server import short_links, verification
+from endorse.server import short_links
 from endorse.server.auth import require_signed
 from endorse.server.context import Context
 from endorse.server.deps import Ctx
@@ -27,8 +29,10 @@ from endorse.server.schemas.links import (
     CreateLinkRequest,
     LinkCreated,
     LinkRevoked,
+    LinksRevoked,
     ResolvedLink,
     ResolveLinkRequest,
+    RevokeAllLinksRequest,
     RevokeLinkRequest,
 )
 
@@ -37,8 +41,8 @@ router = APIRouter(prefix="/api/v1/links", tags=["short links"])
 _PROBLEMS = {
     400: "The token is malformed or its signature does not verify",
     401: "Without a revocation secret: the request signature is missing, wrong or replayed",
-    403: "The revocation secret or the signing key is not this link's",
-    404: "No such short link (or, when resolving, it was withdrawn)",
+    403: "The revocation secret or the signing key is not this link's (or this token's)",
+    404: "No such short link (or, when resolving, it was withdrawn), or no such token here",
     409: "The token has too many short links that are not withdrawn",
     422: "Not registered at this registry, or the body does not match the schema",
     429: "Too many requests; see Retry-After",
@@ -97,10 +101,7 @@ def resolve(body: ResolveLinkRequest, request: Request, ctx: Ctx) -> ResolvedLin
 
     Counted against the verification limit, as opening a verification link is.
     """
-    client = _client(request)
-    if not verification.count_request_locally(ctx, client):
-        verification.count_request(ctx, client)
-    return ResolvedLink(token=short_links.resolve(ctx, body.id))
+    return ResolvedLink(token=short_links.resolve_counted(ctx, body.id, _client(request)))
 
 
 @router.post("/revoke", response_model=LinkRevoked, responses=_problems(401, 403, 404, 429))
@@ -118,3 +119,18 @@ async def revoke(body: RevokeLinkRequest, request: Request, ctx: Ctx) -> LinkRev
         signed = await require_signed(request, ctx)
         done = await run_in_threadpool(short_links.revoke_by_issuer, ctx, body.id, signed.did)
     return LinkRevoked(id=done.id, revoked_at=_iso(done.revoked_at))
+
+
+@router.post("/revoke-all", response_model=LinksRevoked, responses=_problems(401, 403, 404, 429))
+async def revoke_all(body: RevokeAllLinksRequest, request: Request, ctx: Ctx) -> LinksRevoked:
+    """Withdraw every short link of a token registered here, as a request signed by the key
+    that signed the token (spec §10): the endorser's way to clear links whose ids only their
+    makers hold. The token itself stays valid (revoke the endorsement for that)."""
+    await run_in_threadpool(_count, ctx, _client(request))
+    signed = await require_signed(request, ctx)
+    done = await run_in_threadpool(
+        short_links.revoke_all_by_issuer, ctx, body.token_hash, signed.did
+    )
+    return LinksRevoked(
+        token_hash=done.token_hash, withdrawn=done.withdrawn, revoked_at=_iso(done.revoked_at)
+    )

@@ -307,10 +307,14 @@ async def check_form(request: Request, ctx: Ctx) -> Response:
                 " it there, or ask for the full verification link."
             )
             return _page(request, "check.html", status=400, error=error, form=form)
+        link_id, client = checked.short_link.id, _client(request)
         try:
-            token = await run_in_threadpool(short_links.resolve, ctx, checked.short_link.id)
+            # Counted even when it does not open, as the API's resolve is (spec §11.6).
+            token = await run_in_threadpool(short_links.resolve_counted, ctx, link_id, client)
         except short_links.NoShortLink as e:
             return _page(request, "check.html", status=404, error=_sentence(e.detail), form=form)
+        except TooManyRequests as e:
+            return _busy(request, "check.html", e, form)
     item = verification.VerifyItem(
         token=token,
         subject=checked.subject,

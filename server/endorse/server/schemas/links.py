@@ -22,6 +22,15 @@ LinkId = Annotated[
         description="The short link's id: 16 random bytes, base64url without padding.",
     ),
 ]
+TokenHash = Annotated[
+    str,
+    Field(
+        pattern=SECRET_PATTERN,
+        min_length=43,
+        max_length=43,
+        description="SHA-256 of the token, base64url without padding (spec §2.3).",
+    ),
+]
 RevocationSecret = Annotated[
     str,
     Field(
@@ -68,6 +77,19 @@ class RevokeLinkRequest(_Request):
 
     id: LinkId
     revocation_secret: RevocationSecret | None = None
+
+
+class RevokeAllLinksRequest(_Request):
+    """Withdraw every short link of one token, as a request signed by the key that signed it
+    (spec §10)."""
+
+    token_hash: TokenHash
+
+
+class LinksRevoked(BaseModel):
+    token_hash: str
+    withdrawn: int = Field(description="How many short links this request withdrew.")
+    revoked_at: str = Field(description="When, ISO 8601 UTC.")
 
 
 class LinkRevoked(BaseModel):
