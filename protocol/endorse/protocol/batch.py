@@ -41,22 +41,13 @@ out of memory) ends the batch with :class:`VerificationWorkerFailed`, never a ha
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sized
-from concurrent.futures import (
-    BrokenExecutor,
-    CancelledError,
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-)
+from collections.abc import Callable, Iterable, Iterator, Sized
+from concurrent.futures import BrokenExecutor, CancelledError, Executor, ThreadPoolExecutor
 from itertools import islice
-from types import TracebackType
+from typing import Protocol
 
 import nacl.bindings
 
@@ -64,6 +55,12 @@ from endorse.protocol import steps
 from endorse.protocol.errors import EndorseError, InvalidArgument, InvalidKey
 from endorse.protocol.keys import _public_key_from_did
 from endorse.protocol.objects import Endorsement
+from endorse.protocol.signature_pool import (
+    Signed,
+    SignaturePool,
+    VerificationWorkerFailed,
+    default_workers,
+)
 from endorse.protocol.steps import StepFailed
 from endorse.protocol.token import signing_context
 from endorse.protocol.verify import (
@@ -95,137 +92,63 @@ class VerificationCancelled(EndorseError):
     """A batch verification was cancelled (its ``cancel`` event was set) before it ended."""
 
 
-class VerificationWorkerFailed(EndorseError):
-    """A worker of a batch verification ended before it answered (a worker process killed or
-    crashed, or the executor shut down under the batch); the results yielded so far stand."""
-
-
-def default_workers() -> int:
-    """The cores this process may run on: the default number of workers of a batch."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
-        return os.cpu_count() or 1
-
-
-class SignaturePool:
-    """Worker processes for the signature checks of :func:`verify_endorsements`, started on
-    the first call of :meth:`executor` and kept until :meth:`close` (or the end of a ``with``
-    block): start-up costs about as much as verifying a few thousand tokens, so a pool is
-    worth keeping for many batches (``Client`` keeps one).
-
-    The processes are started by the ``forkserver`` method (``spawn`` where there is none),
-    never by ``fork``: the process asking may have threads (an HTTP client's, a server's),
-    which a forked child would inherit in whatever state they were. Each worker imports
-    :mod:`endorse.protocol` and receives only signed messages and public keys.
-
-    ``workers``: processes (default :func:`default_workers`).
-
-    Raises:
-        InvalidArgument: ``workers`` is not an int >= 1.
-    """
-
-    def __init__(self, workers: int | None = None) -> None:
-        if workers is None:
-            workers = default_workers()
-        if type(workers) is not int or workers < 1:
-            raise InvalidArgument("workers must be an int >= 1")
-        self.workers = workers
-        self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        self._closed = False
-
-    def executor(self) -> ProcessPoolExecutor:
-        """The pool's executor, its processes started now if they are not running (again
-        after a worker died, which breaks an executor for good).
-
-        Raises:
-            InvalidArgument: the pool is closed.
-        """
-        with self._lock:
-            if self._closed:
-                raise InvalidArgument("this SignaturePool is closed")
-            executor = self._executor
-            if executor is None or getattr(executor, "_broken", False):
-                if executor is not None:
-                    executor.shutdown(wait=False, cancel_futures=True)
-                methods = multiprocessing.get_all_start_methods()
-                context = multiprocessing.get_context(
-                    "forkserver" if "forkserver" in methods else "spawn"
-                )
-                executor = ProcessPoolExecutor(self.workers, mp_context=context)
-                self._executor = executor
-            return executor
-
-    @property
-    def started(self) -> bool:
-        """Whether worker processes were started and not yet stopped."""
-        return self._executor is not None
-
-    def close(self) -> None:
-        """Stop the worker processes (waiting for them to exit); checks not started are
-        cancelled. Idempotent."""
-        with self._lock:
-            self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> SignaturePool:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
 def verify_endorsements(
     items: Iterable[Item],
     trusted: TrustedFacts,
     *,
     workers: int | None = None,
     chunk_size: int = CHUNK_SIZE,
+    pool: SignaturePool | None = None,
     executor: Executor | None = None,
     cancel: threading.Event | None = None,
 ) -> Iterator[VerificationResult]:
     """Verify each ``(token, expectations)`` of ``items`` against ``trusted``; yield the
     results in input order (see the module's description).
 
-    ``executor``: where the signature checks run, a chunk at a time: the executor of a
-    :class:`SignaturePool` (worker processes), or any other (threads); without one, a pool
-    of ``workers`` threads is made for this batch. ``workers``: how many checks run at once
-    (default :func:`default_workers`; give the size of ``executor``); 1 verifies everything
-    in the calling thread. A batch shorter than :data:`MIN_PARALLEL_BATCH` is verified in
-    the calling thread. The mappings of ``trusted`` are read only by the calling thread.
+    Where the signature checks run, a chunk at a time: in the worker processes of ``pool``
+    (when another batch is using it, on threads as without one); else in ``executor`` (any
+    :class:`~concurrent.futures.Executor`: threads, or processes that can import
+    :mod:`endorse.protocol`); else on ``workers`` threads made for this batch (default
+    :func:`default_workers`). ``workers=1`` verifies everything in the calling thread; so is
+    a batch shorter than :data:`MIN_PARALLEL_BATCH`. The mappings of ``trusted`` are read by
+    the calling thread alone.
 
     Raises:
         VerificationCancelled: ``cancel`` was set; the results yielded so far stand.
-        VerificationWorkerFailed: a worker died (a worker process was killed) or the
-            executor was shut down during the batch.
+        VerificationWorkerFailed: a worker process died (was killed) during the batch, or the
+            pool or executor was shut down under it.
         InvalidArgument: ``trusted`` is not a TrustedFacts, an item not a pair of a token and
-            an :class:`Expectations`, ``workers`` or ``chunk_size`` not an int >= 1,
-            ``executor`` not an Executor, or ``cancel`` not a threading.Event.
+            an :class:`Expectations`, ``workers`` or ``chunk_size`` not an int >= 1, ``pool``
+            not a SignaturePool (or closed), ``executor`` not an Executor (or given with a
+            pool), or ``cancel`` not a threading.Event.
     """
     if type(trusted) is not TrustedFacts:
         raise InvalidArgument("verify_endorsements needs a TrustedFacts")
     if workers is None:
-        workers = default_workers()
+        workers = pool.workers if isinstance(pool, SignaturePool) else default_workers()
     if type(workers) is not int or workers < 1 or type(chunk_size) is not int or chunk_size < 1:
         raise InvalidArgument("workers and chunk_size must be ints >= 1")
     if cancel is not None and not isinstance(cancel, threading.Event):
         raise InvalidArgument("cancel must be a threading.Event")
     if executor is not None and not isinstance(executor, Executor):
         raise InvalidArgument("executor must be a concurrent.futures.Executor")
-    return _results(items, trusted, workers, chunk_size, executor, cancel)
+    if pool is not None and (not isinstance(pool, SignaturePool) or executor is not None):
+        raise InvalidArgument("pool must be a SignaturePool, and is given without an executor")
+    return _results(items, trusted, workers, chunk_size, pool, executor, cancel)
 
 
-Pending = tuple[list[Item], list[Endorsement | None], "Future[bytes]"]
-"""A chunk in flight: its items, each one's endorsement when steps 1-2 passed, and the
-future of its signature checks."""
+class _Checks(Protocol):
+    """The verdicts of one chunk's signature checks, on the way (a Future, or an Answer of a
+    SignaturePool's worker)."""
+
+    def result(self) -> bytes: ...
+
+    def cancel(self) -> bool: ...
+
+
+Pending = tuple[list[Item], list[Endorsement | None], _Checks]
+"""A chunk in flight: its items, each one's endorsement when steps 1-2 passed, and its
+signature checks."""
 
 
 def _results(
@@ -233,6 +156,7 @@ def _results(
     trusted: TrustedFacts,
     workers: int,
     chunk_size: int,
+    pool: SignaturePool | None,
     executor: Executor | None,
     cancel: threading.Event | None,
 ) -> Iterator[VerificationResult]:
@@ -255,36 +179,66 @@ def _results(
     first = next(chunks, None)
     if first is None:
         return
-    own = executor is None
-    pool = ThreadPoolExecutor(workers, "endorse-verify") if executor is None else executor
-    threads = not isinstance(pool, ProcessPoolExecutor)
+    _stopped(cancel)
+    if pool is not None:
+        with pool.session() as session:
+            if session is not None:
+                submit = session.submit
+                yield from _pipelined(first, chunks, trusted, submit, workers, cancel)
+                return
+    if executor is not None:
+        yield from _pipelined(first, chunks, trusted, _on(executor), workers, cancel)
+        return
+    threads = ThreadPoolExecutor(workers, "endorse-verify")
+    _handover.enter()
+    try:
+        yield from _pipelined(first, chunks, trusted, _on(threads), workers, cancel)
+    finally:
+        _handover.leave()
+        threads.shutdown(wait=False, cancel_futures=True)
+
+
+Submit = Callable[[bytes, list[Signed]], _Checks]
+"""Sends the signature checks of a chunk on their way."""
+
+
+def _on(executor: Executor) -> Submit:
+    def submit(context: bytes, signed: list[Signed]) -> _Checks:
+        try:
+            return executor.submit(check_signatures, context, signed)
+        except (RuntimeError, BrokenExecutor) as e:  # shut down, or broken by a dead worker
+            raise VerificationWorkerFailed(f"the batch's workers cannot take work: {e}") from e
+
+    return submit
+
+
+def _pipelined(
+    first: list[Item],
+    chunks: Iterator[list[Item]],
+    trusted: TrustedFacts,
+    submit: Submit,
+    workers: int,
+    cancel: threading.Event | None,
+) -> Iterator[VerificationResult]:
+    """Parse a chunk and send its checks off; once ``2 * workers + 1`` chunks are in flight,
+    conclude the oldest (waiting for its checks) before reading the next."""
     pending: deque[Pending] = deque()
     limit = 2 * workers + 1
-    if threads:
-        _handover.enter()
     try:
         chunk: list[Item] | None = first
         while chunk is not None:
-            _stopped(cancel)
-            pending.append(_submitted(pool, chunk))
-            # Conclude what is done (and, at the bound, the oldest chunk, waiting for it)
-            # before reading more: the results go out as early as they can, in order.
-            while len(pending) >= limit or pending[0][2].done():
+            pending.append(_submitted(submit, chunk))
+            if len(pending) >= limit:
                 yield from _concluded(pending.popleft(), trusted, cancel)
-                if not pending:
-                    break
+            _stopped(cancel)  # before reading more
             chunk = next(chunks, None)
         while pending:
             yield from _concluded(pending.popleft(), trusted, cancel)
     finally:
         # Closed early, cancelled or failed: no more chunks are read; the checks not started
-        # are cancelled, and the results of those running are dropped.
-        for _, _, future in pending:
-            future.cancel()
-        if threads:
-            _handover.leave()
-        if own:
-            pool.shutdown(wait=False, cancel_futures=True)
+        # are cancelled, and the answers of the others are dropped.
+        for _, _, checks in pending:
+            checks.cancel()
 
 
 class _Handover:
@@ -342,10 +296,10 @@ def _inline(chunk: list[Item], trusted: TrustedFacts) -> list[VerificationResult
     return [_verify(*_checked(item), trusted) for item in chunk]
 
 
-def _submitted(pool: Executor, chunk: list[Item]) -> Pending:
-    """Steps 1-2 of each token of ``chunk`` here; its signature checks sent to ``pool``."""
+def _submitted(submit: Submit, chunk: list[Item]) -> Pending:
+    """Steps 1-2 of each token of ``chunk`` here; its signature checks sent off."""
     opened: list[Endorsement | None] = []
-    signed: list[tuple[bytes, bytes]] = []
+    signed: list[Signed] = []
     for item in chunk:
         token = _checked(item)[0]
         try:
@@ -355,14 +309,8 @@ def _submitted(pool: Executor, chunk: list[Item]) -> Pending:
             opened.append(None)  # left to _verify, which says what is wrong
             continue
         opened.append(e)
-        # What step 3 checks (keys.PublicKey.verify): libsodium's signed message
-        # (signature, then the message) under the key the endorsement names.
-        signed.append((signature + _CONTEXT + payload, key))
-    try:
-        future = pool.submit(check_signatures, signed)
-    except (RuntimeError, BrokenExecutor) as e:  # shut down, or broken by a dead worker
-        raise VerificationWorkerFailed(f"the batch's workers cannot take work: {e}") from e
-    return chunk, opened, future
+        signed.append((key, signature, payload))
+    return chunk, opened, submit(_CONTEXT, signed)
 
 
 def _concluded(
@@ -370,9 +318,9 @@ def _concluded(
 ) -> list[VerificationResult]:
     """Steps 4-9 of each token of a chunk whose signatures were good; a token that failed
     steps 1-3 gets :func:`_verify`'s own result."""
-    chunk, opened, future = pending
+    chunk, opened, checks = pending
     try:
-        verdicts = future.result()
+        verdicts = checks.result()
     except BrokenExecutor as e:
         raise VerificationWorkerFailed(
             "a worker of the batch verification ended before it answered (killed?)"
@@ -390,10 +338,10 @@ def _concluded(
     return results
 
 
-def check_signatures(signed: list[tuple[bytes, bytes]]) -> bytes:
-    """Step 3 for a chunk, where a worker runs it: for each ``(signed message, public key)``
-    (libsodium's signed message: the 64-byte signature, then the signing context and the
-    payload), 1 if libsodium's ``crypto_sign_open`` accepts it under the 32-byte key, else 0.
+def check_signatures(context: bytes, signed: list[Signed]) -> bytes:
+    """Step 3 for a chunk, where an executor runs it: for each ``(public key, signature,
+    payload)``, 1 if libsodium's ``crypto_sign_open`` accepts the signature of ``context``
+    and the payload under the 32-byte key, else 0 (what a SignaturePool's worker answers).
 
     Only a 1 lets the batch skip step 3 in the calling thread, and it is the call step 3
     makes (:meth:`~endorse.protocol.PublicKey.verify`) on the same bytes; a 0 makes the
@@ -401,9 +349,9 @@ def check_signatures(signed: list[tuple[bytes, bytes]]) -> bytes:
     """
     verdicts = bytearray(len(signed))
     sign_open = nacl.bindings.crypto_sign_open
-    for i, (message, key) in enumerate(signed):
+    for i, (key, signature, payload) in enumerate(signed):
         try:
-            sign_open(message, key)
+            sign_open(signature + context + payload, key)
         except Exception:  # noqa: BLE001,S112 - any failure: the calling thread finds out why
             continue
         verdicts[i] = _GOOD
