@@ -32,6 +32,7 @@ from endorse.client.errors import (
 from endorse.client.models import RegistryInfo
 from endorse.client.pins import PinStore, follow_rotations
 from endorse.protocol import (
+    SignaturePool,
     DEFAULT_CLOCK_SKEW,
     PROTOCOL_VERSION,
     BadSignature,
@@ -105,6 +106,25 @@ class CoreBase:
             self.key = None if pinned is None else PublicKey.from_did(pinned)
         if self.key is not None:
             cache.attach(self.registry, self.key)
+        self._signatures: SignaturePool | None = None
+
+    def signature_pool(self, workers: int) -> SignaturePool:
+        """This client's worker processes for the signature checks of large batches (see
+        :class:`~endorse.protocol.SignaturePool`), ``workers`` of them: made when a batch
+        first needs them, kept warm for the next, stopped by :meth:`close_workers` (and
+        made anew when a batch asks for another number)."""
+        pool = self._signatures
+        if pool is None or pool.workers != workers:
+            if pool is not None:
+                pool.close()
+            pool = self._signatures = SignaturePool(workers)
+        return pool
+
+    def close_workers(self) -> None:
+        """Stop this client's worker processes, if it started any (the client's ``close``)."""
+        pool, self._signatures = self._signatures, None
+        if pool is not None:
+            pool.close()
 
     @property
     def uses_files(self) -> bool:

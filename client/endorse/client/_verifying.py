@@ -47,6 +47,7 @@ from endorse.protocol import (
     Verdict,
     VerificationResult,
     token_hash,
+    default_workers,
     verify_endorsement,
     verify_endorsements,
     verify_receipt,
@@ -55,6 +56,11 @@ from endorse.protocol import (
 )
 
 __all__ = ["Verifying"]
+
+POOL_BATCH = 512
+"""The shortest batch whose signatures the client checks in its worker processes (starting
+them takes ~40 ms, about what 600 tokens verified in one thread take); shorter batches check
+them on threads."""
 
 UNREACHABLE_BACKOFF = 2
 """Seconds offline-first verification relies on its cache alone after the registry could not
@@ -166,9 +172,11 @@ class Verifying(CoreBase):
         """Verify each item offline-first: fetch the facts missing or due for refresh (each
         issuer, list and registration once per call), then run the protocol.
 
-        The first pass (all a batch needs with warm caches) runs on ``workers`` threads
-        (default: the machine's cores; :func:`~endorse.protocol.verify_endorsements`), and
-        stops with :class:`~endorse.protocol.VerificationCancelled` once ``cancel`` is set.
+        The first pass (all a batch needs with warm caches) checks its signatures on
+        ``workers`` cores (default: the machine's; 1: in the calling thread): in this
+        client's worker processes for a batch of :data:`POOL_BATCH` tokens or more, else on
+        threads (:func:`~endorse.protocol.verify_endorsements`); it stops with
+        :class:`~endorse.protocol.VerificationCancelled` once ``cancel`` is set.
 
         An item is a :class:`VerifyItem`, or a token verified with the shared ``subject``,
         ``purpose`` and ``audience`` (no object is made for it: batches are large).
@@ -206,7 +214,11 @@ class Verifying(CoreBase):
             for item in items
         ]
         trusted = TrustedFacts(fresh_issuers, fresh_lists, None, allow_stale)
-        results = list(verify_endorsements(pairs, trusted, workers=workers, cancel=cancel))
+        count = workers if workers is not None else default_workers()
+        pool = self.signature_pool(count) if count > 1 and len(pairs) >= POOL_BATCH else None
+        results = list(
+            verify_endorsements(pairs, trusted, workers=workers, pool=pool, cancel=cancel)
+        )
         redo: list[int] = []
         dids: dict[str, None] = {}
         list_ids: dict[str, None] = {}
