@@ -91,6 +91,30 @@ def check_text(value: object, where: str, *, multiline: bool = False) -> None:
         raise MalformedToken(f"{where}: {PROBLEMS[problem]}")
 
 
+_REPEATED_PASSED: set[str] = set()
+_REPEATED_MAX = 4096
+
+
+def check_repeated_text(value: object, where: str) -> None:
+    """:func:`check_text` (single-line) for a field whose values recur across tokens: the
+    endorser's display name, a relationship's context, role and organisation (an endorser
+    writes the same ones again and again). A value that passed once passes again at the
+    cost of a set lookup; the set is bounded (emptied at 4,096 values). Only values that
+    passed are kept, and nothing a token alone holds (a subject, a statement, an id) goes
+    through here.
+
+    Raises:
+        MalformedToken: as :func:`check_text`.
+    """
+    if type(value) is str and value in _REPEATED_PASSED:
+        return
+    check_text(value, where)
+    if type(value) is str:
+        if len(_REPEATED_PASSED) >= _REPEATED_MAX:
+            _REPEATED_PASSED.clear()
+        _REPEATED_PASSED.add(value)
+
+
 def check_did(value: object, where: str) -> None:
     """A did:key naming a strict Ed25519 public key (spec §2.4); ``None`` passes.
 

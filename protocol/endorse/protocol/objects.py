@@ -41,6 +41,7 @@ from endorse.protocol._rules import (
     Time,
     TokenHash,
     check_did,
+    check_repeated_text,
     check_text,
 )
 from endorse.protocol.errors import MalformedToken
@@ -242,9 +243,9 @@ class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
     """Period end (wire name ``to``)."""
 
     def __post_init__(self) -> None:
-        check_text(self.context, "endorsement.rel.context")
-        check_text(self.role, "endorsement.rel.role")
-        check_text(self.org, "endorsement.rel.org")
+        check_repeated_text(self.context, "endorsement.rel.context")
+        check_repeated_text(self.role, "endorsement.rel.role")
+        check_repeated_text(self.org, "endorsement.rel.org")
         start, end = self.start, self.end
         if (start is not None and type(start) is not str) or (
             end is not None and type(end) is not str
@@ -307,7 +308,7 @@ class Endorsement(
 
     def __post_init__(self) -> None:
         check_did(self.issuer, "endorsement.iss")
-        check_text(self.issuer_name, "endorsement.iss_name")
+        check_repeated_text(self.issuer_name, "endorsement.iss_name")
         check_text(self.statement, "endorsement.stmt", multiline=True)
         purposes = self.purposes
         if type(purposes) is not tuple:
