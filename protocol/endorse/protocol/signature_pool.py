@@ -252,16 +252,11 @@ class Session:
             VerificationWorkerFailed: the worker has ended.
         """
         count = len(signed)
-        parts = [b"", b""]
-        size = 4 * count
-        lengths = []
+        extra = 64 + len(context)  # each message: the signature, the context, the payload
+        lengths = [extra + len(payload) for _, _, payload in signed]
+        parts = [HEADER.pack(count, 36 * count + sum(lengths)), struct.pack(f"<{count}I", *lengths)]
         for key, signature, payload in signed:
-            length = len(signature) + len(context) + len(payload)
-            lengths.append(length)
-            size += 32 + length
             parts += (key, signature, context, payload)
-        parts[0] = HEADER.pack(count, size)
-        parts[1] = struct.pack(f"<{count}I", *lengths)
         worker = self._workers[self._next]
         self._next = (self._next + 1) % len(self._workers)
         worker.send(b"".join(parts), count)
