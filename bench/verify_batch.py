@@ -24,7 +24,7 @@ may use:
 
 Besides the wall-clock rates the script reads the CPU time of this process and of the
 client's worker processes (``/proc``), so that it can say what the batch costs in all per
-token and what two free cores would make of it (``2 × pynacl CPU / (parent + workers)``):
+token and what two free cores would make of it (``2 x pynacl CPU / (parent + workers)``):
 the figure that other sessions' load on the machine cannot bend.
 
 Run: ``python bench/verify_batch.py`` (10,000 tokens from 100 issuers; ``--quick`` for a smoke
@@ -61,10 +61,10 @@ from endorse.protocol import (  # noqa: E402
     SigningKey,
     TrustedFacts,
     default_workers,
-    verify_endorsements,
     inspect,
     signing_context,
     verify_endorsement,
+    verify_endorsements,
 )
 from endorse.protocol.batch import CHUNK_SIZE  # noqa: E402
 from endorse.protocol.encoding import b64url_decode  # noqa: E402
@@ -279,6 +279,7 @@ def main() -> None:
             f"{1e6 * statistics.median(cpu[name]):.1f} µs CPU = "
             f"{2 * raw_cpu / statistics.median(cpu[name]):.2f}x pynacl (CPU-time bound)"
         )
+
 
 if __name__ == "__main__":
     main()

@@ -24,13 +24,12 @@ from hypothesis import strategies as st
 
 from endorse.protocol import (
     MIN_SIZE,
-    SignaturePool,
-    VerificationWorkerFailed,
     Bitstring,
     Expectations,
     InvalidArgument,
     PublicKey,
     Relationship,
+    SignaturePool,
     SigningKey,
     StatusList,
     StatusRef,
@@ -39,6 +38,7 @@ from endorse.protocol import (
     TrustedIssuer,
     VerificationCancelled,
     VerificationResult,
+    VerificationWorkerFailed,
     batch,
     default_workers,
     index_status_lists,
@@ -388,7 +388,9 @@ _KINDS = (
 )
 
 
-def _issued(i: int, key: SigningKey = ALICE, *, now: int = _ISSUED, expires: int | None = None) -> str:
+def _issued(
+    i: int, key: SigningKey = ALICE, *, now: int = _ISSUED, expires: int | None = None
+) -> str:
     return issue(
         key,
         "Alice Smith",
@@ -435,9 +437,7 @@ def _of_kind(kind: str, i: int) -> tuple[object, Expectations]:
 def test_generated_batches_in_processes_as_one_by_one(
     kinds: list[str], chunk_size: int, pool: SignaturePool
 ) -> None:
-    items = [
-        _of_kind(kind, 3 if kind == "revoked" else 10 + i) for i, kind in enumerate(kinds)
-    ]
+    items = [_of_kind(kind, 3 if kind == "revoked" else 10 + i) for i, kind in enumerate(kinds)]
     trusted = _trusted(revoked=(3,))
     one = [fields(verify_endorsement_with(t, x, trusted)) for t, x in items]  # type: ignore[arg-type]
     assert [v[0].value for v in one] == [_verdict_of(k) for k in kinds]
@@ -491,7 +491,7 @@ def test_a_killed_worker_ends_the_batch_with_a_clear_error_not_a_hang() -> None:
             try:
                 for _ in islice(results, 10_000):
                     pass
-            except BaseException as e:  # noqa: BLE001 - handed to the test's thread
+            except BaseException as e:
                 outcome.append(e)
             else:
                 outcome.append(None)

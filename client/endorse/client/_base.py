@@ -32,7 +32,6 @@ from endorse.client.errors import (
 from endorse.client.models import RegistryInfo
 from endorse.client.pins import PinStore, follow_rotations
 from endorse.protocol import (
-    SignaturePool,
     DEFAULT_CLOCK_SKEW,
     PROTOCOL_VERSION,
     BadSignature,
@@ -42,6 +41,7 @@ from endorse.protocol import (
     KeyRevocation,
     MalformedToken,
     PublicKey,
+    SignaturePool,
     SigningKey,
     TrustedIssuer,
     verify_key_binding,

@@ -56,8 +56,8 @@ from endorse.protocol.errors import EndorseError, InvalidArgument, InvalidKey
 from endorse.protocol.keys import _public_key_from_did
 from endorse.protocol.objects import Endorsement
 from endorse.protocol.signature_pool import (
-    Signed,
     SignaturePool,
+    Signed,
     VerificationWorkerFailed,
     default_workers,
 )
@@ -321,12 +321,12 @@ def _concluded(
     chunk, opened, checks = pending
     try:
         verdicts = checks.result()
-    except BrokenExecutor as e:
+    except BrokenExecutor as broken:
         raise VerificationWorkerFailed(
             "a worker of the batch verification ended before it answered (killed?)"
-        ) from e
-    except CancelledError as e:
-        raise VerificationWorkerFailed("the batch's executor was shut down under it") from e
+        ) from broken
+    except CancelledError as cancelled:
+        raise VerificationWorkerFailed("the batch's executor was shut down under it") from cancelled
     _stopped(cancel)
     results = []
     checked = iter(verdicts)
@@ -352,7 +352,7 @@ def check_signatures(context: bytes, signed: list[Signed]) -> bytes:
     for i, (key, signature, payload) in enumerate(signed):
         try:
             sign_open(signature + context + payload, key)
-        except Exception:  # noqa: BLE001,S112 - any failure: the calling thread finds out why
+        except Exception:  # noqa: S112 - any failure: the calling thread finds out why
             continue
         verdicts[i] = _GOOD
     return bytes(verdicts)

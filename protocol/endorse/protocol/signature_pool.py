@@ -44,7 +44,7 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import IO
 
 from endorse.protocol._signature_worker import HEADER
 from endorse.protocol.errors import EndorseError, InvalidArgument
@@ -157,15 +157,16 @@ class _Worker:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
-        assert process.stdin is not None and process.stdout is not None
-        self.requests: BinaryIO = process.stdin
-        self.answers: BinaryIO = process.stdout
+        assert process.stdin is not None  # both are pipes: Popen(stdin=PIPE, stdout=PIPE)
+        assert process.stdout is not None
+        self.requests: IO[bytes] = process.stdin
+        self.answers: IO[bytes] = process.stdout
         self.owed: deque[int] = deque()  # answer sizes of the requests sent, oldest first
         self.broken = False
 
     @classmethod
     def start(cls) -> _Worker:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, our own script
             [sys.executable, "-P", str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
