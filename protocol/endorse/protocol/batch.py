@@ -1,32 +1,35 @@
 """Batch verification on every core: many tokens, the verdicts of spec §6.3, in input order.
 
 The calling thread parses each token (steps 1-2) and, once its signature is known to be good,
-runs steps 4-9 and builds the result; only step 3, the Ed25519 checks (about three quarters of
-a verification's CPU time), goes elsewhere, a chunk of tokens at a time:
+runs steps 4-9 and builds the result; only step 3, the Ed25519 checks (three quarters of a
+verification's CPU time), goes elsewhere, a chunk of tokens at a time:
 
-* to worker *processes*, given an ``executor`` from :class:`SignaturePool` (what
-  ``Client.verify_many`` uses): each check costs the parent nothing but sending the signed
-  message and the 32-byte key out, and a byte of verdict comes back per token (never a result
-  object, nor anything the caller trusts). Two cores then verify ~1.45x what one core of raw
-  PyNaCl does (``bench/verify_batch.py``);
-* to worker *threads* otherwise (a pool of ``workers`` threads made for the batch, or any
-  other ``executor``): libsodium releases the GIL while it checks a signature, but each check
-  needs the GIL back, which the parsing thread hands over only every switch interval; hence
-  a 0.1 ms interval while such a batch runs (:class:`_Handover`). Threads gain less than
-  processes (a worker back from a check waits for the GIL), but start at once.
+* to the worker *processes* of a :class:`~endorse.protocol.SignaturePool` (``pool=``; what
+  ``Client.verify_many`` uses for large batches). For each token the calling thread sends its
+  key, signature and payload and gets a byte back (never a result object, nor anything the
+  caller trusts), which costs it ~0.3 µs; a worker spends ~47 µs on the check. With the
+  parse and steps 4-9 at ~14 µs a token, two cores verify 1.3-1.4x what one core of raw
+  PyNaCl does, bounded by their CPU time at ~1.5x (``bench/verify_batch.py``);
+* else on *threads* (an ``executor`` given, or ``workers`` threads made for the batch):
+  libsodium releases the GIL while it checks a signature, but a thread back from a check
+  needs the GIL, which the parsing thread hands over only every switch interval, hence a
+  0.1 ms interval while such a batch runs (:class:`_Handover`). Threads start at once, but
+  share one interpreter: 1.1-1.2x in the same runs.
+
+Whole-token verifications on threads (the design before) convoyed on the GIL: 0.9-1.0x.
 
 Every result is exactly what :func:`~endorse.protocol.verify_endorsement_with` gives for the
 same token, expectations and facts: steps 1-2 and 4-9 are the same functions, in the calling
-thread; a signature a worker finds good is the same libsodium call over the same bytes as step
-3, and a token that fails step 1, 2 or 3 (or whose check a worker could not make) is handed
-to :func:`~endorse.protocol.verify_endorsement_with`'s own path whole.
+thread; a worker's "good" is the call step 3 makes (libsodium's ``crypto_sign_open``) on the
+same bytes under the same key, and a token that fails step 1, 2 or 3 (or whose check a
+worker could not make) is verified whole by that function's own path, which says why.
 
 Memory stays bounded for any input length: the input is read lazily, at most ``2 * workers +
-1`` chunks are in flight, and the results are handed out in input order as soon as the chunk
-holding them is concluded. Cancellation: closing the iterator (or leaving the loop that reads
-it), or setting the ``cancel`` event, ends the batch at its next chunk; nothing more is read
-from the input, and the checks not started are cancelled. A worker process that dies (killed,
-out of memory) ends the batch with :class:`VerificationWorkerFailed`, never a hang.
+1`` chunks are in flight, and the results are handed out in input order as each chunk is
+concluded. Cancellation: closing the iterator (or leaving the loop that reads it), or setting
+the ``cancel`` event, ends the batch at its next chunk; nothing more is read from the input.
+A worker process that dies (killed, out of memory) ends the batch with
+:class:`~endorse.protocol.VerificationWorkerFailed`, never a hang.
 
 >>> from endorse.protocol import *
 >>> key = SigningKey.from_seed(bytes(32))
