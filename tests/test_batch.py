@@ -510,6 +510,19 @@ def test_a_killed_worker_ends_the_batch_with_a_clear_error_not_a_hang() -> None:
         assert set(pool.pids).isdisjoint(first)
 
 
+def test_a_worker_killed_between_batches_is_replaced() -> None:
+    items = _mixed(70)
+    trusted = _trusted()
+    one = [fields(verify_endorsement_with(t, x, trusted)) for t, x in items]
+    with SignaturePool(2) as pool:
+        assert [fields(r) for r in verify_endorsements(items, trusted, pool=pool)] == one
+        first = pool.pids
+        os.kill(first[0], signal.SIGKILL)
+        pool._processes[0].process.wait(timeout=30)  # dead before the next batch asks
+        assert [fields(r) for r in verify_endorsements(items, trusted, pool=pool)] == one
+        assert set(pool.pids).isdisjoint(first)
+
+
 def test_a_busy_pool_leaves_the_second_batch_to_threads(pool: SignaturePool) -> None:
     items = _mixed(80)
     trusted = _trusted()

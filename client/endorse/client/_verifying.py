@@ -9,6 +9,8 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+import msgspec.structs
+
 from endorse.client._base import CoreBase
 from endorse.client._wire import (
     Flow,
@@ -620,14 +622,14 @@ def _key_state_rule(
             Check(c.name, c.passed, c.detail + note) if c.name == "issuer_key" else c
             for c in result.checks
         )
-        return replace(result, checks=checks)
+        return msgspec.structs.replace(result, checks=checks)
     stale = Check(
         "issuer_key",
         False,
         f"key state as of {fact.fetched_at}, fresh until {fact.fresh_until}: not fresh at"
         f" {now}, and the registry could not be asked for a fresh one",
     )
-    return replace(
+    return msgspec.structs.replace(
         result,
         verdict=Verdict.STATUS_UNAVAILABLE,
         detail="issuer key state is stale",

@@ -121,7 +121,7 @@ class SignaturePool:
         with self._state:
             if self._closed:
                 raise InvalidArgument("this SignaturePool is closed")
-            if any(w.broken for w in self._processes):
+            if any(w.broken or w.process.poll() is not None for w in self._processes):
                 _stop(self._processes)  # a worker died or lost its place: start afresh
                 self._processes.clear()
             try:
