@@ -25,7 +25,7 @@ may use:
 Besides the wall-clock rates the script reads the CPU time of this process and of the
 client's worker processes (``/proc``), so that it can say what the batch costs in all per
 token and what two free cores would make of it (``2 x pynacl CPU / (parent + workers)``):
-the figure that other sessions' load on the machine cannot bend.
+a figure that other sessions' load on the machine bends much less than the wall clock.
 
 Run: ``python bench/verify_batch.py`` (10,000 tokens from 100 issuers; ``--quick`` for a smoke
 run). Targets (issue 13): many >= 1.4x pynacl on 2 cores; single no slower than before
