@@ -33,6 +33,7 @@ from endorse.protocol._rules import (
     ListId,
     Nonce,
     Period,
+    RecurringPattern,
     Registry,
     Text64,
     Text128,
@@ -261,14 +262,33 @@ class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
             raise MalformedToken("endorsement.rel: period ends before it starts")
 
 
+_STATUS_REGISTRY = RecurringPattern(
+    Registry,
+    "endorsement.status.reg",
+    "must be an https URL (http only on loopback) with a lower-case host, no trailing slash,"
+    " query or fragment",
+)
+_STATUS_LIST_ID = RecurringPattern(
+    ListId, "endorsement.status.list", "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -"
+)
+
+
 class StatusRef(
     _Struct, frozen=True, rename={"registry": "reg", "list_id": "list", "index": "idx"}
 ):
-    """Where the revocation status of a token lives: registry, list id and bit index."""
+    """Where the revocation status of a token lives: registry, list id and bit index.
 
-    registry: Registry
-    list_id: ListId
+    ``registry`` and ``list_id`` are :data:`Registry` and :data:`ListId`; their patterns are
+    checked by ``__post_init__`` (once per value: they recur across tokens), their types and
+    the registry's length by msgspec."""
+
+    registry: Annotated[str, msgspec.Meta(max_length=200)]
+    list_id: str
     index: Time
+
+    def __post_init__(self) -> None:
+        _STATUS_REGISTRY.check(self.registry)
+        _STATUS_LIST_ID.check(self.list_id)
 
 
 class Endorsement(
@@ -292,7 +312,9 @@ class Endorsement(
     TYPE: ClassVar[str] = "endorsement"
 
     id: Id
-    issuer: Did
+    issuer: Annotated[str, msgspec.Meta(min_length=56, max_length=56)]
+    """A :data:`Did`: ``__post_init__`` checks it whole (cached per did:key), which the
+    type's ``^did:key:z6Mk`` pattern would only repeat."""
     issuer_name: Text128
     subject: Subject
     relationship: Relationship
@@ -666,7 +688,9 @@ class Refusal(
     TYPE: ClassVar[str] = "refusal"
 
     id: Id
-    issuer: Did
+    issuer: Annotated[str, msgspec.Meta(min_length=56, max_length=56)]
+    """A :data:`Did`: ``__post_init__`` checks it whole (cached per did:key), which the
+    type's ``^did:key:z6Mk`` pattern would only repeat."""
     issuer_name: Text128
     subject: Subject
     issued_at: Time
