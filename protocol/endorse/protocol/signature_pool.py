@@ -33,7 +33,6 @@ the program even if it is killed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import struct
 import subprocess
@@ -174,6 +173,10 @@ class _Worker:
             close_fds=True,
             start_new_session=True,
         )
+        try:
+            import fcntl  # POSIX only: nothing to resize elsewhere
+        except ImportError:  # pragma: no cover - not POSIX
+            return cls(process)
         resize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
         for pipe in (process.stdin, process.stdout):
             # Best effort: a bigger pipe only spares the caller some waits.
