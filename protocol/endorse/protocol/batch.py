@@ -168,9 +168,13 @@ def _results(
     except TypeError as e:
         raise InvalidArgument("verify_endorsements needs an iterable of items") from e
     if isinstance(items, Sized):
-        # A batch of known length is split so that every worker gets a few chunks.
+        # A batch of known length is split into chunks of equal size, at least four per
+        # worker and as many for each: no worker is left with a chunk to finish alone at
+        # the end while the other cores have nothing to do.
         count = len(items)
         chunk_size = max(MIN_CHUNK_SIZE, min(chunk_size, -(-count // (4 * workers))))
+        rounds = max(1, -(-count // (chunk_size * workers)))
+        chunk_size = max(MIN_CHUNK_SIZE, -(-count // (rounds * workers)))
         if count < MIN_PARALLEL_BATCH:
             workers = 1
     chunks = _chunks(source, chunk_size)
