@@ -232,22 +232,18 @@ class _Worker:
             self.answers.close()
 
 
-def _owed(worker: _Worker) -> int:
-    return sum(worker.owed)
-
-
 def _stop(workers: list[_Worker]) -> None:
     for worker in workers:
         worker.stop()
 
 
 class Session:
-    """A :class:`SignaturePool` in the hands of one batch: each request goes to the worker
-    that owes the fewest checks, and each answer is read when the batch asks for it (a
-    worker's answers in the order its requests were sent)."""
+    """A :class:`SignaturePool` in the hands of one batch: requests go to the workers in
+    turn, and each answer is read when the batch asks for it, in the order sent."""
 
     def __init__(self, workers: list[_Worker]) -> None:
         self._workers = workers
+        self._next = 0
         for worker in workers:  # answers owed to a batch that ended early: not ours
             while worker.owed and not worker.broken:
                 worker.receive()
@@ -265,8 +261,9 @@ class Session:
         parts = [HEADER.pack(count, 36 * count + sum(lengths)), struct.pack(f"<{count}I", *lengths)]
         for key, signature, payload in signed:
             parts += (key, signature, context, payload)
-        # To the worker that owes the fewest checks: it will be free first.
-        worker = min(self._workers, key=_owed)
+        # In turn: chunks of equal size, concluded in order, keep every worker's queue full.
+        worker = self._workers[self._next]
+        self._next = (self._next + 1) % len(self._workers)
         worker.send(b"".join(parts), count)
         return Answer(worker)
 
