@@ -80,6 +80,7 @@ class _FreshIssuers(Mapping[str, TrustedIssuer]):
     def __init__(self, cache: FactCache, now: int) -> None:
         self._cache, self._now = cache, now
         self._seen: dict[str, IssuerFact | None] = {}  # one call's snapshot: no lock per token
+        self._answers: dict[str, TrustedIssuer | None] = {}  # what get decided, per key
 
     def _fact(self, did: str) -> IssuerFact | None:
         try:
@@ -95,14 +96,15 @@ class _FreshIssuers(Mapping[str, TrustedIssuer]):
         return issuer
 
     def get(self, did: str, default: Any = None) -> Any:
-        # What verify_endorsement calls, once per token: Mapping.get would add two calls.
+        # What verify_endorsement calls, once per token: Mapping.get would add two calls,
+        # and the answer for an issuer (met again by its other tokens) is decided once.
         try:
-            fact = self._seen[did]
+            found = self._answers[did]
         except KeyError:
-            fact = self._seen[did] = self._cache.issuer(did)
-        if fact is None or fact.issuer is None or self._now >= fact.refresh_at:
-            return default
-        return fact.issuer
+            fact = self._fact(did)
+            fresh = fact is not None and fact.issuer is not None and self._now < fact.refresh_at
+            found = self._answers[did] = fact.issuer if fresh and fact is not None else None
+        return default if found is None else found
 
     def known(self, did: str) -> bool:
         """Whether the registry's answer about ``did`` (a binding, or "unknown") is fresh."""
@@ -125,6 +127,7 @@ class _FreshLists(Mapping[tuple[str, str], StatusList]):
     def __init__(self, core: CoreBase, now: int) -> None:
         self._cache, self._registry, self._now = core.cache, core.registry, now
         self._seen: dict[str, ListFact | None] = {}
+        self._answers: dict[str, StatusList | None] = {}  # what get decided, per list id
 
     def __getitem__(self, key: tuple[str, str]) -> StatusList:
         status: StatusList | None = self.get(key)
@@ -133,17 +136,21 @@ class _FreshLists(Mapping[tuple[str, str], StatusList]):
         return status
 
     def get(self, key: tuple[str, str], default: Any = None) -> Any:
-        # What verify_endorsement calls, once per token: Mapping.get would add two calls.
+        # What verify_endorsement calls, once per token: Mapping.get would add two calls,
+        # and the answer for a list (met again by the other tokens on it) is decided once.
         registry, list_id = key
         if registry != self._registry:
             return default
         try:
-            fact = self._seen[list_id]
+            found = self._answers[list_id]
         except KeyError:
-            fact = self._seen[list_id] = self._cache.status_list(list_id)
-        if fact is None or self._now >= fact.check_at or _ahead(fact.status, self._now):
-            return default
-        return fact.status
+            try:
+                fact = self._seen[list_id]
+            except KeyError:
+                fact = self._seen[list_id] = self._cache.status_list(list_id)
+            stale = fact is None or self._now >= fact.check_at or _ahead(fact.status, self._now)
+            found = self._answers[list_id] = None if stale or fact is None else fact.status
+        return default if found is None else found
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         keys = ((self._registry, list_id) for list_id in self._cache.list_ids())
