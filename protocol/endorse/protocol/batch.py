@@ -80,6 +80,9 @@ CHUNK_SIZE = 256
 worker."""
 MIN_CHUNK_SIZE = 8
 """The smallest chunk a short batch is split into."""
+AHEAD = 2
+"""Chunks in flight per worker (plus one): each worker has the next chunk waiting when it
+finishes one, while the calling thread concludes the oldest in order."""
 MIN_PARALLEL_BATCH = 64
 """The shortest batch (of known length) spread over workers; a shorter one is verified in
 the calling thread, where it costs less than the hand-overs."""
@@ -230,7 +233,7 @@ def _pipelined(
     """Parse a chunk and send its checks off; once ``2 * workers + 1`` chunks are in flight,
     conclude the oldest (waiting for its checks) before reading the next."""
     pending: deque[Pending] = deque()
-    limit = 2 * workers + 1
+    limit = AHEAD * workers + 1
     try:
         chunk: list[Item] | None = first
         while chunk is not None:
