@@ -222,6 +222,10 @@ def test_an_empty_batch() -> None:
 # --- bounded memory, cancellation ------------------------------------------------------------
 
 
+IN_FLIGHT_2 = batch.AHEAD * 2 + 1
+"""The most chunks a batch on two workers has in flight."""
+
+
 class Source:
     """An endless source of items that counts how many were read."""
 
@@ -267,8 +271,8 @@ def test_reading_ahead_is_bounded(workers: int | str, pool: SignaturePool) -> No
     for result in islice(results, 200):
         taken += 1
         assert result.valid
-        # Never more than the chunks in flight (two per worker) beyond what was handed out.
-        assert source.read <= taken + (2 * bound + 1) * chunk
+        # Never more than the chunks in flight beyond what was handed out.
+        assert source.read <= taken + (batch.AHEAD * bound + 1) * chunk
     results.close()
     assert taken == 200
 
@@ -284,8 +288,8 @@ def test_closing_early_stops_the_workers_and_the_reading() -> None:
         read = source.read
     # The pool is shut down (every chunk that started has ended): at most the chunks that
     # were in flight did any work, and nothing more was read once the iterator was closed.
-    assert source.read == read <= 5 * 10
-    assert issuers.lookups <= 5 * 10
+    assert source.read == read <= IN_FLIGHT_2 * 10
+    assert issuers.lookups <= IN_FLIGHT_2 * 10
 
 
 def test_cancel_event_ends_the_batch() -> None:
@@ -298,7 +302,7 @@ def test_cancel_event_ends_the_batch() -> None:
         for _ in results:
             pass
     read = source.read
-    assert read <= 5 * 10
+    assert read <= IN_FLIGHT_2 * 10
     with pytest.raises(StopIteration):
         next(results)
     assert source.read == read
@@ -464,7 +468,7 @@ def test_cancelling_a_batch_in_processes_and_using_the_pool_again() -> None:
             for _ in results:
                 pass
         read = source.read
-        assert read <= 5 * 10  # the chunks in flight, no more
+        assert read <= IN_FLIGHT_2 * 10  # the chunks in flight, no more
         # Answers still owed for the chunks in flight are read and dropped by the next batch.
         items = _mixed(120)
         trusted = _trusted(revoked=(0, 12))
