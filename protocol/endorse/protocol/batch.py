@@ -7,14 +7,14 @@ verification's CPU time), goes elsewhere, a chunk of tokens at a time:
 * to the worker *processes* of a :class:`~endorse.protocol.SignaturePool` (``pool=``; what
   ``Client.verify_many`` uses for large batches). For each token the calling thread sends its
   key, signature and payload and gets a byte back (never a result object, nor anything the
-  caller trusts), which costs it ~0.3 µs; a worker spends ~47 µs on the check. With the
-  parse and steps 4-9 at ~14 µs a token, two cores verify 1.3-1.4x what one core of raw
-  PyNaCl does, bounded by their CPU time at ~1.5x (``bench/verify_batch.py``);
+  caller trusts), which costs it ~0.3 µs; a worker spends ~46 µs on the check. With the
+  parse and steps 4-9 at ~13 µs a token, two cores verify 1.38-1.43x what one core of raw
+  PyNaCl does, bounded by their CPU time at 1.5-1.6x (``bench/verify_batch.py``);
 * else on *threads* (an ``executor`` given, or ``workers`` threads made for the batch):
   libsodium releases the GIL while it checks a signature, but a thread back from a check
   needs the GIL, which the parsing thread hands over only every switch interval, hence a
   0.1 ms interval while such a batch runs (:class:`_Handover`). Threads start at once, but
-  share one interpreter: 1.1-1.2x in the same runs.
+  share one interpreter: 1.15-1.2x in the same runs.
 
 Whole-token verifications on threads (the design before) convoyed on the GIL: 0.9-1.0x.
 
