@@ -8,7 +8,7 @@ verification's CPU time), goes elsewhere, a chunk of tokens at a time:
   ``Client.verify_many`` uses for large batches). For each token the calling thread sends its
   key, signature and payload and gets a byte back (never a result object, nor anything the
   caller trusts), which costs it ~0.3 µs; a worker spends ~46 µs on the check. With the
-  parse and steps 4-9 at ~13 µs a token, two cores verify 1.38-1.43x what one core of raw
+  parse and steps 4-9 at ~13 µs a token, two cores verify 1.32-1.47x what one core of raw
   PyNaCl does, bounded by their CPU time at 1.5-1.6x (``bench/verify_batch.py``);
 * else on *threads* (an ``executor`` given, or ``workers`` threads made for the batch):
   libsodium releases the GIL while it checks a signature, but a thread back from a check
