@@ -10,15 +10,22 @@ may use:
 
 * ``pynacl``: ``nacl.signing.VerifyKey.verify`` of the same signatures over the same messages,
   one thread: the single-core rate of raw PyNaCl, the yardstick of the targets;
-* ``pynacl_x2``: the same split over two threads: what raw signature checks alone gain from
-  a second core in this run (the machine's ceiling);
+* ``pynacl_x2``: the same split over two threads (libsodium releases the GIL);
+* ``pynacl_p2``: the same split over two worker processes of a
+  :class:`~endorse.protocol.SignaturePool` (the messages sent to them in chunks, as a batch
+  sends them): what raw signature checks alone can do on two cores, the machine's ceiling;
 * ``single``: :func:`endorse.protocol.verify_endorsement` on each token in turn, one thread:
   the offline single-token path;
-* ``many_1``: ``Client.verify_many(tokens, purpose=…, workers=1)``: the batch on one thread;
-* ``many_5ms``: the same on the default workers (one per core), with Python's default GIL
-  switch interval (5 ms) instead of the short one batches set (see ``endorse.protocol.batch``);
-* ``many``: ``Client.verify_many(tokens, purpose=…)``: the batch on the default workers (one
-  per core), as it runs.
+* ``many_1``: ``Client.verify_many(tokens, purpose=…, workers=1)``: the batch in one thread;
+* ``threads``: the batch with its signature checks on one thread per core (what
+  :func:`~endorse.protocol.verify_endorsements` does without a pool: the server's batches);
+* ``many``: ``Client.verify_many(tokens, purpose=…)`` as it runs: the signature checks in the
+  client's worker processes (one per core), everything else in the calling thread.
+
+Besides the wall-clock rates the script reads the CPU time of this process and of the
+client's worker processes (``/proc``), so that it can say what the batch costs in all per
+token and what two free cores would make of it (``2 x pynacl CPU / (parent + workers)``):
+a figure that other sessions' load on the machine bends much less than the wall clock.
 
 Run: ``python bench/verify_batch.py`` (10,000 tokens from 100 issuers; ``--quick`` for a smoke
 run). Targets (issue 13): many >= 1.4x pynacl on 2 cores; single no slower than before
@@ -48,14 +55,18 @@ from fake_registry import EMPLOYMENT, FakeRegistry  # noqa: E402
 
 from endorse.client import Client  # noqa: E402
 from endorse.protocol import (  # noqa: E402
+    Expectations,
     PublicKey,
+    SignaturePool,
     SigningKey,
-    batch,
+    TrustedFacts,
     default_workers,
     inspect,
     signing_context,
     verify_endorsement,
+    verify_endorsements,
 )
+from endorse.protocol.batch import CHUNK_SIZE  # noqa: E402
 from endorse.protocol.encoding import b64url_decode  # noqa: E402
 
 RawItem = tuple[nacl.signing.VerifyKey, bytes, bytes]
@@ -93,8 +104,19 @@ def raw_of(tokens: list[str]) -> list[RawItem]:
     return raw
 
 
+def cpu_seconds(pids: tuple[int, ...]) -> float:
+    """CPU time (user + system) this process and the processes ``pids`` have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def contenders(
-    client: Client, tokens: list[str], raw: list[RawItem]
+    client: Client, tokens: list[str], raw: list[RawItem], pool: SignaturePool
 ) -> dict[str, Callable[[], None]]:
     warm = client.verify_many(tokens, purpose=EMPLOYMENT)
     if not all(r.valid for r in warm):
@@ -102,6 +124,8 @@ def contenders(
     issuers = {r.issuer.key: r.issuer for r in warm if r.issuer is not None}
     lists = {(r.status.registry, r.status.list_id): r.status for r in warm if r.status}
     half = len(raw) // 2
+    # The same messages as libsodium's signed messages, for the pool's workers.
+    signed = [(bytes(key), signature, message) for key, message, signature in raw]
 
     def pynacl_part(part: list[RawItem]) -> None:
         for key, message, signature in part:
@@ -116,6 +140,16 @@ def contenders(
         pynacl_part(raw[:half])
         other.join()
 
+    def run_pynacl_p2() -> None:
+        with pool.session() as session:
+            assert session is not None
+            answers = [
+                session.submit(b"", signed[i : i + CHUNK_SIZE])
+                for i in range(0, len(signed), CHUNK_SIZE)
+            ]
+            if not all(all(a.result()) for a in answers):
+                raise SystemExit("a raw signature did not verify")
+
     def run_single() -> None:
         now = int(time.time())
         for t in tokens:
@@ -125,15 +159,16 @@ def contenders(
             if not r.valid:
                 raise SystemExit(f"benchmark token not valid: {r.verdict} {r.detail}")
 
-    def many(workers: int | None, handover: bool = True) -> Callable[[], None]:
+    def run_threads() -> None:
+        expected = Expectations(int(time.time()), purpose=EMPLOYMENT)
+        trusted = TrustedFacts(issuers, lists)
+        results = list(verify_endorsements([(t, expected) for t in tokens], trusted))
+        if not all(r.valid for r in results):
+            raise SystemExit("a batch verification was not valid")
+
+    def many(workers: int | None) -> Callable[[], None]:
         def run() -> None:
-            interval = batch._handover.interval
-            if not handover:
-                batch._handover.interval = None  # the process's own switch interval
-            try:
-                results = client.verify_many(tokens, purpose=EMPLOYMENT, workers=workers)
-            finally:
-                batch._handover.interval = interval
+            results = client.verify_many(tokens, purpose=EMPLOYMENT, workers=workers)
             if len(results) != len(tokens) or not all(r.valid for r in results):
                 raise SystemExit("a batch verification was not valid")
 
@@ -142,9 +177,10 @@ def contenders(
     return {
         "pynacl": run_pynacl,
         "pynacl_x2": run_pynacl_x2,
+        "pynacl_p2": run_pynacl_p2,
         "single": run_single,
         "many_1": many(1),
-        "many_5ms": many(None, handover=False),
+        "threads": run_threads,
         "many": many(None),
     }
 
@@ -177,21 +213,29 @@ def main() -> None:
             transport=transport,
         ) as client,
     ):
-        runs = contenders(client, tokens, raw)
+        pool = client._core.signature_pool(default_workers())  # the pool verify_many uses
+        runs = contenders(client, tokens, raw, pool)
         warmed = transport.sent
         rates: dict[str, list[float]] = {k: [] for k in runs}
+        cpu: dict[str, list[float]] = {k: [] for k in runs}
         for fn in runs.values():  # warm-up
             fn()
         for _ in range(args.rounds):
             for name, fn in runs.items():
+                pids = pool.pids
+                cpu_start = cpu_seconds(pids)
                 start = time.perf_counter()
                 fn()
                 rates[name].append(len(tokens) / (time.perf_counter() - start))
+                cpu[name].append((cpu_seconds(pids) - cpu_start) / len(tokens))
         if transport.sent != warmed:
             raise SystemExit(
                 f"the registry was asked {transport.sent - warmed} times while the caches"
                 " should have been warm: the figures are void"
             )
+        pids = pool.pids
+    if any(os.path.exists(f"/proc/{pid}") for pid in pids):
+        raise SystemExit("the client's worker processes outlived its close()")
 
     med = {k: statistics.median(v) for k, v in rates.items()}
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -205,18 +249,20 @@ def main() -> None:
         f" caches ({warmed} requests to warm them, none after); median of {args.rounds} rounds"
         " (wall clock)"
     )
-    print("  contender  verifications/s  µs each   (min-max /s)")
+    print("  contender  verifications/s  µs each   (min-max /s)   CPU µs each (all processes)")
     for name in runs:
         print(
             f"  {name:9s} {med[name]:12,.0f} {1e6 / med[name]:10.1f}"
             f"   ({min(rates[name]):,.0f}-{max(rates[name]):,.0f})"
+            f"   {1e6 * statistics.median(cpu[name]):8.1f}"
         )
     for a, b, note in (
         ("many", "pynacl", "target >= 1.4x on 2 cores"),
         ("single", "pynacl", "target: no slower than before, 0.70-0.73x"),
-        ("many", "many_1", "what the workers gain"),
-        ("many", "many_5ms", "what the short GIL switch interval gains"),
-        ("pynacl_x2", "pynacl", "raw signatures alone on two threads: the ceiling"),
+        ("many", "many_1", "what the worker processes gain"),
+        ("many", "threads", "processes against threads for the signature checks"),
+        ("pynacl_p2", "pynacl", "raw signatures alone in two processes: the ceiling"),
+        ("pynacl_x2", "pynacl", "raw signatures alone on two threads"),
     ):
         # Also per round: rounds are interleaved, so a round's ratio compares like with like
         # when other processes load the machine unevenly over the run.
@@ -224,6 +270,14 @@ def main() -> None:
         print(
             f"  {a:9s} / {b:7s} = {med[a] / med[b]:.2f}x (median of per-round ratios"
             f" {per_round:.2f}x)   ({note})"
+        )
+    # CPU time per token in all processes: what two free cores would make of each design.
+    raw_cpu = statistics.median(cpu["pynacl"])
+    for name in ("many", "pynacl_p2"):
+        print(
+            f"  {name:9s} on two free cores: 2 x {1e6 * raw_cpu:.1f} / "
+            f"{1e6 * statistics.median(cpu[name]):.1f} µs CPU = "
+            f"{2 * raw_cpu / statistics.median(cpu[name]):.2f}x pynacl (CPU-time bound)"
         )
 
 

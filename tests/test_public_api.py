@@ -98,6 +98,8 @@ EXPECTED_PROTOCOL_API = {
     "TrustedFacts",
     "verify_endorsements",
     "VerificationCancelled",
+    "VerificationWorkerFailed",
+    "SignaturePool",
     "default_workers",
 }
 

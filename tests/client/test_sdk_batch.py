@@ -1,9 +1,11 @@
-"""``verify_many`` on worker threads: the results in the order given, the workers' number, and
-an AsyncClient whose awaiting task is cancelled stops its batch (behaviour, not timing)."""
+"""``verify_many`` on every core: the results in the order given, the workers' number, the
+client's worker processes kept warm and stopped on close, and an AsyncClient whose awaiting
+task is cancelled stops its batch (behaviour, not timing)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,49 @@ def test_cancelling_async_verify_many_stops_its_batch(
     fake.requests.clear()
     assert asyncio.run(scenario(cancel=True)) == 0
     assert started[1:] == [True]  # it went on in the worker, cancelled: nothing more was done
+
+
+def test_a_large_batch_uses_the_clients_worker_processes_until_close(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    fake.bind(ALICE)
+    tokens = [fake.token(ALICE, index=i) for i in range(_verifying.POOL_BATCH)]
+    forged = fake.token(MALLORY, index=999)
+    items = [*tokens[:100], forged, *tokens[100:]]
+    with Client(
+        URL, registry_key=REGISTRY_KEY.did, transport=fake.transport, pin_store=tmp_path / "p"
+    ) as client:
+        short = client.verify_many(items[:100], purpose=EMPLOYMENT)
+        assert client._core._signatures is None  # a short batch starts no process
+        results = client.verify_many(items, purpose=EMPLOYMENT, workers=2)
+        pool = client._core._signatures
+        assert pool is not None and len(pool.pids) == 2
+        pids = pool.pids
+        assert [r.verdict.value for r in results] == ["valid"] * 100 + ["unknown_issuer"] + [
+            "valid"
+        ] * (len(tokens) - 100)
+        assert [r.token for r in results] == items
+        assert [r.verdict for r in short] == [r.verdict for r in results[:100]]
+        # Warm: the next batch uses the same processes.
+        assert all(r.valid for r in client.verify_many(tokens, purpose=EMPLOYMENT, workers=2))
+        assert pool.pids == pids
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
+
+
+def test_async_client_stops_its_worker_processes_on_close(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    fake.bind(ALICE)
+    tokens = [fake.token(ALICE, index=i) for i in range(_verifying.POOL_BATCH)]
+
+    async def scenario() -> tuple[int, ...]:
+        async with AsyncClient(
+            URL, registry_key=REGISTRY_KEY.did, transport=fake.transport, pin_store=tmp_path / "p"
+        ) as client:
+            results = await client.verify_many(tokens, purpose=EMPLOYMENT, workers=2)
+            assert all(r.valid for r in results)
+            pool = client._core._signatures
+            assert pool is not None
+            return pool.pids
+
+    pids = asyncio.run(scenario())
+    assert len(pids) == 2
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)

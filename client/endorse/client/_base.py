@@ -4,6 +4,7 @@ first contact with the registry (pinning its key)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -41,6 +42,7 @@ from endorse.protocol import (
     KeyRevocation,
     MalformedToken,
     PublicKey,
+    SignaturePool,
     SigningKey,
     TrustedIssuer,
     verify_key_binding,
@@ -105,6 +107,28 @@ class CoreBase:
             self.key = None if pinned is None else PublicKey.from_did(pinned)
         if self.key is not None:
             cache.attach(self.registry, self.key)
+        self._signatures: SignaturePool | None = None
+        self._signatures_lock = threading.Lock()  # a Client may be shared by threads
+
+    def signature_pool(self, workers: int) -> SignaturePool:
+        """This client's worker processes for the signature checks of large batches (see
+        :class:`~endorse.protocol.SignaturePool`), ``workers`` of them: made when a batch
+        first needs them, kept warm for the next, stopped by :meth:`close_workers` (and
+        made anew when a batch asks for another number)."""
+        with self._signatures_lock:
+            pool = self._signatures
+            if pool is None or pool.workers != workers:
+                if pool is not None:
+                    pool.close()
+                pool = self._signatures = SignaturePool(workers)
+            return pool
+
+    def close_workers(self) -> None:
+        """Stop this client's worker processes, if it started any (the client's ``close``)."""
+        with self._signatures_lock:
+            pool, self._signatures = self._signatures, None
+        if pool is not None:
+            pool.close()
 
     @property
     def uses_files(self) -> bool:

@@ -9,6 +9,8 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+import msgspec.structs
+
 from endorse.client._base import CoreBase
 from endorse.client._wire import (
     Flow,
@@ -46,6 +48,7 @@ from endorse.protocol import (
     TrustedIssuer,
     Verdict,
     VerificationResult,
+    default_workers,
     token_hash,
     verify_endorsement,
     verify_endorsements,
@@ -55,6 +58,11 @@ from endorse.protocol import (
 )
 
 __all__ = ["Verifying"]
+
+POOL_BATCH = 512
+"""The shortest batch whose signatures the client checks in its worker processes (starting
+them takes ~40 ms, about what 600 tokens verified in one thread take); shorter batches check
+them on threads."""
 
 UNREACHABLE_BACKOFF = 2
 """Seconds offline-first verification relies on its cache alone after the registry could not
@@ -72,6 +80,7 @@ class _FreshIssuers(Mapping[str, TrustedIssuer]):
     def __init__(self, cache: FactCache, now: int) -> None:
         self._cache, self._now = cache, now
         self._seen: dict[str, IssuerFact | None] = {}  # one call's snapshot: no lock per token
+        self._answers: dict[str, TrustedIssuer | None] = {}  # what get decided, per key
 
     def _fact(self, did: str) -> IssuerFact | None:
         try:
@@ -87,14 +96,15 @@ class _FreshIssuers(Mapping[str, TrustedIssuer]):
         return issuer
 
     def get(self, did: str, default: Any = None) -> Any:
-        # What verify_endorsement calls, once per token: Mapping.get would add two calls.
+        # What verify_endorsement calls, once per token: Mapping.get would add two calls,
+        # and the answer for an issuer (met again by its other tokens) is decided once.
         try:
-            fact = self._seen[did]
+            found = self._answers[did]
         except KeyError:
-            fact = self._seen[did] = self._cache.issuer(did)
-        if fact is None or fact.issuer is None or self._now >= fact.refresh_at:
-            return default
-        return fact.issuer
+            fact = self._fact(did)
+            fresh = fact is not None and fact.issuer is not None and self._now < fact.refresh_at
+            found = self._answers[did] = fact.issuer if fresh and fact is not None else None
+        return default if found is None else found
 
     def known(self, did: str) -> bool:
         """Whether the registry's answer about ``did`` (a binding, or "unknown") is fresh."""
@@ -117,6 +127,7 @@ class _FreshLists(Mapping[tuple[str, str], StatusList]):
     def __init__(self, core: CoreBase, now: int) -> None:
         self._cache, self._registry, self._now = core.cache, core.registry, now
         self._seen: dict[str, ListFact | None] = {}
+        self._answers: dict[str, StatusList | None] = {}  # what get decided, per list id
 
     def __getitem__(self, key: tuple[str, str]) -> StatusList:
         status: StatusList | None = self.get(key)
@@ -125,17 +136,21 @@ class _FreshLists(Mapping[tuple[str, str], StatusList]):
         return status
 
     def get(self, key: tuple[str, str], default: Any = None) -> Any:
-        # What verify_endorsement calls, once per token: Mapping.get would add two calls.
+        # What verify_endorsement calls, once per token: Mapping.get would add two calls,
+        # and the answer for a list (met again by the other tokens on it) is decided once.
         registry, list_id = key
         if registry != self._registry:
             return default
         try:
-            fact = self._seen[list_id]
+            found = self._answers[list_id]
         except KeyError:
-            fact = self._seen[list_id] = self._cache.status_list(list_id)
-        if fact is None or self._now >= fact.check_at or _ahead(fact.status, self._now):
-            return default
-        return fact.status
+            try:
+                fact = self._seen[list_id]
+            except KeyError:
+                fact = self._seen[list_id] = self._cache.status_list(list_id)
+            stale = fact is None or self._now >= fact.check_at or _ahead(fact.status, self._now)
+            found = self._answers[list_id] = None if stale or fact is None else fact.status
+        return default if found is None else found
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         keys = ((self._registry, list_id) for list_id in self._cache.list_ids())
@@ -166,9 +181,11 @@ class Verifying(CoreBase):
         """Verify each item offline-first: fetch the facts missing or due for refresh (each
         issuer, list and registration once per call), then run the protocol.
 
-        The first pass (all a batch needs with warm caches) runs on ``workers`` threads
-        (default: the machine's cores; :func:`~endorse.protocol.verify_endorsements`), and
-        stops with :class:`~endorse.protocol.VerificationCancelled` once ``cancel`` is set.
+        The first pass (all a batch needs with warm caches) checks its signatures on
+        ``workers`` cores (default: the machine's; 1: in the calling thread): in this
+        client's worker processes for a batch of :data:`POOL_BATCH` tokens or more, else on
+        threads (:func:`~endorse.protocol.verify_endorsements`); it stops with
+        :class:`~endorse.protocol.VerificationCancelled` once ``cancel`` is set.
 
         An item is a :class:`VerifyItem`, or a token verified with the shared ``subject``,
         ``purpose`` and ``audience`` (no object is made for it: batches are large).
@@ -206,7 +223,11 @@ class Verifying(CoreBase):
             for item in items
         ]
         trusted = TrustedFacts(fresh_issuers, fresh_lists, None, allow_stale)
-        results = list(verify_endorsements(pairs, trusted, workers=workers, cancel=cancel))
+        count = workers if workers is not None else default_workers()
+        pool = self.signature_pool(count) if count > 1 and len(pairs) >= POOL_BATCH else None
+        results = list(
+            verify_endorsements(pairs, trusted, workers=workers, pool=pool, cancel=cancel)
+        )
         redo: list[int] = []
         dids: dict[str, None] = {}
         list_ids: dict[str, None] = {}
@@ -608,14 +629,14 @@ def _key_state_rule(
             Check(c.name, c.passed, c.detail + note) if c.name == "issuer_key" else c
             for c in result.checks
         )
-        return replace(result, checks=checks)
+        return msgspec.structs.replace(result, checks=checks)
     stale = Check(
         "issuer_key",
         False,
         f"key state as of {fact.fetched_at}, fresh until {fact.fresh_until}: not fresh at"
         f" {now}, and the registry could not be asked for a fresh one",
     )
-    return replace(
+    return msgspec.structs.replace(
         result,
         verdict=Verdict.STATUS_UNAVAILABLE,
         detail="issuer key state is stale",

@@ -165,6 +165,8 @@ class AsyncClient:
         if self._worker is not None:
             self._worker.shutdown(wait=False)
             self._worker = None
+        # Waits for the worker processes of verify_many to end (milliseconds).
+        self._core.close_workers()
 
     async def __aenter__(self) -> AsyncClient:
         if self._offload:
@@ -350,9 +352,10 @@ class AsyncClient:
     ) -> builtins.list[VerificationResult]:
         """As :meth:`Client.verify_many <endorse.client.Client.verify_many>`, awaited.
 
-        A batch of more than 64 tokens is verified in the client's worker thread (and the
-        threads it spreads the work on), so the event loop keeps running meanwhile; when the
-        awaiting task is cancelled, those threads stop at their next chunk of tokens.
+        A batch of more than 64 tokens is verified in the client's worker thread (which
+        spreads its signature checks over the client's worker processes, or threads), so the
+        event loop keeps running meanwhile; when the awaiting task is cancelled, the batch
+        stops at its next chunk of tokens. :meth:`aclose` stops the worker processes.
         """
         batch = list(items)
         _shell.refuse_short_links(batch)

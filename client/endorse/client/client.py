@@ -160,7 +160,9 @@ class Client:
         return self._core.cache.stats()
 
     def close(self) -> None:
+        """Close the HTTP connections and stop the worker processes of ``verify_many``."""
         self._http.close()
+        self._core.close_workers()
 
     def __enter__(self) -> Client:
         return self
@@ -308,11 +310,15 @@ class Client:
         """Verify a batch, fetching each issuer, list and registration at most once.
 
         Tokens given as strings share ``subject``, ``purpose`` and ``audience``; a
-        :class:`VerifyItem` carries its own. Results are in the order given. The tokens are
-        verified on ``workers`` threads (default: one per core of the machine; 1 verifies in
-        the calling thread): see :func:`~endorse.protocol.verify_endorsements`. Raises as
-        :meth:`verify`, and :class:`~endorse.protocol.InvalidArgument` for ``workers`` not an
-        int >= 1.
+        :class:`VerifyItem` carries its own. Results are in the order given. The signature
+        checks are spread over ``workers`` cores (default: every core of the machine; 1
+        verifies in the calling thread): for a batch of 512 tokens or more, in worker
+        processes that this client starts then and keeps for the next batches until
+        :meth:`close`; for a shorter one, on threads (see
+        :func:`~endorse.protocol.verify_endorsements`). Raises as :meth:`verify`, and
+        :class:`~endorse.protocol.InvalidArgument` for ``workers`` not an int >= 1,
+        :class:`~endorse.protocol.VerificationWorkerFailed` when a worker process dies
+        during the batch.
 
         The items are tokens, not pastes (read a pasted link with
         :func:`~endorse.client.share.token_from_url` first). An item that is a short link

@@ -14,7 +14,13 @@ fact are passed in.
 'valid'
 """
 
-from endorse.protocol.batch import VerificationCancelled, default_workers, verify_endorsements
+from endorse.protocol.batch import (
+    SignaturePool,
+    VerificationCancelled,
+    VerificationWorkerFailed,
+    default_workers,
+    verify_endorsements,
+)
 from endorse.protocol.claims import (
     build_policy,
     build_reference_request,
@@ -134,6 +140,7 @@ __all__ = [
     "Relationship",
     "Requester",
     "Revocation",
+    "SignaturePool",
     "SignedObject",
     "SigningKey",
     "StatusList",
@@ -147,6 +154,7 @@ __all__ = [
     "VerificationCancelled",
     "VerificationFailed",
     "VerificationResult",
+    "VerificationWorkerFailed",
     "Verified",
     "WrongTokenType",
     "build_endorsement",

@@ -14,6 +14,7 @@ the declared types and limits of an object built in code are checked when it is 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import msgspec
@@ -89,6 +90,58 @@ def check_text(value: object, where: str, *, multiline: bool = False) -> None:
     problem = text_problem(value, multiline)
     if problem is not None:
         raise MalformedToken(f"{where}: {PROBLEMS[problem]}")
+
+
+_REPEATED_PASSED: set[str] = set()
+_REPEATED_MAX = 4096
+
+
+def check_repeated_text(value: object, where: str) -> None:
+    """:func:`check_text` (single-line) for a field whose values recur across tokens: the
+    endorser's display name, a relationship's context, role and organisation (an endorser
+    writes the same ones again and again). A value that passed once passes again at the
+    cost of a set lookup; the set is bounded (emptied at 4,096 values). Only values that
+    passed are kept, and nothing a token alone holds (a subject, a statement, an id) goes
+    through here.
+
+    Raises:
+        MalformedToken: as :func:`check_text`.
+    """
+    if type(value) is str and value in _REPEATED_PASSED:
+        return
+    check_text(value, where)
+    if type(value) is str:
+        if len(_REPEATED_PASSED) >= _REPEATED_MAX:
+            _REPEATED_PASSED.clear()
+        _REPEATED_PASSED.add(value)
+
+
+class RecurringPattern:
+    """The ``pattern`` of a field whose values recur across tokens (a status entry's registry
+    and list id), checked in ``__post_init__`` rather than by msgspec, and once per value.
+
+    msgspec's ``Meta(pattern=...)`` costs ~0.3 µs a field on every token (it calls
+    ``re.search`` through the C API's method call; ``bench/README.md`` has the instruction
+    counts); here a value that passed costs a set lookup. The pattern is the same string as
+    the type's ``Meta``, searched the same way; the set is bounded (emptied at 4,096 values)
+    and keeps only values that passed.
+    """
+
+    def __init__(self, annotated: object, where: str, rule: str) -> None:
+        self._pattern = re.compile(annotated.__metadata__[0].pattern)  # type: ignore[attr-defined]
+        self._where, self._rule = where, rule
+        self._passed: set[str] = set()
+
+    def check(self, value: object) -> None:
+        """Raises:
+        MalformedToken: ``value`` is not a str matching the pattern."""
+        if type(value) is str and value in self._passed:
+            return
+        if type(value) is not str or self._pattern.search(value) is None:
+            raise MalformedToken(f"{self._where}: {self._rule}")
+        if len(self._passed) >= _REPEATED_MAX:
+            self._passed.clear()
+        self._passed.add(value)
 
 
 def check_did(value: object, where: str) -> None:

@@ -33,6 +33,7 @@ from endorse.protocol._rules import (
     ListId,
     Nonce,
     Period,
+    RecurringPattern,
     Registry,
     Text64,
     Text128,
@@ -41,6 +42,7 @@ from endorse.protocol._rules import (
     Time,
     TokenHash,
     check_did,
+    check_repeated_text,
     check_text,
 )
 from endorse.protocol.errors import MalformedToken
@@ -242,9 +244,9 @@ class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
     """Period end (wire name ``to``)."""
 
     def __post_init__(self) -> None:
-        check_text(self.context, "endorsement.rel.context")
-        check_text(self.role, "endorsement.rel.role")
-        check_text(self.org, "endorsement.rel.org")
+        check_repeated_text(self.context, "endorsement.rel.context")
+        check_repeated_text(self.role, "endorsement.rel.role")
+        check_repeated_text(self.org, "endorsement.rel.org")
         start, end = self.start, self.end
         if (start is not None and type(start) is not str) or (
             end is not None and type(end) is not str
@@ -260,14 +262,33 @@ class Relationship(_Struct, frozen=True, rename={"start": "from", "end": "to"}):
             raise MalformedToken("endorsement.rel: period ends before it starts")
 
 
+_STATUS_REGISTRY = RecurringPattern(
+    Registry,
+    "endorsement.status.reg",
+    "must be an https URL (http only on loopback) with a lower-case host, no trailing slash,"
+    " query or fragment",
+)
+_STATUS_LIST_ID = RecurringPattern(
+    ListId, "endorsement.status.list", "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -"
+)
+
+
 class StatusRef(
     _Struct, frozen=True, rename={"registry": "reg", "list_id": "list", "index": "idx"}
 ):
-    """Where the revocation status of a token lives: registry, list id and bit index."""
+    """Where the revocation status of a token lives: registry, list id and bit index.
 
-    registry: Registry
-    list_id: ListId
+    ``registry`` and ``list_id`` are :data:`Registry` and :data:`ListId`; their patterns are
+    checked by ``__post_init__`` (once per value: they recur across tokens), their types and
+    the registry's length by msgspec."""
+
+    registry: Annotated[str, msgspec.Meta(max_length=200)]
+    list_id: str
     index: Time
+
+    def __post_init__(self) -> None:
+        _STATUS_REGISTRY.check(self.registry)
+        _STATUS_LIST_ID.check(self.list_id)
 
 
 class Endorsement(
@@ -291,7 +312,9 @@ class Endorsement(
     TYPE: ClassVar[str] = "endorsement"
 
     id: Id
-    issuer: Did
+    issuer: Annotated[str, msgspec.Meta(min_length=56, max_length=56)]
+    """A :data:`Did`: ``__post_init__`` checks it whole (cached per did:key), which the
+    type's ``^did:key:z6Mk`` pattern would only repeat."""
     issuer_name: Text128
     subject: Subject
     relationship: Relationship
@@ -307,7 +330,7 @@ class Endorsement(
 
     def __post_init__(self) -> None:
         check_did(self.issuer, "endorsement.iss")
-        check_text(self.issuer_name, "endorsement.iss_name")
+        check_repeated_text(self.issuer_name, "endorsement.iss_name")
         check_text(self.statement, "endorsement.stmt", multiline=True)
         purposes = self.purposes
         if type(purposes) is not tuple:
@@ -665,7 +688,9 @@ class Refusal(
     TYPE: ClassVar[str] = "refusal"
 
     id: Id
-    issuer: Did
+    issuer: Annotated[str, msgspec.Meta(min_length=56, max_length=56)]
+    """A :data:`Did`: ``__post_init__`` checks it whole (cached per did:key), which the
+    type's ``^did:key:z6Mk`` pattern would only repeat."""
     issuer_name: Text128
     subject: Subject
     issued_at: Time

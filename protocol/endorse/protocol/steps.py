@@ -220,7 +220,7 @@ def revocation(
         StepFailed: ``revoked``.
         InvalidArgument: ``status_lists`` maps the key to something other than a StatusList.
     """
-    found = (status_lists or {}).get((status.registry, status.list_id))
+    found = None if status_lists is None else status_lists.get((status.registry, status.list_id))
     if found is None:
         return None
     if type(found) is not StatusList:

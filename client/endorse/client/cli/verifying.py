@@ -206,7 +206,7 @@ def verify_command(
             "--workers",
             min=1,
             metavar="N",
-            help="With --file: threads to verify on (default: one per core).",
+            help="With --file: cores to check signatures on (default: all; 1: no subprocess).",
             show_default=False,
         ),
     ] = None,
@@ -389,7 +389,7 @@ def _verify_file(
     workers: int | None,
 ) -> NoReturn:
     """``verify --file``: one line per token, all with the same expectations, verified on
-    ``workers`` threads (default: one per core); exit 0 when all are valid, else 1.
+    ``workers`` cores (default: every core); exit 0 when all are valid, else 1.
 
     Each batch's results are written as soon as they are known, so a run cut short keeps
     every line already written. On Ctrl-C it says how far it got and exits 130; with
