@@ -291,21 +291,20 @@ def _sizes(count: int, workers: int, chunk_size: int) -> list[int]:
     each, and so on below ``chunk_size``, so that every worker starts checking after a few
     tokens are parsed instead of a whole chunk each (the calling thread parses ~4 tokens
     while a worker checks one, so a worker's next chunk, twice as long, is ready before it
-    runs out). Then the middle in chunks of equal size (within one token), at least four per
+    runs out). Then the rest in chunks of equal size (within one token), at least four per
     worker and as many for each: no worker is left with a chunk to finish alone at the end
-    while the other cores have nothing to do. Then the ramp backwards: the chunks the
-    calling thread concludes after the workers are done are short.
+    while the other cores have nothing to do.
     """
-    ramp: list[int] = []
+    sizes: list[int] = []
     step = MIN_CHUNK_SIZE
-    while step < chunk_size and count - 2 * sum(ramp) >= (4 * step + 2 * step) * workers:
-        ramp += [step] * workers
+    while step < chunk_size and count - sum(sizes) >= (4 * step + step) * workers:
+        sizes += [step] * workers
         step *= 2
-    rest = count - 2 * sum(ramp)
+    rest = count - sum(sizes)
     size = max(MIN_CHUNK_SIZE, min(chunk_size, -(-rest // (4 * workers))))
     parts = workers * max(1, -(-rest // (size * workers)))
     base, extra = divmod(rest, parts)
-    return ramp + [base + 1] * extra + [base] * (parts - extra) + ramp[::-1]
+    return sizes + [base + 1] * extra + [base] * (parts - extra)
 
 
 def _chunks(source: Iterator[Item], sizes: Iterable[int]) -> Iterator[list[Item]]:
