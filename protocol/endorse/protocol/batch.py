@@ -49,7 +49,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, ThreadPoolExecutor
-from itertools import islice, repeat
+from itertools import islice
 from typing import Protocol
 
 import nacl.bindings
@@ -171,14 +171,17 @@ def _results(
         source = iter(items)
     except TypeError as e:
         raise InvalidArgument("verify_endorsements needs an iterable of items") from e
-    sizes: Iterable[int] = repeat(chunk_size)
     if isinstance(items, Sized):
+        # A batch of known length is split into chunks of equal size, at least four per
+        # worker and as many for each: no worker is left with a chunk to finish alone at
+        # the end while the other cores have nothing to do.
         count = len(items)
+        chunk_size = max(MIN_CHUNK_SIZE, min(chunk_size, -(-count // (4 * workers))))
+        rounds = max(1, -(-count // (chunk_size * workers)))
+        chunk_size = max(MIN_CHUNK_SIZE, -(-count // (rounds * workers)))
         if count < MIN_PARALLEL_BATCH:
             workers = 1
-        else:
-            sizes = _sizes(count, workers, chunk_size)
-    chunks = _chunks(source, sizes)
+    chunks = _chunks(source, chunk_size)
     if workers == 1:
         for chunk in chunks:
             _stopped(cancel)
@@ -284,36 +287,7 @@ class _Handover:
 _handover = _Handover()
 
 
-def _sizes(count: int, workers: int, chunk_size: int) -> list[int]:
-    """The chunk sizes of a batch of ``count`` tokens on ``workers`` workers.
-
-    First a ramp: a chunk of :data:`MIN_CHUNK_SIZE` for each worker, then twice that for
-    each, and so on below ``chunk_size``, so that every worker starts checking after a few
-    tokens are parsed instead of a whole chunk each (the calling thread parses ~4 tokens
-    while a worker checks one, so a worker's next chunk, twice as long, is ready before it
-    runs out). Then the rest in chunks of equal size (within one token), at least four per
-    worker and as many for each: no worker is left with a chunk to finish alone at the end
-    while the other cores have nothing to do.
-    """
-    sizes: list[int] = []
-    step = MIN_CHUNK_SIZE
-    while step < chunk_size and count - sum(sizes) >= (4 * step + step) * workers:
-        sizes += [step] * workers
-        step *= 2
-    rest = count - sum(sizes)
-    size = max(MIN_CHUNK_SIZE, min(chunk_size, -(-rest // (4 * workers))))
-    parts = workers * max(1, -(-rest // (size * workers)))
-    base, extra = divmod(rest, parts)
-    return sizes + [base + 1] * extra + [base] * (parts - extra)
-
-
-def _chunks(source: Iterator[Item], sizes: Iterable[int]) -> Iterator[list[Item]]:
-    for n in sizes:
-        chunk = list(islice(source, n))
-        if not chunk:
-            return
-        yield chunk
-    # A Sized input that grew after len() was read: what is left, in chunks of the last size.
+def _chunks(source: Iterator[Item], n: int) -> Iterator[list[Item]]:
     while chunk := list(islice(source, n)):
         yield chunk
 
