@@ -723,6 +723,20 @@ def credential_view(result: CredentialResult) -> ResultView:
     )
 
 
+def _validity_text(passed: bool, verdict: Verdict, window: tuple[int, int] | None) -> str:
+    """The dates line of a result, the same for a token and a credential; ``window`` is the
+    object's (not before, expires), when it could be read."""
+    if passed:
+        found = "in force now"
+    elif window is not None and verdict is Verdict.NOT_YET_VALID:
+        found = f"not in force until {utc(window[0])}"
+    elif window is not None and verdict is Verdict.EXPIRED:
+        found = f"expired at {utc(window[1])}"
+    else:
+        found = "not in force now"
+    return f"Dates checked by this registry: {found}"
+
+
 def _credential_check_text(name: str, passed: bool, result: CredentialResult) -> str:
     """A credential's registry check in plain words: a token's, where the step is the same."""
     c = result.credential
@@ -743,15 +757,8 @@ def _credential_check_text(name: str, passed: bool, result: CredentialResult) ->
         found = "not revoked" if passed else "revoked, so no credential signed with it counts"
         return f"Endorser's key checked with this registry: {found}"
     if name == "validity":
-        if passed:
-            found = "in force now"
-        elif c is not None and result.verdict is Verdict.NOT_YET_VALID:
-            found = f"not in force until {utc(c.not_before)}"
-        elif c is not None and result.verdict is Verdict.EXPIRED:
-            found = f"expired at {utc(c.expires)}"
-        else:
-            found = "not in force now"
-        return f"Dates checked by this registry: {found}"
+        window = None if c is None else (c.not_before, c.expires)
+        return _validity_text(passed, result.verdict, window)
     if name == "status":
         if result.verdict is Verdict.REVOKED:
             found = "revoked by the endorser"
@@ -819,15 +826,8 @@ def _check_text(name: str, passed: bool, result: VerificationResult) -> str:
             found = "revoked, and this reference was not recorded before that"
         return f"Endorser's key checked with this registry: {found}"
     if name == "validity":
-        if passed:
-            found = "in force now"
-        elif e is not None and result.verdict is Verdict.NOT_YET_VALID:
-            found = f"not in force until {utc(e.not_before)}"
-        elif e is not None and result.verdict is Verdict.EXPIRED:
-            found = f"expired at {utc(e.expires)}"
-        else:
-            found = "not in force now"
-        return f"Dates checked by this registry: {found}"
+        window = None if e is None else (e.not_before, e.expires)
+        return _validity_text(passed, result.verdict, window)
     if name == "status":
         if result.verdict is Verdict.REVOKED:
             found = "revoked by the endorser"

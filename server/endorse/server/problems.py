@@ -8,6 +8,7 @@ escapes: an unexpected exception becomes a 500 problem without a stack trace, an
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -90,6 +91,17 @@ class TooManyRequests(Problem):
 
 class Unavailable(Problem):
     status, slug, title = 503, "unavailable", "Service unavailable"
+
+
+def openapi_problems(
+    descriptions: Mapping[int, str], *statuses: int
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route may answer, described from a
+    router's ``descriptions`` by status."""
+    return {
+        status: {"description": descriptions[status], "content": {PROBLEM_MEDIA_TYPE: {}}}
+        for status in statuses
+    }
 
 
 def problem_response(

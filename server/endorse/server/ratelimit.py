@@ -11,6 +11,7 @@ import hashlib
 import threading
 from typing import Protocol
 
+from fastapi import Request
 from sqlalchemy import case
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,6 +29,11 @@ class Limiter(Protocol):
     def dispose(self) -> None:
         """Release connections."""
         ...
+
+
+def client_host(request: Request) -> str:
+    """The address a per-client limit counts (as the proxy settings let the server see it)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def bucket_name(kind: str, value: str) -> str:

@@ -22,8 +22,8 @@ from endorse.server.claims_mail import day
 from endorse.server.deps import Ctx
 from endorse.server.limits import add_form_route
 from endorse.server.pages import SECURITY_HEADERS
-from endorse.server.problems import PROBLEM_MEDIA_TYPE
-from endorse.server.routes.identities import _client
+from endorse.server.problems import openapi_problems
+from endorse.server.ratelimit import client_host
 from endorse.server.routes.pages import templates
 from endorse.server.schemas.claims import (
     AnswerOut,
@@ -65,10 +65,7 @@ _PROBLEMS = {
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"description": _PROBLEMS[status], "content": {PROBLEM_MEDIA_TYPE: {}}}
-        for status in statuses
-    }
+    return openapi_problems(_PROBLEMS, *statuses)
 
 
 def _ask(body: AskRequest) -> claims.Ask:
@@ -132,7 +129,7 @@ def ask(body: AskRequest, signed: Signed, ctx: Ctx, request: Request) -> JSONRes
     refusal for exactly ``sub.email`` or their policy answers at once (``state: answered``),
     and an address that stopped all mail gives ``state: unreachable``.
     """
-    asked = claims.start_ask(ctx, signed.did, _ask(body), _client(request))
+    asked = claims.start_ask(ctx, signed.did, _ask(body), client_host(request))
     if asked.record is not None:
         return _json(_record(asked.record), 201)
     assert asked.pending is not None
@@ -149,7 +146,9 @@ def ask(body: AskRequest, signed: Signed, ctx: Ctx, request: Request) -> JSONRes
 )
 def confirm(body: ConfirmAskRequest, signed: Signed, ctx: Ctx, request: Request) -> RequestRecord:
     """Return the e-mailed code, signed by the key that asked; the request is made (201)."""
-    return _record(claims.confirm_ask(ctx, signed.did, body.pending, body.code, _client(request)))
+    return _record(
+        claims.confirm_ask(ctx, signed.did, body.pending, body.code, client_host(request))
+    )
 
 
 @router.get(

@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse
 from endorse.server import codes, identities
 from endorse.server.auth import Signed
 from endorse.server.deps import Ctx
-from endorse.server.problems import PROBLEM_MEDIA_TYPE, Forbidden
+from endorse.server.problems import Forbidden, openapi_problems
+from endorse.server.ratelimit import client_host
 from endorse.server.schemas.identities import (
     ConfirmRequest,
     KeyStateResponse,
@@ -48,15 +49,7 @@ _PROBLEMS = {
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem documents a route may answer."""
-    return {
-        status: {"description": _PROBLEMS[status], "content": {PROBLEM_MEDIA_TYPE: {}}}
-        for status in statuses
-    }
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
+    return openapi_problems(_PROBLEMS, *statuses)
 
 
 def _pending(pending: codes.Pending) -> PendingResponse:
@@ -107,7 +100,9 @@ def register(
     Problems: 401 unsigned, forged or replayed; 400 ``malformed`` e-mail or name; 429 too many
     requests for this address or client (``Retry-After``); 503 the mail could not be sent.
     """
-    answer = identities.start_registration(ctx, signed.did, body.email, body.name, _client(request))
+    answer = identities.start_registration(
+        ctx, signed.did, body.email, body.name, client_host(request)
+    )
     if isinstance(answer, identities.KeyState):
         return JSONResponse(_state(answer).model_dump(exclude_none=True))
     return _pending(answer)
@@ -127,7 +122,9 @@ def confirm(body: ConfirmRequest, signed: Signed, ctx: Ctx, request: Request) ->
     for all; a wrong code uses up one of the attempts); 401; 429.
     """
     return _state(
-        identities.confirm_registration(ctx, signed.did, body.pending, body.code, _client(request))
+        identities.confirm_registration(
+            ctx, signed.did, body.pending, body.code, client_host(request)
+        )
     )
 
 
@@ -207,7 +204,7 @@ def recover(
     Not signed. The answer is the same for unknown, revoked and active keys; only an active
     key's address gets mail. The body is empty or ``{}``. Problems: 400 malformed did:key; 429.
     """
-    return _pending(identities.start_recovery(ctx, identities.parse_key(key), _client(request)))
+    return _pending(identities.start_recovery(ctx, identities.parse_key(key), client_host(request)))
 
 
 @router.post(
@@ -233,6 +230,6 @@ def recover_confirm(
             body.pending,
             body.code,
             body.revoked_from,
-            _client(request),
+            client_host(request),
         )
     )

@@ -23,8 +23,8 @@ from endorse.server import short_links
 from endorse.server.auth import require_signed
 from endorse.server.context import Context
 from endorse.server.deps import Ctx
-from endorse.server.problems import PROBLEM_MEDIA_TYPE
-from endorse.server.ratelimit import bucket_name, enforce
+from endorse.server.problems import openapi_problems
+from endorse.server.ratelimit import bucket_name, client_host, enforce
 from endorse.server.schemas.links import (
     CreateLinkRequest,
     LinkCreated,
@@ -50,14 +50,7 @@ _PROBLEMS = {
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"description": _PROBLEMS[status], "content": {PROBLEM_MEDIA_TYPE: {}}}
-        for status in statuses
-    }
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
+    return openapi_problems(_PROBLEMS, *statuses)
 
 
 def _iso(t: int) -> str:
@@ -85,7 +78,7 @@ def create(body: CreateLinkRequest, request: Request, ctx: Ctx) -> LinkCreated:
     by a key bound here. The id is 128 random bits; the revocation secret is answered this
     once. Counted against the client's short-link limit.
     """
-    _count(ctx, _client(request))
+    _count(ctx, client_host(request))
     made = short_links.create(ctx, body.token)
     return LinkCreated(
         id=made.id,
@@ -101,7 +94,7 @@ def resolve(body: ResolveLinkRequest, request: Request, ctx: Ctx) -> ResolvedLin
 
     Counted against the verification limit, as opening a verification link is.
     """
-    return ResolvedLink(token=short_links.resolve_counted(ctx, body.id, _client(request)))
+    return ResolvedLink(token=short_links.resolve_counted(ctx, body.id, client_host(request)))
 
 
 @router.post("/revoke", response_model=LinkRevoked, responses=_problems(401, 403, 404, 429))
@@ -110,7 +103,7 @@ async def revoke(body: RevokeLinkRequest, request: Request, ctx: Ctx) -> LinkRev
     one, as a request signed by the key that signed the link's token (spec §10). Withdrawing
     again answers the first withdrawal's time. The token itself stays valid (revoke the
     endorsement for that)."""
-    await run_in_threadpool(_count, ctx, _client(request))
+    await run_in_threadpool(_count, ctx, client_host(request))
     if body.revocation_secret is not None:
         done = await run_in_threadpool(
             short_links.revoke_with_secret, ctx, body.id, body.revocation_secret
@@ -126,7 +119,7 @@ async def revoke_all(body: RevokeAllLinksRequest, request: Request, ctx: Ctx) ->
     """Withdraw every short link of a token registered here, as a request signed by the key
     that signed the token (spec §10): the endorser's way to clear links whose ids only their
     makers hold. The token itself stays valid (revoke the endorsement for that)."""
-    await run_in_threadpool(_count, ctx, _client(request))
+    await run_in_threadpool(_count, ctx, client_host(request))
     signed = await require_signed(request, ctx)
     done = await run_in_threadpool(
         short_links.revoke_all_by_issuer, ctx, body.token_hash, signed.did
